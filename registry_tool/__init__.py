@@ -1,0 +1,61 @@
+"""registry-tool: a Git-backed artifact and model registry with no server.
+
+Written to be a drop-in for the W&B Artifacts API::
+
+    import registry_tool as wandb
+
+    run = wandb.init(project="my-project")
+    data = wandb.Artifact("training-data", type="dataset")
+    data.add_file("train.csv")
+    run.log_artifact(data, aliases=["best"])
+    wandb.finish()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry_tool.errors import (
+    ArtifactError,
+    CorruptBlobError,
+    DocumentError,
+    GitError,
+    InvalidNameError,
+    NotFoundError,
+    RegistryError,
+    StorageError,
+    UsageError,
+    VerificationError,
+)
+from registry_tool.sdk import Api, Artifact, Image, Run, Table, finish, init
+from registry_tool.sdk.run import current_run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Api",
+    "Artifact",
+    "ArtifactError",
+    "CorruptBlobError",
+    "DocumentError",
+    "GitError",
+    "Image",
+    "InvalidNameError",
+    "NotFoundError",
+    "RegistryError",
+    "Run",
+    "StorageError",
+    "Table",
+    "UsageError",
+    "VerificationError",
+    "__version__",
+    "finish",
+    "init",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # ``wandb.run`` is the current run, as in W&B.
+    if name == "run":
+        return current_run()
+    raise AttributeError(f"module 'registry_tool' has no attribute {name!r}")

@@ -1,0 +1,92 @@
+"""Blobs in a local directory: the embedded default, and any shared mount."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from registry_tool.blobs.base import blob_key
+from registry_tool.errors import CorruptBlobError, StorageError
+from registry_tool.hashing import CHUNK, Advance, copy_and_hash
+
+
+class LocalBlobStore:
+    """``<root>/sha256/<2 hex>/<64 hex>``, written by temp file and rename, read-only after."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = root.as_uri()
+        self._tmp = root / "tmp"
+
+    def path_for(self, hexdigest: str) -> Path:
+        return self.root / blob_key(hexdigest)
+
+    def has(self, hexdigest: str) -> bool:
+        return self.path_for(hexdigest).is_file()
+
+    def _tempfile(self) -> tuple[int, str]:
+        try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            return tempfile.mkstemp(dir=self._tmp, prefix=".incoming-")
+        except OSError as exc:
+            raise StorageError(f"cannot write to blob store {self.root}: {exc}") from exc
+
+    def _publish(self, tmp: str, hexdigest: str) -> bool:
+        final = self.path_for(hexdigest)
+        if final.exists():
+            os.unlink(tmp)
+            return False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        return True
+
+    def ingest(self, path: Path, hexdigest: str | None, advance: Advance) -> tuple[str, bool]:
+        if hexdigest is not None and self.has(hexdigest):
+            return hexdigest, False
+        fd, tmp = self._tempfile()
+        try:
+            with os.fdopen(fd, "wb") as dst, open(path, "rb", buffering=0) as src:
+                digest, _ = copy_and_hash(src, dst, advance)
+            return digest, self._publish(tmp, digest)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def put_bytes(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        if self.has(digest):
+            return digest
+        fd, tmp = self._tempfile()
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        self._publish(tmp, digest)
+        return digest
+
+    def fetch(self, hexdigest: str, dest: Path, advance: Advance) -> None:
+        src_path = self.path_for(hexdigest)
+        try:
+            src = open(src_path, "rb", buffering=0)  # noqa: SIM115
+        except FileNotFoundError:
+            raise CorruptBlobError(f"blob sha256:{hexdigest} is missing from {self.root}") from None
+        with src, open(dest, "xb") as dst:
+            digest, _ = copy_and_hash(src, dst, advance)
+        if digest != hexdigest:
+            raise CorruptBlobError(
+                f"blob sha256:{hexdigest} in {self.root} is corrupt (its bytes hash to {digest})"
+            )
+
+    def iter_digests(self) -> Iterator[str]:
+        base = self.root / "sha256"
+        if not base.is_dir():
+            return
+        for sub in sorted(base.iterdir()):
+            for blob in sorted(sub.iterdir()):
+                yield blob.name
+
+
+__all__ = ["CHUNK", "LocalBlobStore"]

@@ -1,0 +1,45 @@
+"""Blobs in a dict: for unit tests and dry runs, never the only test."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from registry_tool.errors import CorruptBlobError
+from registry_tool.hashing import Advance
+
+
+class MemoryBlobStore:
+    def __init__(self) -> None:
+        self.url = "memory://"
+        self.blobs: dict[str, bytes] = {}
+        self.writes = 0
+
+    def has(self, hexdigest: str) -> bool:
+        return hexdigest in self.blobs
+
+    def ingest(self, path: Path, hexdigest: str | None, advance: Advance) -> tuple[str, bool]:
+        if hexdigest is not None and hexdigest in self.blobs:
+            return hexdigest, False
+        data = path.read_bytes()
+        advance(len(data))
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in self.blobs:
+            return digest, False
+        self.blobs[digest] = data
+        self.writes += 1
+        return digest, True
+
+    def fetch(self, hexdigest: str, dest: Path, advance: Advance) -> None:
+        if hexdigest not in self.blobs:
+            raise CorruptBlobError(f"blob sha256:{hexdigest} is missing from memory://")
+        data = self.blobs[hexdigest]
+        if hashlib.sha256(data).hexdigest() != hexdigest:
+            raise CorruptBlobError(f"blob sha256:{hexdigest} in memory:// is corrupt")
+        with open(dest, "xb") as f:
+            f.write(data)
+        advance(len(data))
+
+    def iter_digests(self) -> Iterator[str]:
+        yield from sorted(self.blobs)

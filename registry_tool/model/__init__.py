@@ -1,0 +1,1 @@
+"""Pure data: names and paths, manifests and digests, and the registry's records. No I/O."""

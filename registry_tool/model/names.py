@@ -1,0 +1,155 @@
+"""Names, aliases, entry paths and artifact paths: the grammar of DESIGN.md, no I/O.
+
+>>> parse_artifact_path("team/proj/model:best")
+ArtifactPath(entity='team', project='proj', name='model', alias='best', version=None, registry=None)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from registry_tool.errors import InvalidNameError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+_VERSION_RE = re.compile(r"^v(0|[1-9][0-9]{0,8})$")
+_LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+$")
+
+REGISTRY_PROJECT = "model-registry"
+LATEST = "latest"
+MAX_ENTRY_PATH = 1024
+
+
+def validate_name(value: object, *, what: str = "name") -> str:
+    """Return ``value`` if it is a valid artifact, project or run name."""
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise InvalidNameError(
+            f"invalid {what} {value!r}: use 1-128 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def validate_alias(value: object) -> str:
+    """Return ``value`` if it is a valid alias (a name that is not ``v<digits>``)."""
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise InvalidNameError(
+            f"invalid alias {value!r}: use 1-128 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    if _LOOKS_LIKE_VERSION.match(value):
+        raise InvalidNameError(
+            f"invalid alias {value!r}: 'v<digits>' names a version, it cannot be an alias"
+        )
+    return value
+
+
+def parse_version(value: str) -> int | None:
+    """``"v12"`` -> 12; anything else -> None."""
+    match = _VERSION_RE.match(value)
+    return int(match.group(1)) if match else None
+
+
+def validate_entry_path(value: object) -> str:
+    """Return ``value`` if it is a safe relative POSIX path inside an artifact."""
+    if not isinstance(value, str) or not value:
+        raise InvalidNameError(f"invalid file name {value!r} in artifact: empty")
+    problem = None
+    if "\x00" in value:
+        problem = "contains a NUL byte"
+    elif "\\" in value:
+        problem = "contains a backslash (use '/')"
+    elif value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+        problem = "is absolute"
+    elif len(value.encode("utf-8", "surrogatepass")) > MAX_ENTRY_PATH:
+        problem = f"is longer than {MAX_ENTRY_PATH} bytes"
+    elif any(part in ("", ".", "..") for part in value.split("/")):
+        problem = "has an empty, '.' or '..' segment"
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        problem = "contains a control character"
+    elif unicodedata.normalize("NFC", value) != value:
+        problem = "is not in Unicode NFC form"
+    if problem:
+        raise InvalidNameError(f"invalid file name {value!r} in artifact: it {problem}")
+    return value
+
+
+@dataclass(frozen=True)
+class ArtifactPath:
+    """A parsed artifact path; at most one of ``alias`` and ``version`` is set."""
+
+    entity: str | None
+    project: str | None
+    name: str
+    alias: str | None = None
+    version: int | None = None
+    registry: str | None = None
+
+    @property
+    def selector(self) -> str:
+        """``vN``, the alias, or ``latest`` when neither was given."""
+        if self.version is not None:
+            return f"v{self.version}"
+        return self.alias or LATEST
+
+    def __str__(self) -> str:
+        if self.registry is not None:
+            return f"{REGISTRY_PROJECT}/{self.registry}/{self.name}:{self.selector}"
+        prefix = "/".join(p for p in (self.entity, self.project) if p)
+        return f"{prefix + '/' if prefix else ''}{self.name}:{self.selector}"
+
+
+def parse_artifact_path(text: object) -> ArtifactPath:
+    """Parse ``name``, ``name:alias``, ``name:vN``, ``project/name:alias``,
+    ``entity/project/name:alias`` or ``model-registry/<registry>/<collection>:<alias>``.
+    """
+    if not isinstance(text, str) or not text:
+        raise InvalidNameError(f"invalid artifact path {text!r}")
+    body, sep, selector = text.partition(":")
+    if sep and not selector:
+        raise InvalidNameError(f"invalid artifact path {text!r}: nothing after ':'")
+    parts = body.split("/")
+    alias: str | None = None
+    version: int | None = None
+    if sep:
+        version = parse_version(selector)
+        if version is None:
+            alias = validate_alias(selector)
+
+    def named(value: str, what: str) -> str:
+        try:
+            return validate_name(value, what=what)
+        except InvalidNameError as exc:
+            raise InvalidNameError(f"invalid artifact path {text!r}: {exc}") from None
+
+    if REGISTRY_PROJECT in parts[:2] and len(parts) >= 2:
+        start = parts.index(REGISTRY_PROJECT)
+        rest = parts[start + 1 :]
+        if start > 1 or len(rest) not in (1, 2):
+            raise InvalidNameError(
+                f"invalid artifact path {text!r}: expected "
+                "'model-registry/<registry>/<collection>:<alias>'"
+            )
+        entity = named(parts[0], "entity") if start == 1 else None
+        registry = named(rest[0], "registry name")
+        collection = named(rest[1], "collection name") if len(rest) == 2 else ""
+        return ArtifactPath(entity, REGISTRY_PROJECT, collection, alias, version, registry)
+    if len(parts) == 1:
+        return ArtifactPath(None, None, named(parts[0], "artifact name"), alias, version)
+    if len(parts) == 2:
+        return ArtifactPath(
+            None, named(parts[0], "project"), named(parts[1], "artifact name"), alias, version
+        )
+    if len(parts) == 3:
+        return ArtifactPath(
+            named(parts[0], "entity"),
+            named(parts[1], "project"),
+            named(parts[2], "artifact name"),
+            alias,
+            version,
+        )
+    raise InvalidNameError(
+        f"invalid artifact path {text!r}: expected [[entity/]project/]name[:alias|:vN]"
+    )

@@ -1,0 +1,96 @@
+"""Load the JSON Schemas shipped in ``schemas/`` and validate registry documents.
+
+>>> validate({"kind": "alias"}, "alias", "aliases/best.yaml")
+Traceback (most recent call last):
+...
+registry_tool.errors.DocumentError: aliases/best.yaml: $: 'alias' is a required property
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from registry_tool.errors import DocumentError
+from registry_tool.resources import data_path
+
+KINDS = ("registry", "collection", "version", "alias", "run")
+
+
+@cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    folder = data_path("schemas")
+    out = {}
+    for item in folder.iterdir():
+        if item.name.endswith(".schema.json"):
+            out[item.name.removesuffix(".schema.json")] = json.loads(item.read_text("utf-8"))
+    return out
+
+
+@cache
+def validator(kind: str) -> jsonschema.protocols.Validator:
+    schemas = _schemas()
+    if kind not in schemas:
+        raise KeyError(f"no schema for {kind!r}")
+    registry: Registry[Any] = Registry().with_resources(
+        (doc["$id"], Resource.from_contents(doc)) for doc in schemas.values()
+    )
+    cls = jsonschema.validators.validator_for(schemas[kind])
+    return cls(  # type: ignore[no-any-return]
+        schemas[kind], registry=registry, format_checker=cls.FORMAT_CHECKER
+    )
+
+
+def schema(kind: str) -> dict[str, Any]:
+    return _schemas()[kind]
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return where
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _non_finite(item, f"{where}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _non_finite(item, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def validate(doc: Any, kind: str, path: str) -> None:
+    """Raise ``DocumentError("path: $.field: message")`` unless ``doc`` is a valid ``kind``."""
+    if not isinstance(doc, dict):
+        raise DocumentError(path, "$", f"expected a mapping, found {type(doc).__name__}")
+    error = jsonschema.exceptions.best_match(validator(kind).iter_errors(doc))
+    if error is not None:
+        raise DocumentError(path, error.json_path, error.message)
+    where = _non_finite(doc, "$")
+    if where:
+        raise DocumentError(path, where, "NaN and infinity are not allowed")
+
+
+def kind_for_path(path: str) -> str | None:
+    """Which document kind lives at a repo path, or None for files we do not own."""
+    parts = path.split("/")
+    if path == "registry.yaml":
+        return "registry"
+    if parts[0] != "projects" or not path.endswith(".yaml"):
+        return None
+    if len(parts) == 4 and parts[2] == "runs":
+        return "run"
+    if len(parts) == 4 and parts[3] == "artifact.yaml":
+        return "collection"
+    if len(parts) == 5 and parts[3] == "versions":
+        return "version"
+    if len(parts) == 5 and parts[3] == "aliases":
+        return "alias"
+    return None

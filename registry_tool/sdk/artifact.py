@@ -1,0 +1,489 @@
+"""``Artifact``: a set of files with a name, a type and metadata, logged as a version.
+
+>>> art = Artifact("training-data", type="dataset", metadata={"rows": 3})
+>>> art.add_file("data/train.csv")                     # doctest: +SKIP
+>>> run.log_artifact(art, aliases=["best"])            # doctest: +SKIP
+>>> art.version, art.digest                            # doctest: +SKIP
+('v0', '9f2c...')
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from registry_tool import progress
+from registry_tool.errors import ArtifactError, UsageError, VerificationError
+from registry_tool.hashing import hash_file
+from registry_tool.model.manifest import Entry, artifact_digest, check_entries, file_digest
+from registry_tool.model.names import LATEST, validate_entry_path, validate_name
+from registry_tool.model.plain import to_plain
+from registry_tool.model.records import VersionRecord
+from registry_tool.references import expand_reference
+from registry_tool.sdk.context import Context, PendingFile
+
+if TYPE_CHECKING:
+    from registry_tool.sdk.media import Table
+    from registry_tool.sdk.run import PublicRun
+
+
+@dataclass
+class VerifyReport:
+    """What ``Artifact.verify`` found under a directory."""
+
+    root: str
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.changed or self.extra)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.root}: every file matches"
+        parts = []
+        for label, items in (("missing", self.missing), ("changed", self.changed), ("extra", self.extra)):
+            if items:
+                shown = ", ".join(items[:5]) + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
+                parts.append(f"{len(items)} {label}: {shown}")
+        return f"{self.root}: " + "; ".join(parts)
+
+
+class Artifact:
+    """A versioned set of files. Build it, log it from a run, or get one back by path."""
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._name = validate_name(name, what="artifact name")
+        self._type = validate_name(type, what="artifact type")
+        self.description = description
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self._files: dict[str, PendingFile] = {}
+        self._refs: dict[str, Entry] = {}
+        self._staging: tempfile.TemporaryDirectory[str] | None = None
+        self._ctx: Context | None = None
+        self._record: VersionRecord | None = None
+        self._aliases: list[str] = []
+        self._saved_aliases: list[str] = []
+        self.created: bool | None = None
+
+    # -- identity ------------------------------------------------------------------
+
+    @classmethod
+    def _from_record(cls, ctx: Context, record: VersionRecord) -> Artifact:
+        art = cls(record.name, record.type, record.description, dict(record.metadata))
+        art._bind(ctx, record)
+        return art
+
+    def _bind(self, ctx: Context, record: VersionRecord) -> None:
+        self._ctx = ctx
+        self._record = record
+        self._type = record.type
+        self.description = record.description
+        self.metadata = dict(record.metadata)
+        self._files.clear()
+        self._refs.clear()
+        aliases = ctx.store.aliases(ctx.store.head(), record.project, record.name)
+        self._aliases = sorted(a for a, r in aliases.items() if r.version == record.version)
+        self._saved_aliases = list(self._aliases)
+
+    @property
+    def name(self) -> str:
+        """``name`` before logging; ``name:vN`` once logged (as W&B does)."""
+        return f"{self._name}:v{self._record.version}" if self._record else self._name
+
+    @property
+    def collection_name(self) -> str:
+        return self._name
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def project(self) -> str | None:
+        return self._record.project if self._record else None
+
+    @property
+    def entity(self) -> str | None:
+        return self._ctx.entity if self._ctx else None
+
+    @property
+    def qualified_name(self) -> str:
+        """``entity/project/name:vN``."""
+        record = self._logged()
+        return f"{self.entity}/{record.project}/{record.name}:v{record.version}"
+
+    @property
+    def version(self) -> str:
+        return f"v{self._logged().version}"
+
+    @property
+    def created_at(self) -> str:
+        return self._logged().created_at
+
+    @property
+    def digest(self) -> str:
+        """The artifact digest; before logging, computed from the files added so far."""
+        if self._record is not None:
+            return self._record.digest
+        return artifact_digest(self._pending_entries(hash_files=True))
+
+    @property
+    def size(self) -> int:
+        if self._record is not None:
+            return self._record.size
+        return sum(os.path.getsize(p.local) for p in self._files.values()) + sum(
+            e.size or 0 for e in self._refs.values()
+        )
+
+    @property
+    def aliases(self) -> list[str]:
+        return list(self._aliases)
+
+    @aliases.setter
+    def aliases(self, value: list[str]) -> None:
+        if isinstance(value, str):
+            raise UsageError("aliases must be a list of strings, not one string")
+        self._aliases = list(dict.fromkeys(value))
+
+    @property
+    def manifest(self) -> list[Entry]:
+        return list(self._logged().entries) if self._record else self._pending_entries(False)
+
+    def __repr__(self) -> str:
+        return f"<Artifact {self.name} type={self._type}>"
+
+    def _logged(self) -> VersionRecord:
+        if self._record is None:
+            raise ArtifactError(f"artifact {self._name!r} has not been logged yet")
+        return self._record
+
+    def _require_draft(self) -> None:
+        if self._record is not None:
+            raise ArtifactError(
+                f"{self.qualified_name} is logged and immutable: create a new Artifact "
+                "to log a new version"
+            )
+
+    # -- adding files --------------------------------------------------------------
+
+    def _add(self, name: str, local: Path) -> None:
+        validate_entry_path(name)
+        if name in self._files or name in self._refs:
+            raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
+        self._files[name] = PendingFile(local)
+
+    def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> Entry:
+        """Add one file, named ``name`` inside the artifact (default: its basename)."""
+        self._require_draft()
+        path = Path(local_path)
+        if not path.is_file():
+            raise ArtifactError(f"cannot add {path}: not a file")
+        entry_name = name if name is not None else path.name
+        self._add(entry_name, path.resolve())
+        return Entry(entry_name, "", path.stat().st_size)
+
+    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
+        """Add every file under a directory, under ``name/`` (default: the top level).
+
+        Symbolic links are followed when they stay inside the directory and refused
+        when they point out of it, so an artifact never picks up files by accident.
+        """
+        self._require_draft()
+        root = Path(local_path)
+        if not root.is_dir():
+            raise ArtifactError(f"cannot add {root}: not a directory")
+        real_root = root.resolve()
+        prefix = f"{name.strip('/')}/" if name else ""
+        added = []
+        for folder, dirs, filenames in os.walk(root, followlinks=False):
+            here = Path(folder)
+            dirs.sort()
+            for d in list(dirs):
+                if (here / d).is_symlink():
+                    self._check_inside(here / d, real_root, root)
+                    dirs.remove(d)
+                    added.extend(self._walk_linked(here / d, root, prefix))
+            for filename in sorted(filenames):
+                full = here / filename
+                if full.is_symlink():
+                    self._check_inside(full, real_root, root)
+                if not full.is_file():
+                    continue
+                added.append((prefix + full.relative_to(root).as_posix(), full.resolve()))
+        for entry_name, full in added:
+            self._add(entry_name, full)
+
+    def _walk_linked(self, link: Path, root: Path, prefix: str) -> list[tuple[str, Path]]:
+        out = []
+        for folder, _dirs, filenames in os.walk(link.resolve()):
+            for filename in sorted(filenames):
+                full = Path(folder) / filename
+                rel = (link / full.relative_to(link.resolve())).relative_to(root).as_posix()
+                out.append((prefix + rel, full.resolve()))
+        return out
+
+    @staticmethod
+    def _check_inside(path: Path, real_root: Path, root: Path) -> None:
+        target = path.resolve()
+        if target != real_root and real_root not in target.parents:
+            raise ArtifactError(
+                f"cannot add {root}: {path} is a symbolic link to {target}, outside the "
+                "directory (copy the file in, or add it with add_file)"
+            )
+
+    @contextmanager
+    def new_file(self, name: str, mode: str = "x", encoding: str | None = None) -> Iterator[IO[Any]]:
+        """Write a new file straight into the artifact.
+
+        >>> with art.new_file("notes.txt") as f:      # doctest: +SKIP
+        ...     f.write("hello")
+        """
+        self._require_draft()
+        validate_entry_path(name)
+        if mode not in ("x", "w", "xb", "wb"):
+            raise UsageError(f"new_file mode {mode!r}: use 'w', 'x', 'wb' or 'xb'")
+        if name in self._files or name in self._refs:
+            raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
+        target = self._staging_dir() / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
+        with open(target, mode.replace("x", "w"), **kwargs) as f:  # type: ignore[call-overload]
+            yield f
+        self._add(name, target)
+
+    def _staging_dir(self) -> Path:
+        if self._staging is None:
+            self._staging = tempfile.TemporaryDirectory(prefix="registry-tool-staging-")
+        return Path(self._staging.name)
+
+    def add_reference(
+        self,
+        uri: str,
+        name: str | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+    ) -> list[Entry]:
+        """Record files that stay where they are (``file://`` today)."""
+        self._require_draft()
+        entries = expand_reference(uri, name, checksum=checksum, max_objects=max_objects)
+        for entry in entries:
+            if entry.path in self._files or entry.path in self._refs:
+                raise ArtifactError(f"file {entry.path!r} is already in artifact {self._name!r}")
+            self._refs[entry.path] = entry
+        return entries
+
+    def add(self, obj: Table, name: str) -> Entry:
+        """Add a ``Table`` as ``<name>.table.json`` (images stored beside it)."""
+        from registry_tool.sdk.media import Table
+
+        self._require_draft()
+        if not isinstance(obj, Table):
+            raise UsageError(f"artifact.add takes a Table, not {type(obj).__name__}")
+        staging = self._staging_dir()
+        table_name = name if name.endswith(".table.json") else f"{name}.table.json"
+        validate_entry_path(table_name)
+        files = obj._write(staging, table_name)
+        for rel in files:
+            if rel not in self._files:
+                self._add(rel, staging / rel)
+        return Entry(table_name, "", (staging / table_name).stat().st_size)
+
+    def get(self, name: str) -> Table:
+        """A ``Table`` added with ``add`` (downloads the artifact first)."""
+        from registry_tool.sdk.media import Table
+
+        root = Path(self.download())
+        table_name = name if name.endswith(".table.json") else f"{name}.table.json"
+        if not (root / table_name).is_file():
+            raise ArtifactError(f"{self.name} has no table {name!r}")
+        return Table._read(root, table_name)
+
+    def _pending_entries(self, hash_files: bool) -> list[Entry]:
+        entries = list(self._refs.values())
+        for name, pending in self._files.items():
+            digest = file_digest(hash_file(pending.local)) if hash_files else ""
+            entries.append(Entry(name, digest, pending.local.stat().st_size))
+        return sorted(entries, key=lambda e: e.path)
+
+    # -- logged artifacts ----------------------------------------------------------
+
+    def files(self) -> list[Entry]:
+        """The manifest entries of a logged version (path, digest, size, ref)."""
+        return list(self._logged().entries)
+
+    def get_entry(self, name: str) -> Entry:
+        for entry in self._logged().entries:
+            if entry.path == name:
+                return entry
+        raise KeyError(f"{self.name} has no file {name!r}")
+
+    def get_path(self, name: str) -> Entry:
+        return self.get_entry(name)
+
+    def logged_by(self) -> PublicRun | None:
+        """The run that logged this version, if a run did."""
+        from registry_tool.sdk.run import PublicRun
+
+        record = self._logged()
+        if record.run is None:
+            return None
+        assert self._ctx is not None
+        run = self._ctx.store.read_run(self._ctx.store.head(), record.project, record.run)
+        return PublicRun(self._ctx, run) if run else None
+
+    def used_by(self) -> list[PublicRun]:
+        """Every run that used this version as an input."""
+        from registry_tool.sdk.run import PublicRun
+
+        record = self._logged()
+        ctx = self._ctx
+        assert ctx is not None
+        snap = ctx.store.head()
+        found = []
+        for project in ctx.store.projects(snap):
+            for run in ctx.store.runs(snap, project):
+                if any(
+                    (u.project, u.name, u.version) == (record.project, record.name, record.version)
+                    for u in run.inputs
+                ):
+                    found.append(PublicRun(ctx, run))
+        return found
+
+    def save(self) -> None:
+        """Apply alias changes made with ``artifact.aliases = [...]``.
+
+        ``latest`` is kept where it is: it always names the newest version.
+        """
+        record = self._logged()
+        assert self._ctx is not None
+        if dict(record.metadata) != self.metadata or record.description != self.description:
+            raise ArtifactError(
+                f"{self.qualified_name}: metadata and description of a logged version are "
+                "immutable; log a new version to change them"
+            )
+        wanted = list(self._aliases)
+        if LATEST in self._saved_aliases and LATEST not in wanted:
+            wanted.append(LATEST)
+        add = [a for a in wanted if a not in self._saved_aliases]
+        remove = [a for a in self._saved_aliases if a not in wanted]
+        if add or remove:
+            self._ctx.set_aliases(record.project, record.name, record.version, add=add, remove=remove)
+        self._bind(self._ctx, record)
+
+    def download(self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None) -> str:
+        """Write the files to ``root`` (default ``./artifacts/<name>:vN``), each verified.
+
+        Files already there with the right content are left alone.
+        """
+        record = self._logged()
+        ctx = self._ctx
+        assert ctx is not None
+        target_root = Path(root) if root is not None else Path("artifacts") / f"{record.name}:v{record.version}"
+        entries = [e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)]
+        target_root.mkdir(parents=True, exist_ok=True)
+        real_root = target_root.resolve()
+        todo = []
+        for entry in entries:
+            target = real_root / entry.path
+            if real_root not in target.resolve().parents:
+                raise VerificationError(f"{record.name}: file {entry.path!r} would land outside {root}")
+            if not self._present(ctx, entry, target):
+                todo.append((entry, target))
+        total = sum(e.size or 0 for e, _ in todo)
+        learned = []
+        with progress.task(f"downloading {len(todo)} files", total) as advance:
+            for entry, target in todo:
+                ctx.fetch_entry(entry, target, advance)
+                if entry.digest.startswith("sha256:"):
+                    learned.append((str(target), os.stat(target), entry.digest[7:]))
+        ctx.stat_cache.store_many(learned)
+        return str(target_root)
+
+    @staticmethod
+    def _present(ctx: Context, entry: Entry, target: Path) -> bool:
+        if not entry.digest.startswith("sha256:"):
+            return False
+        try:
+            st = os.stat(target)
+        except OSError:
+            return False
+        return ctx.stat_cache.lookup(str(target), st) == entry.digest[7:]
+
+    def verify(self, root: str | os.PathLike[str] | None = None) -> VerifyReport:
+        """Hash every file under ``root`` against the manifest.
+
+        Returns the report when everything matches; raises ``VerificationError``
+        (carrying the report) when a file is missing, extra or changed.
+        """
+        record = self._logged()
+        base = Path(root) if root is not None else Path("artifacts") / f"{record.name}:v{record.version}"
+        report = VerifyReport(str(base))
+        expected = {e.path: e for e in record.entries}
+        on_disk = set()
+        if base.is_dir():
+            for folder, _dirs, filenames in os.walk(base):
+                for filename in filenames:
+                    on_disk.add((Path(folder) / filename).relative_to(base).as_posix())
+        report.extra = sorted(on_disk - set(expected))
+        total = sum(e.size or 0 for p, e in expected.items() if p in on_disk)
+        with progress.task("verifying", total) as advance:
+            for path, entry in sorted(expected.items()):
+                if path not in on_disk:
+                    report.missing.append(path)
+                elif entry.digest.startswith("sha256:"):
+                    if file_digest(hash_file(base / path, advance)) != entry.digest:
+                        report.changed.append(path)
+        if not report.ok:
+            raise VerificationError(str(report), report)
+        return report
+
+    def delete_staging(self) -> None:
+        if self._staging is not None:
+            self._staging.cleanup()
+            self._staging = None
+
+    # -- logging (called by Run and the CLI) ---------------------------------------
+
+    def _log_to(
+        self,
+        ctx: Context,
+        *,
+        project: str,
+        aliases: list[str],
+        run: Any = None,
+    ) -> Any:
+        """Store the files, commit the version; returns the run's updated record."""
+        self._require_draft()
+        metadata = to_plain(self.metadata, where=f"artifact {self._name!r} metadata")
+        if not self._files and not self._refs:
+            raise ArtifactError(f"artifact {self._name!r} has no files: add some before logging")
+        entries = ctx.ingest(self._files)
+        entries = check_entries([*entries, *self._refs.values()])
+        outcome, new_run = ctx.log(
+            project=project,
+            name=self._name,
+            type=self._type,
+            entries=entries,
+            description=self.description,
+            metadata=metadata,
+            aliases=[*self._aliases, *aliases],
+            run=run,
+        )
+        self.delete_staging()
+        self._bind(ctx, outcome.record)
+        self.created = outcome.created
+        return new_run

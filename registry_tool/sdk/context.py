@@ -1,0 +1,352 @@
+"""The engine under the wandb-style facade: one opened registry, its blob store and
+caches, and the operations Artifact, Run and Api share — resolve, log, alias, fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry_tool import progress
+from registry_tool.blobs import BlobStore, LocalBlobStore, open_blob_store
+from registry_tool.cache import BlobCache
+from registry_tool.errors import (
+    ArtifactError,
+    CorruptBlobError,
+    NotFoundError,
+    RegistryError,
+    UsageError,
+)
+from registry_tool.hashing import StatCache, copy_and_hash
+from registry_tool.model.manifest import Entry, artifact_digest, blob_hex, check_entries, file_digest
+from registry_tool.model.names import LATEST, ArtifactPath, parse_artifact_path, validate_alias
+from registry_tool.model.records import (
+    AliasRecord,
+    ArtifactUse,
+    CollectionRecord,
+    RunRecord,
+    VersionRecord,
+    alias_file,
+    collection_file,
+    run_file,
+    version_file,
+)
+from registry_tool.store import Change, RegistryStore, Snapshot, cache_home, now, open_registry
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A file added to an unlogged artifact: where its bytes are now."""
+
+    local: Path
+
+
+@dataclass(frozen=True)
+class LogOutcome:
+    record: VersionRecord
+    created: bool
+    commit: str | None
+
+
+class Context:
+    """An opened registry with its blob store, blob cache and stat cache."""
+
+    def __init__(self, store: RegistryStore) -> None:
+        self.store = store
+        self.blobs: BlobStore = open_blob_store(store.config.storage, store.root)
+        cache_dir = cache_home()
+        self.cache = BlobCache(cache_dir)
+        self.stat_cache = StatCache(cache_dir / "stat-cache.sqlite3")
+        self._author: str | None = None
+
+    @classmethod
+    def open(cls, registry: str | os.PathLike[str] | None = None) -> Context:
+        return cls(open_registry(registry))
+
+    @property
+    def entity(self) -> str:
+        return self.store.name
+
+    def author(self) -> str:
+        """Who writes: the git author identity, without its timestamp."""
+        if self._author is None:
+            ident = self.store.git.out("var", "GIT_AUTHOR_IDENT", check=False)
+            self._author = ident.rsplit(">", 1)[0] + ">" if ">" in ident else "unknown"
+        return self._author
+
+    # -- resolving -----------------------------------------------------------------
+
+    def resolve(
+        self,
+        path: str | ArtifactPath,
+        *,
+        project: str | None,
+        entities: Sequence[str] = (),
+        snap: Snapshot | None = None,
+    ) -> VersionRecord:
+        """The version a path names; ``project`` is the default project."""
+        ref = parse_artifact_path(path) if isinstance(path, str) else path
+        if ref.registry is not None:
+            raise RegistryError(
+                f"{ref}: model registries (model-registry/...) are not available in this "
+                "version of registry-tool yet"
+            )
+        if ref.entity is not None and ref.entity not in (self.entity, *entities):
+            raise NotFoundError(
+                f"{ref}: entity {ref.entity!r} is not this registry ({self.entity!r})"
+            )
+        snap = snap or self.store.head()
+        proj = ref.project or project or self._project_for(snap, ref.name)
+        if self.store.read_collection(snap, proj, ref.name) is None:
+            raise NotFoundError(f"artifact {proj}/{ref.name} does not exist in {self.entity!r}")
+        number = ref.version
+        if number is None:
+            alias = self.store.read_alias(snap, proj, ref.name, ref.selector)
+            if alias is None:
+                raise NotFoundError(f"{proj}/{ref.name} has no alias {ref.selector!r}")
+            number = alias.version
+        record = self.store.read_version(snap, proj, ref.name, number)
+        if record is None:
+            raise NotFoundError(f"{proj}/{ref.name} has no version v{number}")
+        check_entries(record.entries)
+        return record
+
+    def _project_for(self, snap: Snapshot, name: str) -> str:
+        found = [p for p in self.store.projects(snap) if self.store.read_collection(snap, p, name)]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise NotFoundError(f"no artifact named {name!r} in any project of {self.entity!r}")
+        raise UsageError(
+            f"artifact name {name!r} is in several projects ({', '.join(found)}): "
+            "say which, as project/name"
+        )
+
+    # -- logging -------------------------------------------------------------------
+
+    def ingest(self, files: dict[str, PendingFile]) -> list[Entry]:
+        """Put every pending file's bytes in the blob store; return manifest entries.
+
+        A file whose (inode, size, mtime) the stat cache knows is not read again, and
+        a blob the store already has is not written again; others are hashed while
+        they are copied, reading each byte once.
+        """
+        stats: dict[str, os.stat_result] = {}
+        for name, pending in files.items():
+            try:
+                stats[name] = os.stat(pending.local)
+            except OSError as exc:
+                raise ArtifactError(f"cannot read {pending.local}: {exc.strerror}") from None
+        keys = {name: str(files[name].local) for name in files}
+        known = self.stat_cache.lookup_many([(keys[n], stats[n]) for n in files])
+        todo = [n for n in files if not (keys[n] in known and self.blobs.has(known[keys[n]]))]
+        entries = {
+            n: Entry(n, file_digest(known[keys[n]]), stats[n].st_size)
+            for n in files
+            if n not in todo
+        }
+        learned = []
+        total = sum(stats[n].st_size for n in todo)
+        with progress.task(f"hashing and storing {len(todo)} files", total) as advance:
+            for name in todo:
+                local = files[name].local
+                hexdigest, _ = self.blobs.ingest(local, known.get(keys[name]), advance)
+                after = os.stat(local)
+                if (after.st_size, after.st_mtime_ns) != (
+                    stats[name].st_size,
+                    stats[name].st_mtime_ns,
+                ):
+                    raise ArtifactError(f"{local} changed while it was being logged; log again")
+                entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
+                learned.append((keys[name], after, hexdigest))
+        self.stat_cache.store_many(learned)
+        return list(entries.values())
+
+    def log(
+        self,
+        *,
+        project: str,
+        name: str,
+        type: str,
+        entries: list[Entry],
+        description: str | None,
+        metadata: dict[str, object],
+        aliases: Iterable[str],
+        run: RunRecord | None,
+    ) -> tuple[LogOutcome, RunRecord | None]:
+        """Commit a version (or find the identical one), move aliases, record the run."""
+        digest = artifact_digest(entries)
+        wanted = [LATEST, *(validate_alias(a) for a in aliases if a != LATEST)]
+        store = self.store
+
+        def build(snap: Snapshot) -> Change[tuple[VersionRecord, bool, RunRecord | None]]:
+            change: Change[tuple[VersionRecord, bool, RunRecord | None]] = Change()
+            collection = store.read_collection(snap, project, name)
+            if collection is None:
+                collection = CollectionRecord(project, name, type, now(), description)
+                change.put(collection_file(project, name), collection.to_doc(), "collection")
+            elif collection.type != type:
+                raise ArtifactError(
+                    f"{project}/{name} holds artifacts of type {collection.type!r}, "
+                    f"not {type!r}: use another name"
+                )
+            numbers = store.version_numbers(snap, project, name)
+            same = next(
+                (n for n in reversed(numbers) if store.version_digest(snap, project, name, n) == digest),
+                None,
+            )
+            if same is None:
+                number = numbers[-1] + 1 if numbers else 0
+                record = VersionRecord(
+                    project=project,
+                    name=name,
+                    version=number,
+                    type=type,
+                    digest=digest,
+                    created_at=now(),
+                    entries=tuple(entries),
+                    run=run.id if run else None,
+                    description=description,
+                    metadata=metadata,
+                )
+                change.put(version_file(project, name, number), record.to_doc(), "version")
+            else:
+                found = store.read_version(snap, project, name, same)
+                assert found is not None
+                record = found
+            moved = self._alias_changes(
+                snap, change, project, name, record.version, wanted, run.id if run else None
+            )
+            new_run = None
+            if run is not None:
+                use = ArtifactUse(project, name, record.version)
+                if use not in run.outputs:
+                    new_run = _replace_run(run, outputs=(*run.outputs, use))
+                    change.put(run_file(run.project, run.id), new_run.to_doc(), "run")
+            what = "log" if same is None else "log (unchanged)"
+            change.message = _message(f"{what} {project}/{name}:v{record.version}", moved, run)
+            change.result = (record, same is None, new_run)
+            return change
+
+        written = store.write(build)
+        assert written.result is not None
+        record, created, new_run = written.result
+        return LogOutcome(record, created, written.commit), new_run
+
+    def _alias_changes(
+        self,
+        snap: Snapshot,
+        change: Change[object],
+        project: str,
+        name: str,
+        version: int,
+        aliases: Iterable[str],
+        run_id: str | None,
+        reason: str | None = None,
+    ) -> list[str]:
+        moved = []
+        for alias in aliases:
+            current = self.store.read_alias(snap, project, name, alias)
+            if current is not None and current.version == version:
+                continue
+            record = AliasRecord(alias, version, now(), self.author(), run_id, reason)
+            change.put(alias_file(project, name, alias), record.to_doc(), "alias")
+            moved.append(alias)
+        return moved
+
+    def set_aliases(
+        self,
+        project: str,
+        name: str,
+        version: int,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        reason: str | None = None,
+    ) -> str | None:
+        """Point ``add`` at the version and delete ``remove`` (only where they name it)."""
+        add = [validate_alias(a) for a in add]
+        remove = [validate_alias(a) for a in remove]
+        store = self.store
+
+        def build(snap: Snapshot) -> Change[None]:
+            change: Change[None] = Change()
+            if store.read_version(snap, project, name, version) is None:
+                raise NotFoundError(f"{project}/{name} has no version v{version}")
+            moved = self._alias_changes(snap, change, project, name, version, add, None, reason)
+            dropped = []
+            for alias in remove:
+                current = store.read_alias(snap, project, name, alias)
+                if current is None:
+                    raise NotFoundError(f"{project}/{name} has no alias {alias!r}")
+                if current.version != version:
+                    raise UsageError(
+                        f"alias {alias!r} of {project}/{name} names v{current.version}, not v{version}"
+                    )
+                change.files[alias_file(project, name, alias)] = None
+                dropped.append(alias)
+            parts = [f"+{a}" for a in moved] + [f"-{a}" for a in dropped]
+            change.message = f"alias {project}/{name}:v{version} {' '.join(parts)}"
+            if reason:
+                change.message += f"\n\n{reason}"
+            return change
+
+        return store.write(build).commit
+
+    def record_run(self, run: RunRecord, message: str) -> None:
+        def build(snap: Snapshot) -> Change[None]:
+            change: Change[None] = Change()
+            current = self.store.load(snap, run_file(run.project, run.id), "run")
+            if current != run.to_doc():
+                change.put(run_file(run.project, run.id), run.to_doc(), "run")
+            change.message = message
+            return change
+
+        self.store.write(build)
+
+    # -- downloading ---------------------------------------------------------------
+
+    def fetch_entry(self, entry: Entry, target: Path, advance: Callable[[int], None]) -> None:
+        """Write one stored file to ``target`` by temp file and rename, verified."""
+        if entry.ref is not None:
+            from registry_tool.references import fetch_reference
+
+            fetch_reference(entry, target, advance)
+            return
+        hexdigest = blob_hex(entry.digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.part-")
+        os.close(fd)
+        os.unlink(tmp)
+        try:
+            if isinstance(self.blobs, LocalBlobStore):
+                self.blobs.fetch(hexdigest, Path(tmp), advance)
+            else:
+                cached = self.cache.get(self.blobs, hexdigest, lambda _n: None)
+                with open(cached, "rb", buffering=0) as src, open(tmp, "xb") as dst:
+                    got, _ = copy_and_hash(src, dst, advance)
+                if got != hexdigest:
+                    os.chmod(cached, 0o644)
+                    os.unlink(cached)
+                    raise CorruptBlobError(f"cached blob {entry.digest} was corrupt; removed it")
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _replace_run(run: RunRecord, **changes: object) -> RunRecord:
+    from dataclasses import replace
+
+    return replace(run, **changes)  # type: ignore[arg-type]
+
+
+def _message(head: str, moved: list[str], run: RunRecord | None) -> str:
+    if moved:
+        head += " " + " ".join(f"+{a}" for a in moved)
+    if run is not None:
+        head += f" [run {run.id}]"
+    return head

@@ -1,0 +1,122 @@
+"""Strict YAML in and canonical YAML out.
+
+Reading refuses what a registry file never needs and an attacker would use: anchors and
+aliases (billion laughs), duplicate keys, non-UTF-8 bytes, oversized files and deep
+nesting. Timestamps stay strings. Writing is canonical: block style, keys in record
+order, no anchors, so equal documents give equal bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from registry_tool.errors import DocumentError
+
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Refused(Exception):
+    pass
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc]
+    """Safe loader without timestamps, aliases or duplicate keys."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            raise _Refused("anchors and aliases are not allowed")
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise _Refused("merge keys ('<<') are not allowed")
+                key = key_node.value
+                if key in seen:
+                    raise _Refused(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _CanonicalDumper(_BaseDumper):  # type: ignore[misc]
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+
+
+def _nesting_ok(data: bytes) -> bool:
+    """Cheap guard before parsing: flow brackets nested deeper than MAX_DEPTH."""
+    depth = 0
+    for byte in data:
+        if byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth = max(0, depth - 1)
+    return True
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def loads(data: bytes, path: str) -> Any:
+    """Parse one YAML document; errors name ``path``."""
+    if len(data) > MAX_BYTES:
+        raise DocumentError(path, "$", f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(path, "$", f"not UTF-8 (byte {exc.start})") from None
+    if not _nesting_ok(data):
+        raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels")
+    try:
+        value = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict safe loader
+    except _Refused as exc:
+        raise DocumentError(path, "$", str(exc)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DocumentError(path, "$", f"not valid YAML: {problem}{where}") from None
+    except RecursionError:
+        raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(value) > MAX_DEPTH:
+        raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def dumps(doc: Any) -> bytes:
+    """Canonical YAML bytes for a plain document."""
+    text: str = yaml.dump(
+        doc,
+        Dumper=_CanonicalDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=4096,
+    )
+    return text.encode("utf-8")
