@@ -12,8 +12,9 @@ from typing import Protocol
 
 
 class ProgressSink(Protocol):
-    def __call__(self, description: str, total: int) -> AbstractContextManager[Callable[[int], None]]:
-        ...
+    def __call__(
+        self, description: str, total: int
+    ) -> AbstractContextManager[Callable[[int], None]]: ...
 
 
 @contextmanager

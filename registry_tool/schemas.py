@@ -41,7 +41,7 @@ def validator(kind: str) -> jsonschema.protocols.Validator:
         (doc["$id"], Resource.from_contents(doc)) for doc in schemas.values()
     )
     cls = jsonschema.validators.validator_for(schemas[kind])
-    return cls(  # type: ignore[no-any-return]
+    return cls(
         schemas[kind], registry=registry, format_checker=cls.FORMAT_CHECKER
     )
 

@@ -8,7 +8,6 @@ order, no anchors, so equal documents give equal bytes.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
@@ -58,8 +57,6 @@ class _CanonicalDumper(_BaseDumper):  # type: ignore[misc]
         return True
 
 
-
-
 def _nesting_ok(data: bytes) -> bool:
     """Cheap guard before parsing: flow brackets nested deeper than MAX_DEPTH."""
     depth = 0
@@ -94,7 +91,7 @@ def loads(data: bytes, path: str) -> Any:
     if not _nesting_ok(data):
         raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels")
     try:
-        value = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict safe loader
+        value = yaml.load(text, Loader=_StrictLoader)
     except _Refused as exc:
         raise DocumentError(path, "$", str(exc)) from None
     except yaml.YAMLError as exc:

@@ -67,7 +67,9 @@ class Api:
         if collection is None:
             raise NotFoundError(f"artifact {project}/{base} does not exist in {self._ctx.entity!r}")
         if wanted_type is not None and collection.type != wanted_type:
-            raise NotFoundError(f"{project}/{base} is of type {collection.type!r}, not {wanted_type!r}")
+            raise NotFoundError(
+                f"{project}/{base} is of type {collection.type!r}, not {wanted_type!r}"
+            )
         out = []
         for number in store.version_numbers(snap, project, base):
             record = store.read_version(snap, project, base, number)
@@ -84,7 +86,9 @@ class Api:
         if len(parts) == 3:
             entity, project, run_id = parts
             if entity != self._ctx.entity:
-                raise NotFoundError(f"run {path}: entity {entity!r} is not this registry ({self._ctx.entity!r})")
+                raise NotFoundError(
+                    f"run {path}: entity {entity!r} is not this registry ({self._ctx.entity!r})"
+                )
         elif len(parts) == 2:
             project, run_id = parts
         else:
@@ -98,4 +102,7 @@ class Api:
 
     def runs(self, project: str) -> list[PublicRun]:
         store = self._ctx.store
-        return [PublicRun(self._ctx, r) for r in store.runs(store.head(), validate_name(project, what="project"))]
+        return [
+            PublicRun(self._ctx, r)
+            for r in store.runs(store.head(), validate_name(project, what="project"))
+        ]

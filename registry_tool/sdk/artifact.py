@@ -49,9 +49,15 @@ class VerifyReport:
         if self.ok:
             return f"{self.root}: every file matches"
         parts = []
-        for label, items in (("missing", self.missing), ("changed", self.changed), ("extra", self.extra)):
+        for label, items in (
+            ("missing", self.missing),
+            ("changed", self.changed),
+            ("extra", self.extra),
+        ):
             if items:
-                shown = ", ".join(items[:5]) + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
+                shown = ", ".join(items[:5]) + (
+                    f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+                )
                 parts.append(f"{len(items)} {label}: {shown}")
         return f"{self.root}: " + "; ".join(parts)
 
@@ -246,7 +252,9 @@ class Artifact:
             )
 
     @contextmanager
-    def new_file(self, name: str, mode: str = "x", encoding: str | None = None) -> Iterator[IO[Any]]:
+    def new_file(
+        self, name: str, mode: str = "x", encoding: str | None = None
+    ) -> Iterator[IO[Any]]:
         """Write a new file straight into the artifact.
 
         >>> with art.new_file("notes.txt") as f:      # doctest: +SKIP
@@ -381,10 +389,14 @@ class Artifact:
         add = [a for a in wanted if a not in self._saved_aliases]
         remove = [a for a in self._saved_aliases if a not in wanted]
         if add or remove:
-            self._ctx.set_aliases(record.project, record.name, record.version, add=add, remove=remove)
+            self._ctx.set_aliases(
+                record.project, record.name, record.version, add=add, remove=remove
+            )
         self._bind(self._ctx, record)
 
-    def download(self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None) -> str:
+    def download(
+        self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None
+    ) -> str:
         """Write the files to ``root`` (default ``./artifacts/<name>:vN``), each verified.
 
         Files already there with the right content are left alone.
@@ -392,15 +404,23 @@ class Artifact:
         record = self._logged()
         ctx = self._ctx
         assert ctx is not None
-        target_root = Path(root) if root is not None else Path("artifacts") / f"{record.name}:v{record.version}"
-        entries = [e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)]
+        target_root = (
+            Path(root)
+            if root is not None
+            else Path("artifacts") / f"{record.name}:v{record.version}"
+        )
+        entries = [
+            e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)
+        ]
         target_root.mkdir(parents=True, exist_ok=True)
         real_root = target_root.resolve()
         todo = []
         for entry in entries:
             target = real_root / entry.path
             if real_root not in target.resolve().parents:
-                raise VerificationError(f"{record.name}: file {entry.path!r} would land outside {root}")
+                raise VerificationError(
+                    f"{record.name}: file {entry.path!r} would land outside {root}"
+                )
             if not self._present(ctx, entry, target):
                 todo.append((entry, target))
         total = sum(e.size or 0 for e, _ in todo)
@@ -430,7 +450,11 @@ class Artifact:
         (carrying the report) when a file is missing, extra or changed.
         """
         record = self._logged()
-        base = Path(root) if root is not None else Path("artifacts") / f"{record.name}:v{record.version}"
+        base = (
+            Path(root)
+            if root is not None
+            else Path("artifacts") / f"{record.name}:v{record.version}"
+        )
         report = VerifyReport(str(base))
         expected = {e.path: e for e in record.entries}
         on_disk = set()
@@ -444,9 +468,10 @@ class Artifact:
             for path, entry in sorted(expected.items()):
                 if path not in on_disk:
                     report.missing.append(path)
-                elif entry.digest.startswith("sha256:"):
-                    if file_digest(hash_file(base / path, advance)) != entry.digest:
-                        report.changed.append(path)
+                elif entry.digest.startswith("sha256:") and (
+                    file_digest(hash_file(base / path, advance)) != entry.digest
+                ):
+                    report.changed.append(path)
         if not report.ok:
             raise VerificationError(str(report), report)
         return report

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from registry_tool import progress
 from registry_tool.blobs import BlobStore, LocalBlobStore, open_blob_store
@@ -21,7 +22,13 @@ from registry_tool.errors import (
     UsageError,
 )
 from registry_tool.hashing import StatCache, copy_and_hash
-from registry_tool.model.manifest import Entry, artifact_digest, blob_hex, check_entries, file_digest
+from registry_tool.model.manifest import (
+    Entry,
+    artifact_digest,
+    blob_hex,
+    check_entries,
+    file_digest,
+)
 from registry_tool.model.names import LATEST, ArtifactPath, parse_artifact_path, validate_alias
 from registry_tool.model.records import (
     AliasRecord,
@@ -195,7 +202,11 @@ class Context:
                 )
             numbers = store.version_numbers(snap, project, name)
             same = next(
-                (n for n in reversed(numbers) if store.version_digest(snap, project, name, n) == digest),
+                (
+                    n
+                    for n in reversed(numbers)
+                    if store.version_digest(snap, project, name, n) == digest
+                ),
                 None,
             )
             if same is None:
@@ -239,7 +250,7 @@ class Context:
     def _alias_changes(
         self,
         snap: Snapshot,
-        change: Change[object],
+        change: Change[Any],
         project: str,
         name: str,
         version: int,

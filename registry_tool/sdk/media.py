@@ -38,7 +38,9 @@ class Image:
             if not path.is_file():
                 raise UsageError(f"Image: {path} is not a file")
             if path.suffix.lower() not in _EXTENSIONS:
-                raise UsageError(f"Image: {path} is not a known image type ({', '.join(sorted(_EXTENSIONS))})")
+                raise UsageError(
+                    f"Image: {path} is not a known image type ({', '.join(sorted(_EXTENSIONS))})"
+                )
             self._path = path
         else:
             self._png = _to_png(data_or_path)
@@ -163,7 +165,9 @@ class Table:
             cells = []
             for cell in row:
                 if isinstance(cell, dict) and cell.get("_type") == "image-file":
-                    image = Image(root / validate_entry_path(cell["path"]), caption=cell.get("caption"))
+                    image = Image(
+                        root / validate_entry_path(cell["path"]), caption=cell.get("caption")
+                    )
                     image.path = cell["path"]
                     cells.append(image)
                 else:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import secrets
 import string
@@ -45,8 +46,6 @@ class Config(dict[str, Any]):
     def __setattr__(self, key: str, value: Any) -> None:
         self[key] = value
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        dict.update(self, *args, **kwargs)
 
 
 def _code_info(registry_root: Path) -> CodeInfo | None:
@@ -64,7 +63,9 @@ def _code_info(registry_root: Path) -> CodeInfo | None:
     if not commit:
         return None
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return CodeInfo(commit=commit, branch=git("symbolic-ref", "--quiet", "--short", "HEAD"), dirty=dirty)
+    return CodeInfo(
+        commit=commit, branch=git("symbolic-ref", "--quiet", "--short", "HEAD"), dirty=dirty
+    )
 
 
 class Run:
@@ -174,7 +175,9 @@ class Run:
                 via = None
         record = artifact._logged()
         if type is not None and record.type != type:
-            raise ArtifactError(f"{artifact.qualified_name} is of type {record.type!r}, not {type!r}")
+            raise ArtifactError(
+                f"{artifact.qualified_name} is of type {record.type!r}, not {type!r}"
+            )
         use = ArtifactUse(record.project, record.name, record.version, via)
         if use not in self._record.inputs:
             self._record = self._current(inputs=(*self._record.inputs, use))
@@ -182,7 +185,9 @@ class Run:
             self._written = True
         return artifact
 
-    def link_artifact(self, artifact: Artifact, target_path: str, aliases: list[str] | None = None) -> None:
+    def link_artifact(
+        self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
+    ) -> None:
         raise RegistryError(
             f"link_artifact({target_path!r}): model registries are not available in this "
             "version of registry-tool yet"
@@ -306,7 +311,6 @@ def finish(exit_code: int | None = None) -> None:
 @atexit.register
 def _finish_all() -> None:
     for run in list(_active_runs):
-        try:
+        # At interpreter shutdown, never turn a clean exit into a traceback.
+        with contextlib.suppress(Exception):
             run.finish()
-        except Exception:  # interpreter shutdown: never turn exit into a traceback
-            pass

@@ -107,7 +107,9 @@ class RegistryStore:
     def head(self) -> Snapshot:
         """The registry as committed on the current branch."""
         branch = self.git.current_branch()
-        commit = self.git.rev_parse(f"refs/heads/{branch}") if branch else self.git.rev_parse("HEAD")
+        commit = (
+            self.git.rev_parse(f"refs/heads/{branch}") if branch else self.git.rev_parse("HEAD")
+        )
         return Snapshot(self.git, commit)
 
     def snapshot(self, ref: str) -> Snapshot:
@@ -143,8 +145,10 @@ class RegistryStore:
         record = VersionRecord.from_doc(doc)
         if (record.project, record.name, record.version) != (project, name, version):
             raise DocumentError(
-                path, "$", f"names {record.project}/{record.name}:v{record.version}, "
-                "not the version its path says"
+                path,
+                "$",
+                f"names {record.project}/{record.name}:v{record.version}, "
+                "not the version its path says",
             )
         return record
 
@@ -245,14 +249,18 @@ class RegistryStore:
         if parent:
             args[2:2] = ["-p", parent]
         commit = self.git.out(*args)
-        self.git.run("update-ref", "-m", change.message.splitlines()[0], ref, commit, parent or "0" * 40)
+        self.git.run(
+            "update-ref", "-m", change.message.splitlines()[0], ref, commit, parent or "0" * 40
+        )
         self._sync_worktree(parent, commit)
         return commit
 
     def _sync_worktree(self, old: str | None, new: str) -> None:
         """Bring the index and working tree from ``old`` to ``new``, keeping the user's
         staged and unstaged changes to other paths (what ``git checkout`` does)."""
-        args = ["read-tree", "-m", "-u", new] if old is None else ["read-tree", "-m", "-u", old, new]
+        args = (
+            ["read-tree", "-m", "-u", new] if old is None else ["read-tree", "-m", "-u", old, new]
+        )
         proc = self.git.run(*args, check=False)
         if proc.returncode != 0:
             detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()

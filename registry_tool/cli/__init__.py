@@ -1,0 +1,1 @@
+"""The ``registry-tool`` command line: thin adapters over ``registry_tool.sdk.ops``."""

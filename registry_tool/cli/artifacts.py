@@ -1,0 +1,189 @@
+"""Commands on artifacts: log, get, ls, show, verify."""
+
+from __future__ import annotations
+
+import click
+
+from registry_tool.cli.render import emit_json, human_size, line, table
+from registry_tool.errors import VerificationError
+from registry_tool.sdk import ops
+from registry_tool.sdk.artifact import VerifyReport
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _registry(ctx: click.Context) -> str | None:
+    return ctx.find_root().obj.registry  # type: ignore[no-any-return]
+
+
+@click.command("log")
+@click.argument("path", type=click.Path(exists=True, path_type=str))
+@click.option(
+    "--name", "full_name", required=True, metavar="PROJECT/NAME", help="Collection to log to."
+)
+@click.option(
+    "--type", "type_", required=True, metavar="TYPE", help="Artifact type: dataset, model, ..."
+)
+@click.option(
+    "--alias",
+    "aliases",
+    multiple=True,
+    metavar="ALIAS",
+    help="Alias to set (repeatable); 'latest' moves by itself.",
+)
+@click.option("--description", help="What this version is.")
+@click.option(
+    "--metadata", metavar="JSON", help="Metadata as a JSON object, e.g. '{\"accuracy\": 0.9}'."
+)
+@json_option
+@click.pass_context
+def log_cmd(
+    ctx: click.Context,
+    path: str,
+    full_name: str,
+    type_: str,
+    aliases: tuple[str, ...],
+    description: str | None,
+    metadata: str | None,
+    as_json: bool,
+) -> None:
+    """Log a file or directory as a new version of PROJECT/NAME.
+
+    Content identical to an existing version creates no new version: the aliases are
+    applied to that version instead.
+    """
+    art = ops.log_path(
+        path,
+        full_name,
+        type_,
+        aliases=list(aliases),
+        description=description,
+        metadata=ops.parse_metadata(metadata),
+        registry=_registry(ctx),
+    )
+    result = {
+        "path": f"{art.project}/{art.collection_name}:{art.version}",
+        "created": art.created,
+        "digest": art.digest,
+        "size": art.size,
+        "files": len(art.files()),
+        "aliases": art.aliases,
+    }
+    if as_json:
+        emit_json(result)
+        return
+    verb = "Logged" if art.created else "Unchanged: already logged as"
+    line(
+        f"{verb} {result['path']} ({result['files']} files, {human_size(art.size)}) "
+        f"aliases: {', '.join(art.aliases)}"
+    )
+
+
+@click.command("get")
+@click.argument("path", metavar="ARTIFACT_PATH")
+@click.option("--root", metavar="DIR", help="Where to put the files (default ./artifacts/NAME:vN).")
+@json_option
+@click.pass_context
+def get_cmd(ctx: click.Context, path: str, root: str | None, as_json: bool) -> None:
+    """Download a version's files, each verified against its digest.
+
+    ARTIFACT_PATH is [project/]name[:alias|:vN]; no alias means latest.
+    """
+    art, where = ops.download(path, root, registry=_registry(ctx))
+    if as_json:
+        emit_json({"path": f"{art.project}/{art.collection_name}:{art.version}", "root": where})
+    else:
+        line(f"Downloaded {art.project}/{art.collection_name}:{art.version} to {where}")
+
+
+@click.command("ls")
+@click.argument("project", required=False)
+@json_option
+@click.pass_context
+def ls_cmd(ctx: click.Context, project: str | None, as_json: bool) -> None:
+    """List artifact collections (of one PROJECT, or all)."""
+    rows = ops.list_collections(project, registry=_registry(ctx))
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        line("No artifacts yet.")
+        return
+    table(
+        ["ARTIFACT", "TYPE", "VERSIONS", "LATEST", "ALIASES"],
+        [
+            [
+                r["path"],
+                r["type"],
+                r["versions"],
+                r["latest"],
+                ", ".join(f"{a}={v}" for a, v in r["aliases"].items() if a != "latest"),
+            ]
+            for r in rows
+        ],
+    )
+
+
+@click.command("show")
+@click.argument("path", metavar="ARTIFACT_PATH")
+@json_option
+@click.pass_context
+def show_cmd(ctx: click.Context, path: str, as_json: bool) -> None:
+    """Show one version: aliases, digest, metadata, run and files."""
+    info = ops.describe(path, registry=_registry(ctx))
+    if as_json:
+        emit_json(info)
+        return
+    line(f"{info['qualified_name']}  ({info['type']})")
+    for key in ("digest", "created_at", "run", "description"):
+        if info[key]:
+            line(f"  {key}: {info[key]}")
+    line(f"  size: {human_size(info['size'])} in {len(info['files'])} files")
+    line(f"  aliases: {', '.join(info['aliases']) or '-'}")
+    if info["metadata"]:
+        line("  metadata:")
+        for key, value in info["metadata"].items():
+            line(f"    {key}: {value}")
+    table(
+        ["FILE", "SIZE", "DIGEST"],
+        [[f["path"], human_size(f.get("size")), f["digest"][:19]] for f in info["files"][:200]],
+    )
+    if len(info["files"]) > 200:
+        line(f"... and {len(info['files']) - 200} more files (use --json for all)")
+
+
+@click.command("verify")
+@click.argument("path", metavar="ARTIFACT_PATH")
+@click.option(
+    "--root", required=True, metavar="DIR", help="Directory holding the downloaded files."
+)
+@json_option
+@click.pass_context
+def verify_cmd(ctx: click.Context, path: str, root: str, as_json: bool) -> None:
+    """Check files under DIR against a version: missing, extra and changed files.
+
+    Exits 1 when anything differs.
+    """
+    try:
+        report = ops.verify(path, root, registry=_registry(ctx))
+    except VerificationError as exc:
+        if as_json and exc.report is not None:
+            emit_json({"ok": False, **_report(exc.report)})
+            raise click.exceptions.Exit(1) from None
+        raise
+    if as_json:
+        emit_json({"ok": True, **_report(report)})
+    else:
+        line(str(report))
+
+
+def _report(report: VerifyReport) -> dict[str, object]:
+    return {
+        "root": report.root,
+        "missing": report.missing,
+        "extra": report.extra,
+        "changed": report.changed,
+    }
+
+
+COMMANDS = [log_cmd, get_cmd, ls_cmd, show_cmd, verify_cmd]

@@ -1,0 +1,133 @@
+"""Commands on the registry: init, alias set|rm, history, check."""
+
+from __future__ import annotations
+
+import click
+
+from registry_tool.cli.artifacts import _registry, json_option
+from registry_tool.cli.render import emit_json, err, line, table
+from registry_tool.sdk import ops
+from registry_tool.store import init_registry
+
+
+@click.command("init")
+@click.argument(
+    "path", required=False, default=".", type=click.Path(file_okay=False, path_type=str)
+)
+@click.option("--name", help="Registry name, used as the entity (default: the folder's name).")
+@click.option(
+    "--storage",
+    metavar="URL",
+    help="Blob store: a directory (relative to the registry) or file:// URL. Default: .blobs",
+)
+@click.option("--description", help="What this registry is for.")
+@json_option
+def init_cmd(
+    path: str, name: str | None, storage: str | None, description: str | None, as_json: bool
+) -> None:
+    """Create a registry repo at PATH (default: the current directory)."""
+    store = init_registry(path, name=name, storage=storage, description=description)
+    if as_json:
+        emit_json(
+            {"name": store.name, "root": str(store.root), "storage": store.config.storage.url}
+        )
+    else:
+        line(f"Created registry {store.name!r} at {store.root} (blobs: {store.config.storage.url})")
+
+
+@click.group("alias")
+def alias_group() -> None:
+    """Move and remove aliases."""
+
+
+@alias_group.command("set")
+@click.argument("path", metavar="ARTIFACT_PATH")
+@click.argument("alias")
+@click.option("--reason", help="Why, recorded in the alias file and the commit.")
+@json_option
+@click.pass_context
+def alias_set(ctx: click.Context, path: str, alias: str, reason: str | None, as_json: bool) -> None:
+    """Point ALIAS at the version ARTIFACT_PATH names (project/name:vN)."""
+    art = ops.set_alias(path, alias, reason=reason, registry=_registry(ctx))
+    target = f"{art.project}/{art.collection_name}:{art.version}"
+    if as_json:
+        emit_json({"path": target, "alias": alias, "aliases": art.aliases})
+    else:
+        line(f"{alias} -> {target}")
+
+
+@alias_group.command("rm")
+@click.argument("collection", metavar="PROJECT/NAME")
+@click.argument("alias")
+@json_option
+@click.pass_context
+def alias_rm(ctx: click.Context, collection: str, alias: str, as_json: bool) -> None:
+    """Remove ALIAS from the collection."""
+    version = ops.remove_alias(collection, alias, registry=_registry(ctx))
+    if as_json:
+        emit_json({"collection": collection, "alias": alias, "removed_from": f"v{version}"})
+    else:
+        line(f"removed {alias} (was v{version})")
+
+
+@click.command("history")
+@click.argument("collection", metavar="PROJECT/NAME")
+@click.option("--alias", help="Only this alias.")
+@json_option
+@click.pass_context
+def history_cmd(ctx: click.Context, collection: str, alias: str | None, as_json: bool) -> None:
+    """Who moved which alias to which version, and when (from git history)."""
+    events = ops.history(collection, alias, registry=_registry(ctx))
+    if as_json:
+        emit_json([e.to_dict() for e in events])
+        return
+    if not events:
+        line("No alias moves.")
+        return
+
+    def version(v: int | None) -> str:
+        return "-" if v is None else f"v{v}"
+
+    table(
+        ["WHEN", "ALIAS", "FROM", "TO", "WHO", "COMMIT", "REASON"],
+        [
+            [
+                e.when,
+                e.alias,
+                version(e.previous),
+                version(e.version) if e.version is not None else "(removed)",
+                e.author,
+                e.commit[:10],
+                e.reason or "",
+            ]
+            for e in events
+        ],
+    )
+
+
+@click.command("check")
+@json_option
+@click.pass_context
+def check_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Validate every file of the registry against its schema and each other.
+
+    Exits 1 when there is any problem, printing one line per problem.
+    """
+    report = ops.check(registry=_registry(ctx))
+    if as_json:
+        emit_json(
+            {
+                "ok": report.ok,
+                "files": report.files,
+                "problems": [p.to_dict() for p in report.problems],
+            }
+        )
+    else:
+        for problem in report.problems:
+            err.print(str(problem), markup=False)
+        line(f"{report.files} files checked, {len(report.problems)} problems")
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [init_cmd, alias_group, history_cmd, check_cmd]

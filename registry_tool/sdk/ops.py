@@ -1,0 +1,182 @@
+"""One function per CLI command: each opens the registry, does one thing, returns data.
+
+The CLI only parses options, calls one of these and renders what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from registry_tool import checks
+from registry_tool.errors import NotFoundError, UsageError
+from registry_tool.model.names import parse_artifact_path, validate_alias, validate_name
+from registry_tool.sdk.artifact import Artifact, VerifyReport
+from registry_tool.sdk.context import Context
+from registry_tool.sdk.run import DEFAULT_PROJECT
+from registry_tool.store.history import AliasEvent, alias_history
+
+Registry = str | os.PathLike[str] | None
+
+
+def split_name(full: str) -> tuple[str, str]:
+    """``project/name`` -> (project, name); a bare name goes to the default project."""
+    project, _, name = full.rpartition("/")
+    return validate_name(project or DEFAULT_PROJECT, what="project"), validate_name(
+        name, what="artifact name"
+    )
+
+
+def parse_metadata(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--metadata is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise UsageError("--metadata must be a JSON object, like '{\"accuracy\": 0.9}'")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise UsageError(f"--metadata: {name} is not allowed (only finite numbers)")
+
+
+def log_path(
+    path: str | os.PathLike[str],
+    full_name: str,
+    type: str,
+    *,
+    aliases: list[str] | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    registry: Registry = None,
+) -> Artifact:
+    """Log a file or a directory as a new version of ``project/name`` (no run)."""
+    project, name = split_name(full_name)
+    for alias in aliases or []:
+        validate_alias(alias)
+    source = Path(path)
+    if not source.exists():
+        raise NotFoundError(f"{source} does not exist")
+    ctx = Context.open(registry)
+    artifact = Artifact(name, type, description=description, metadata=metadata)
+    if source.is_dir():
+        artifact.add_dir(source)
+    else:
+        artifact.add_file(source)
+    artifact._log_to(ctx, project=project, aliases=list(aliases or []))
+    return artifact
+
+
+def get_artifact(path: str, *, registry: Registry = None) -> Artifact:
+    ctx = Context.open(registry)
+    return Artifact._from_record(ctx, ctx.resolve(path, project=None))
+
+
+def download(
+    path: str, root: str | None = None, *, registry: Registry = None
+) -> tuple[Artifact, str]:
+    artifact = get_artifact(path, registry=registry)
+    return artifact, artifact.download(root)
+
+
+def verify(path: str, root: str, *, registry: Registry = None) -> VerifyReport:
+    return get_artifact(path, registry=registry).verify(root)
+
+
+def list_collections(
+    project: str | None = None, *, registry: Registry = None
+) -> list[dict[str, Any]]:
+    """One row per collection: path, type, version count, latest version, aliases."""
+    ctx = Context.open(registry)
+    store = ctx.store
+    snap = store.head()
+    projects = [validate_name(project, what="project")] if project else store.projects(snap)
+    rows = []
+    for proj in projects:
+        for name in store.collections(snap, proj):
+            collection = store.read_collection(snap, proj, name)
+            assert collection is not None
+            numbers = store.version_numbers(snap, proj, name)
+            aliases = store.aliases(snap, proj, name)
+            rows.append(
+                {
+                    "path": f"{proj}/{name}",
+                    "type": collection.type,
+                    "versions": len(numbers),
+                    "latest": f"v{aliases['latest'].version}" if "latest" in aliases else None,
+                    "aliases": {a: f"v{r.version}" for a, r in sorted(aliases.items())},
+                    "description": collection.description,
+                }
+            )
+    return rows
+
+
+def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:
+    """Everything about one version: identity, aliases, metadata, run, files."""
+    artifact = get_artifact(path, registry=registry)
+    record = artifact._logged()
+    return {
+        "path": f"{record.project}/{record.name}:v{record.version}",
+        "qualified_name": artifact.qualified_name,
+        "type": record.type,
+        "version": f"v{record.version}",
+        "digest": record.digest,
+        "digest_algorithm": record.digest_algorithm,
+        "created_at": record.created_at,
+        "run": record.run,
+        "size": record.size,
+        "aliases": artifact.aliases,
+        "description": record.description,
+        "metadata": dict(record.metadata),
+        "files": [e.to_doc() for e in record.entries],
+    }
+
+
+def set_alias(
+    path: str, alias: str, *, reason: str | None = None, registry: Registry = None
+) -> Artifact:
+    artifact = get_artifact(path, registry=registry)
+    record = artifact._logged()
+    assert artifact._ctx is not None
+    artifact._ctx.set_aliases(
+        record.project, record.name, record.version, add=[alias], reason=reason
+    )
+    return get_artifact(f"{record.project}/{record.name}:v{record.version}", registry=registry)
+
+
+def remove_alias(collection: str, alias: str, *, registry: Registry = None) -> int:
+    """Remove an alias from whichever version holds it; returns that version."""
+    ref = parse_artifact_path(collection)
+    if ref.project is None:
+        raise UsageError(f"{collection}: give the collection as project/name")
+    validate_alias(alias)
+    ctx = Context.open(registry)
+    held = ctx.store.read_alias(ctx.store.head(), ref.project, ref.name, alias)
+    if held is None:
+        raise NotFoundError(f"{ref.project}/{ref.name} has no alias {alias!r}")
+    if alias == "latest":
+        raise UsageError("'latest' always names the newest version; it cannot be removed")
+    ctx.set_aliases(ref.project, ref.name, held.version, remove=[alias])
+    return held.version
+
+
+def history(
+    collection: str, alias: str | None = None, *, registry: Registry = None
+) -> list[AliasEvent]:
+    ref = parse_artifact_path(collection)
+    if ref.project is None:
+        raise UsageError(f"{collection}: give the collection as project/name")
+    ctx = Context.open(registry)
+    if ctx.store.read_collection(ctx.store.head(), ref.project, ref.name) is None:
+        raise NotFoundError(f"artifact {ref.project}/{ref.name} does not exist")
+    return alias_history(ctx.store, ref.project, ref.name, validate_alias(alias) if alias else None)
+
+
+def check(*, registry: Registry = None) -> checks.CheckReport:
+    ctx = Context.open(registry)
+    return checks.check_tree(ctx.store.root)

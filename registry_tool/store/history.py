@@ -1,0 +1,96 @@
+"""Alias history from git: who moved which alias to which version, when and why.
+
+Each commit that touched an alias file is one event; the version it moved from is the
+one the alias held just before, so a reader sees every move, not only the last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from registry_tool import yamlio
+from registry_tool.errors import DocumentError
+from registry_tool.model.records import collection_dir
+from registry_tool.store.git import Snapshot
+from registry_tool.store.registry import RegistryStore
+
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    """One move of an alias; ``version`` None means the alias was removed."""
+
+    alias: str
+    version: int | None
+    previous: int | None
+    commit: str
+    author: str
+    email: str
+    when: str
+    message: str
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def alias_history(
+    store: RegistryStore, project: str, name: str, alias: str | None = None, *, ref: str = "HEAD"
+) -> list[AliasEvent]:
+    """Every alias move of a collection, oldest first (optionally of one alias)."""
+    folder = f"{collection_dir(project, name)}/aliases"
+    pathspec = f"{folder}/{alias}.yaml" if alias else folder
+    proc = store.git.run(
+        "log",
+        "--reverse",
+        "--no-renames",
+        f"--format=%x1e%H{_SEP}%an{_SEP}%ae{_SEP}%aI{_SEP}%s",
+        "--name-status",
+        ref,
+        "--",
+        pathspec,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return []
+    events: list[AliasEvent] = []
+    held: dict[str, int | None] = {}
+    for block in proc.stdout.decode("utf-8", "replace").split("\x1e"):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        commit, author, email, when, subject = lines[0].split(_SEP, 4)
+        snap = Snapshot(store.git, commit)
+        for line in lines[1:]:
+            status, _, path = line.partition("\t")
+            if not path.endswith(".yaml"):
+                continue
+            name_of_alias = path.rsplit("/", 1)[1].removesuffix(".yaml")
+            version: int | None = None
+            reason = None
+            if not status.startswith("D"):
+                data = snap.read(path)
+                try:
+                    doc = yamlio.loads(data or b"", path)
+                except DocumentError:
+                    doc = None
+                if isinstance(doc, dict) and isinstance(doc.get("version"), int):
+                    version = doc["version"]
+                    reason = doc.get("reason")
+            events.append(
+                AliasEvent(
+                    alias=name_of_alias,
+                    version=version,
+                    previous=held.get(name_of_alias),
+                    commit=commit,
+                    author=author,
+                    email=email,
+                    when=when,
+                    message=subject,
+                    reason=reason,
+                )
+            )
+            held[name_of_alias] = version
+    return events

@@ -1,0 +1,74 @@
+"""Shared fixtures: every test runs with an isolated HOME, XDG dirs and git identity,
+on real git repositories in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from registry_tool.sdk import run as run_module
+from registry_tool.store import RegistryStore, init_registry
+
+GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.test",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.test",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fake HOME, XDG data/cache dirs and a fixed git author; cwd is a fresh work dir."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.delenv("REGISTRY_TOOL_DIR", raising=False)
+    monkeypatch.delenv("REGISTRY_TOOL_CACHE_DIR", raising=False)
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    yield work
+    for active in list(run_module._active_runs):
+        active._finished = True
+    run_module._active_runs.clear()
+    run_module._current_run = None
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RegistryStore:
+    """A fresh registry repo (local blob store), selected through REGISTRY_TOOL_DIR."""
+    store = init_registry(tmp_path / "registry", name="test-registry")
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(store.root))
+    return store
+
+
+def write(path: Path | str, content: str | bytes) -> Path:
+    """Write a file, creating parent directories; returns the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content)
+    return target
+
+
+def git_log(root: Path) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(
+        ["git", "-C", str(root), "log", "--format=%s"], capture_output=True, text=True, check=True
+    ).stdout
+    return out.splitlines()
+
+
+os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
