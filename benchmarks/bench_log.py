@@ -1,0 +1,558 @@
+"""Benchmark ``registry-tool log``: one big file, many small files, and a re-log.
+
+What is measured (wall-clock seconds, each registry operation a fresh CLI process,
+``.venv/bin/registry-tool --registry <fresh registry made with 'registry-tool init'>``):
+
+1. **Logging one big file** (``--big-mib``, default 1 GiB of random bytes, written
+   once and reused) with ``registry-tool log FILE --name bench/big --type dataset``,
+   against the baseline ``openssl dgst -sha256 FILE`` followed by ``cp FILE DEST``
+   (the two timed together).  Goal: registry-tool / (openssl + cp) <= 1.5.
+2. **Logging a directory of small files** (``--small-count`` files of
+   ``--small-kib`` KiB, random and all different) with
+   ``registry-tool log DIR --name bench/small --type dataset``: seconds and files/s.
+3. **Re-logging the unchanged directory** (the same command again, same registry,
+   same stat cache): seconds and the ratio to the first log (goal: < 10%), plus a
+   check that no commit was made (``git rev-parse HEAD`` before/after) and no blob
+   was written (files under the blob store before/after).
+
+Why the baseline is fair: logging a file has to do two things to its bytes - hash
+them (SHA-256) and put a copy in the blob store.  ``openssl dgst -sha256`` is the
+fastest ordinary way to hash a file (registry-tool's ``hashlib`` is the same OpenSSL
+SHA-256 code, SHA-NI included where the CPU has it) and ``cp`` is the ordinary way to
+copy it onto the same file system (the copy lands next to the registry, in the work
+dir).  The baseline reads the file twice and writes it once; registry-tool reads it
+once (hashing while copying) and writes it once, but also pays for starting Python,
+opening the registry, the stat cache and a git commit.  Neither side fsyncs: both
+leave the written bytes in the page cache, and ``sync`` is run (untimed) before every
+timed command so that writeback of earlier steps does not land in a timing.
+
+Caches: we do not (cannot, unprivileged) drop the page cache.  Instead the inputs
+are read once, untimed, before the timings (a warm-up read), so both sides run with
+the source file in memory - warm vs. warm.  The CLI itself is warmed up too (one
+untimed tiny log in a throwaway registry) so Python byte-code compilation is not
+timed.  HOME, XDG_DATA_HOME and XDG_CACHE_HOME point into the work dir, fresh for
+every repetition, so the stat cache and default registry start empty; with
+``--repeat N`` every repetition also gets a fresh registry and the median is reported.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_log.py            # full size: 1 GiB, 10,000 files
+    .venv/bin/python benchmarks/bench_log.py --big-mib 64 --small-count 500 --json
+
+Needs about 3x ``--big-mib`` plus 2x the small data of free disk in the work dir
+(default ``benchmarks/.work/``, git-ignored).  Data, registries and copies are deleted
+at the end unless ``--keep`` is given (kept data is reused by the next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_WORK = REPO / "benchmarks" / ".work"
+GOAL_BIG_RATIO = 1.5
+GOAL_RELOG_RATIO = 0.10
+WRITE_CHUNK = 16 * 1024 * 1024
+
+# Subdirectories of the work dir this script owns (and deletes).
+DATA_DIR = "bench-data"
+RUNS_DIR = "bench-runs"
+
+
+def say(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def find_cli() -> Path:
+    for candidate in (
+        REPO / ".venv" / "bin" / "registry-tool",
+        Path(sys.executable).parent / "registry-tool",
+    ):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("registry-tool")
+    if found:
+        return Path(found)
+    sys.exit("bench_log: cannot find the registry-tool CLI (.venv/bin/registry-tool)")
+
+
+# -- environment and subprocesses ----------------------------------------------------
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """os.environ with HOME and the XDG dirs inside ``home``, registry overrides unset."""
+    env = dict(os.environ)
+    for var in ("REGISTRY_TOOL_DIR", "REGISTRY_TOOL_CACHE_DIR", "XDG_CONFIG_HOME"):
+        env.pop(var, None)
+    env["HOME"] = str(home)
+    env["XDG_DATA_HOME"] = str(home / ".local" / "share")
+    env["XDG_CACHE_HOME"] = str(home / ".cache")
+    for d in (env["XDG_DATA_HOME"], env["XDG_CACHE_HOME"]):
+        Path(d).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
+    """Run a command, fail loudly on a non-zero exit, return its stdout."""
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"bench_log: command failed (exit {proc.returncode}): {shlex.join(cmd)}\n"
+            + proc.stderr.decode("utf-8", "replace")[-2000:]
+        )
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    """Seconds one command takes (after an untimed ``sync``)."""
+    os.sync()
+    start = time.perf_counter()
+    run(cmd, env=env, cwd=cwd)
+    return time.perf_counter() - start
+
+
+def git_head(registry: Path) -> str:
+    return run(["git", "-C", str(registry), "rev-parse", "HEAD"]).strip()
+
+
+def count_files(root: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
+def blob_dir(registry: Path) -> Path:
+    return registry / ".blobs"  # what 'registry-tool init' uses by default
+
+
+# -- data ----------------------------------------------------------------------------
+
+
+def make_big(path: Path, mib: int) -> None:
+    size = mib * 1024 * 1024
+    if path.is_file() and path.stat().st_size == size:
+        say(f"reusing {path} ({mib} MiB)")
+        return
+    say(f"writing {mib} MiB of random bytes to {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        left = size
+        while left:
+            n = min(WRITE_CHUNK, left)
+            f.write(os.urandom(n))
+            left -= n
+    os.replace(tmp, path)
+
+
+def make_small(folder: Path, count: int, kib: int) -> None:
+    size = kib * 1024
+    names = [f"f{i:06d}.bin" for i in range(count)]
+    if folder.is_dir():
+        present = sorted(os.listdir(folder))
+        if present == names and all((folder / n).stat().st_size == size for n in names):
+            say(f"reusing {folder} ({count} x {kib} KiB)")
+            return
+        shutil.rmtree(folder)
+    say(f"writing {count} files of {kib} KiB of random bytes to {folder}")
+    tmp = folder.with_name(folder.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name in names:
+        with open(tmp / name, "wb") as f:
+            f.write(os.urandom(size))
+    os.replace(tmp, folder)
+
+
+def warm_read(paths: list[Path]) -> int:
+    """Read every byte once (untimed) so it is in the page cache; returns bytes read."""
+    total = 0
+    buf = bytearray(WRITE_CHUNK)
+    for p in paths:
+        with open(p, "rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                total += n
+    return total
+
+
+# -- the measurements ----------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    big_tool: list[float] = field(default_factory=list)
+    big_openssl: list[float] = field(default_factory=list)
+    big_cp: list[float] = field(default_factory=list)
+    big_baseline: list[float] = field(default_factory=list)
+    small_first: list[float] = field(default_factory=list)
+    small_relog: list[float] = field(default_factory=list)
+    relog_commit_ok: list[bool] = field(default_factory=list)
+    relog_blob_ok: list[bool] = field(default_factory=list)
+    relog_heads: list[tuple[str, str]] = field(default_factory=list)
+    relog_blob_counts: list[tuple[int, int]] = field(default_factory=list)
+    small_first_blobs: list[int] = field(default_factory=list)
+    big_digest_match: list[bool] = field(default_factory=list)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work: Path = args.work
+        self.cli = find_cli()
+        self.data = self.work / DATA_DIR
+        self.runs = self.work / RUNS_DIR
+        self.big = self.data / f"big-{args.big_mib}MiB.bin"
+        self.small = self.data / f"small-{args.small_count}x{args.small_kib}KiB"
+        self.samples = Samples()
+
+    def fresh(self, label: str) -> tuple[Path, dict[str, str]]:
+        """A fresh run dir with its own HOME/XDG dirs and a registry made by 'init'."""
+        base = self.runs / label
+        if base.exists():
+            shutil.rmtree(base)
+        base.mkdir(parents=True)
+        env = isolated_env(base / "home")
+        registry = base / "registry"
+        run([str(self.cli), "init", str(registry)], env=env, cwd=base)
+        return registry, env
+
+    def log_cmd(self, registry: Path, path: Path, name: str) -> list[str]:
+        return [
+            str(self.cli),
+            "--registry",
+            str(registry),
+            "log",
+            str(path),
+            "--name",
+            name,
+            "--type",
+            "dataset",
+        ]
+
+    def warm_up_cli(self) -> None:
+        say("warming up the CLI (one untimed tiny log: byte-code compilation, imports)")
+        registry, env = self.fresh("warmup")
+        tiny = self.runs / "warmup" / "tiny.bin"
+        tiny.write_bytes(os.urandom(1024))
+        run(self.log_cmd(registry, tiny, "bench/warmup"), env=env, cwd=self.runs / "warmup")
+        shutil.rmtree(self.runs / "warmup")
+
+    def bench_big(self, rep: int) -> None:
+        s = self.samples
+        n = warm_read([self.big])
+        say(f"big #{rep + 1}: warm-up read of {n >> 20} MiB done")
+        base = self.runs / f"big-{rep}"
+        registry, env = self.fresh(f"big-{rep}")
+        dest = base / "baseline-copy.bin"
+
+        # Baseline: openssl dgst -sha256 FILE, then cp FILE DEST, timed together.
+        os.sync()
+        t0 = time.perf_counter()
+        out = run(["openssl", "dgst", "-sha256", str(self.big)])
+        t1 = time.perf_counter()
+        run(["cp", str(self.big), str(dest)])
+        t2 = time.perf_counter()
+        s.big_openssl.append(t1 - t0)
+        s.big_cp.append(t2 - t1)
+        s.big_baseline.append(t2 - t0)
+        openssl_digest = out.strip().rsplit(" ", 1)[-1].lower()
+        dest.unlink()
+        say(f"big #{rep + 1}: openssl {t1 - t0:.2f} s + cp {t2 - t1:.2f} s = {t2 - t0:.2f} s")
+
+        secs = timed(self.log_cmd(registry, self.big, "bench/big"), env=env, cwd=base)
+        s.big_tool.append(secs)
+        blobs = [p.name for p in (blob_dir(registry) / "sha256").glob("*/*")]
+        s.big_digest_match.append(blobs == [openssl_digest])
+        say(f"big #{rep + 1}: registry-tool log {secs:.2f} s")
+        if not self.args.keep or rep < self.args.repeat - 1:
+            shutil.rmtree(base)  # the 1 GiB blob copy
+
+    def bench_small(self, rep: int) -> None:
+        s = self.samples
+        files = sorted(self.small.iterdir())
+        n = warm_read(files)
+        say(f"small #{rep + 1}: warm-up read of {len(files)} files ({n >> 20} MiB) done")
+        base = self.runs / f"small-{rep}"
+        registry, env = self.fresh(f"small-{rep}")
+        cmd = self.log_cmd(registry, self.small, "bench/small")
+
+        secs = timed(cmd, env=env, cwd=base)
+        s.small_first.append(secs)
+        s.small_first_blobs.append(count_files(blob_dir(registry)))
+        say(f"small #{rep + 1}: first log {secs:.2f} s")
+
+        head0, blobs0 = git_head(registry), count_files(blob_dir(registry))
+        secs = timed(cmd, env=env, cwd=base)
+        head1, blobs1 = git_head(registry), count_files(blob_dir(registry))
+        s.small_relog.append(secs)
+        s.relog_heads.append((head0, head1))
+        s.relog_blob_counts.append((blobs0, blobs1))
+        s.relog_commit_ok.append(head0 == head1)
+        s.relog_blob_ok.append(blobs0 == blobs1)
+        say(f"small #{rep + 1}: re-log {secs:.2f} s")
+        if not self.args.keep or rep < self.args.repeat - 1:
+            shutil.rmtree(base)
+
+    def run_all(self) -> None:
+        if self.runs.exists():
+            shutil.rmtree(self.runs)
+        self.runs.mkdir(parents=True)
+        make_big(self.big, self.args.big_mib)
+        make_small(self.small, self.args.small_count, self.args.small_kib)
+        self.warm_up_cli()
+        for rep in range(self.args.repeat):
+            self.bench_big(rep)
+        for rep in range(self.args.repeat):
+            self.bench_small(rep)
+
+    def cleanup(self) -> None:
+        if self.args.keep:
+            say(f"--keep: leaving data and the last registries under {self.work}")
+            return
+        for sub in (self.runs, self.data):
+            if sub.exists():
+                shutil.rmtree(sub)
+        with contextlib.suppress(OSError):
+            self.work.rmdir()  # only if nothing else is in it
+        say(f"deleted {self.data} and {self.runs}")
+
+
+# -- reporting -----------------------------------------------------------------------
+
+
+def first_line(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, check=False, text=True)
+    except OSError as exc:
+        return f"unavailable ({exc.strerror})"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
+
+
+def machine_facts(cli: Path) -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        mem = f"{pages / 2**30:.1f} GiB"
+    except (ValueError, OSError):
+        pass
+    return {
+        "nproc": first_line(["nproc"]),
+        "cpu": cpu,
+        "memory": mem,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": f"{platform.python_version()} ({sys.executable})",
+        "git": first_line(["git", "--version"]),
+        "openssl": first_line(["openssl", "version"]),
+        "registry-tool": first_line([str(cli), "--version"]),
+    }
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    try:
+        work = os.path.relpath(args.work, REPO)
+    except ValueError:
+        work = str(args.work)
+    parts = [
+        ".venv/bin/python",
+        "benchmarks/bench_log.py",
+        "--work",
+        work,
+        "--big-mib",
+        str(args.big_mib),
+        "--small-count",
+        str(args.small_count),
+        "--small-kib",
+        str(args.small_kib),
+        "--repeat",
+        str(args.repeat),
+    ]
+    if args.keep:
+        parts.append("--keep")
+    if args.json:
+        parts.append("--json")
+    return f"cd {shlex.quote(str(REPO))} && {shlex.join(parts)}"
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def results(bench: Bench) -> dict[str, Any]:
+    a, s = bench.args, bench.samples
+    big_tool, big_base = median(s.big_tool), median(s.big_baseline)
+    first, relog = median(s.small_first), median(s.small_relog)
+    big_ratio = big_tool / big_base
+    relog_ratio = relog / first
+    return {
+        "parameters": {
+            "big_mib": a.big_mib,
+            "small_count": a.small_count,
+            "small_kib": a.small_kib,
+            "repeat": a.repeat,
+            "work": str(a.work),
+            "statistic": "median" if a.repeat > 1 else "single run",
+            "caches": "warm: one untimed read of the inputs before timing; page cache "
+            "not dropped; sync before each timed command; CLI warmed up once",
+        },
+        "big_file": {
+            "operation": f"log 1 file of {a.big_mib} MiB",
+            "seconds": big_tool,
+            "baseline": "openssl dgst -sha256 + cp",
+            "baseline_seconds": big_base,
+            "openssl_seconds": median(s.big_openssl),
+            "cp_seconds": median(s.big_cp),
+            "ratio": big_ratio,
+            "goal": f"<= {GOAL_BIG_RATIO}x",
+            "met": big_ratio <= GOAL_BIG_RATIO,
+            "mib_per_s": a.big_mib / big_tool,
+            "blob_digest_matches_openssl": all(s.big_digest_match),
+        },
+        "small_first": {
+            "operation": f"log {a.small_count} files of {a.small_kib} KiB (first)",
+            "seconds": first,
+            "files_per_s": a.small_count / first,
+            "blobs_written": s.small_first_blobs,
+        },
+        "small_relog": {
+            "operation": f"re-log the {a.small_count} unchanged files",
+            "seconds": relog,
+            "baseline": "first log",
+            "baseline_seconds": first,
+            "ratio": relog_ratio,
+            "goal": f"< {GOAL_RELOG_RATIO:.0%}",
+            "met": relog_ratio < GOAL_RELOG_RATIO,
+            "no_new_commit": all(s.relog_commit_ok),
+            "heads_before_after": s.relog_heads,
+            "no_new_blob": all(s.relog_blob_ok),
+            "blob_files_before_after": s.relog_blob_counts,
+        },
+        "samples": asdict(s),
+        "machine": machine_facts(bench.cli),
+        "command": reproduce_command(a),
+    }
+
+
+def render(r: dict[str, Any]) -> str:
+    big, first, relog = r["big_file"], r["small_first"], r["small_relog"]
+    yes = {True: "yes", False: "NO"}
+    rows = [
+        ("operation", "seconds", "baseline s", "ratio", "goal", "met?"),
+        (
+            big["operation"],
+            f"{big['seconds']:.2f}",
+            f"{big['baseline_seconds']:.2f}",
+            f"{big['ratio']:.2f}x",
+            big["goal"],
+            yes[big["met"]],
+        ),
+        (first["operation"], f"{first['seconds']:.2f}", "-", "-", "-", "-"),
+        (
+            relog["operation"],
+            f"{relog['seconds']:.2f}",
+            f"{relog['baseline_seconds']:.2f}",
+            f"{relog['ratio']:.1%}",
+            relog["goal"],
+            yes[relog["met"]],
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [
+            c.ljust(w) if j == 0 else c.rjust(w)
+            for j, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    p = r["parameters"]
+    heads = ", ".join(f"{a[:12]} -> {b[:12]}" for a, b in relog["heads_before_after"])
+    counts = ", ".join(f"{a} -> {b}" for a, b in relog["blob_files_before_after"])
+    out = [
+        f"registry-tool log benchmark ({p['statistic']}"
+        + (f" of {p['repeat']} repetitions" if p["repeat"] > 1 else "")
+        + ")",
+        "",
+        *lines,
+        "",
+        f"big file baseline = openssl dgst -sha256 {big['openssl_seconds']:.2f} s"
+        f" + cp {big['cp_seconds']:.2f} s; registry-tool {big['mib_per_s']:.0f} MiB/s;"
+        f" blob name == openssl digest: {yes[big['blob_digest_matches_openssl']]}",
+        f"small files first log: {first['files_per_s']:.0f} files/s"
+        f" (blob files written: {', '.join(map(str, first['blobs_written']))})",
+        f"re-log: no new commit: {yes[relog['no_new_commit']]} (HEAD {heads});"
+        f" no new blob: {yes[relog['no_new_blob']]} (blob files {counts})",
+        f"caches: {p['caches']}",
+        "",
+        "machine: " + "; ".join(f"{k} {v}" for k, v in r["machine"].items()),
+        "",
+        f"reproduce: {r['command']}",
+    ]
+    return "\n".join(out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Benchmark registry-tool log: a big file vs. openssl+cp, "
+        "many small files, and a re-log of unchanged files.",
+    )
+    p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="work dir (default %(default)s)")
+    p.add_argument("--big-mib", type=int, default=1024, help="big file size in MiB")
+    p.add_argument("--small-count", type=int, default=10000, help="number of small files")
+    p.add_argument("--small-kib", type=int, default=10, help="size of each small file in KiB")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="repetitions of each timed command, each with a fresh registry (median reported)",
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--keep", action="store_true", help="keep the data and last registries")
+    args = p.parse_args(argv)
+    for name in ("big_mib", "small_count", "small_kib", "repeat"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if shutil.which("openssl") is None or shutil.which("cp") is None:
+        p.error("needs openssl and cp on PATH for the baseline")
+    args.work = args.work.expanduser().resolve()
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench = Bench(args)
+    say(f"work dir {args.work}; CLI {bench.cli}")
+    try:
+        bench.run_all()
+        r = results(bench)
+    finally:
+        bench.cleanup()
+    if args.json:
+        print(json.dumps(r, indent=2))
+    else:
+        print(render(r))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""The CLI, in-process, with exit codes asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from registry_tool.cli.main import cli
+from registry_tool.errors import RegistryError
+from tests.conftest import write
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output + result.stderr
+    return result.output
+
+
+def run_err(*args: str, code: int) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    return result.stderr
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, command in sorted(group.commands.items()):
+        out.append((*prefix, name))
+        if isinstance(command, click.Group):
+            out += _commands(command, (*prefix, name))
+    return out
+
+
+@pytest.mark.parametrize("path", _commands(cli), ids=" ".join)
+def test_every_command_and_option_has_help(path):
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    assert command.help, f"{' '.join(path)} has no help"
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"{' '.join(path)} {param.opts[0]} has no help"
+    assert "Usage:" in run(*path, "--help")
+
+
+def test_init_log_show_ls_get_verify(tmp_path, monkeypatch):
+    reg = tmp_path / "reg"
+    out = json.loads(run("init", str(reg), "--name", "team", "--json"))
+    assert out["name"] == "team"
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(reg))
+    write("d/a.txt", "alpha")
+    write("d/sub/b.txt", "beta")
+    logged = json.loads(
+        run("log", "d", "--name", "proj/data", "--type", "dataset", "--alias", "best",
+            "--metadata", '{"rows": 2}', "--json")
+    )
+    assert logged["path"] == "proj/data:v0" and logged["created"] is True
+    assert logged["aliases"] == ["best", "latest"]
+    again = json.loads(run("log", "d", "--name", "proj/data", "--type", "dataset", "--json"))
+    assert again["created"] is False and again["path"] == "proj/data:v0"
+    assert "Unchanged" in run("log", "d", "--name", "proj/data", "--type", "dataset")
+
+    shown = json.loads(run("show", "proj/data:best", "--json"))
+    assert shown["metadata"] == {"rows": 2}
+    assert [f["path"] for f in shown["files"]] == ["a.txt", "sub/b.txt"]
+    assert "team/proj/data:v0" in run("show", "proj/data")
+
+    listed = json.loads(run("ls", "--json"))
+    assert listed == [
+        {"path": "proj/data", "type": "dataset", "versions": 1, "latest": "v0",
+         "aliases": {"best": "v0", "latest": "v0"}, "description": None}
+    ]
+    assert "proj/data" in run("ls", "proj")
+
+    got = json.loads(run("get", "proj/data:v0", "--root", "out", "--json"))
+    assert Path(got["root"], "sub/b.txt").read_text() == "beta"
+    assert json.loads(run("verify", "proj/data:v0", "--root", "out", "--json"))["ok"] is True
+    Path("out/a.txt").write_text("changed")
+    Path("out/extra.txt").write_text("new")
+    report = json.loads(run("verify", "proj/data:v0", "--root", "out", "--json", code=1))
+    assert (report["changed"], report["extra"], report["missing"]) == (["a.txt"], ["extra.txt"], [])
+    Path("out/sub/b.txt").unlink()
+    err = run_err("verify", "proj/data:v0", "--root", "out", code=1)
+    assert "1 missing: sub/b.txt" in err and "1 changed: a.txt" in err
+
+
+def test_alias_history_and_check(registry):
+    write("a.txt", "one")
+    run("log", "a.txt", "--name", "p/m", "--type", "model")
+    write("a.txt", "two")
+    run("log", "a.txt", "--name", "p/m", "--type", "model")
+    assert "production -> p/m:v0" in run("alias", "set", "p/m:v0", "production", "--reason", "passed eval")
+    run("alias", "set", "p/m:v1", "production")
+    assert "removed production (was v1)" in run("alias", "rm", "p/m", "production")
+    events = json.loads(run("history", "p/m", "--alias", "production", "--json"))
+    assert [(e["previous"], e["version"]) for e in events] == [(None, 0), (0, 1), (1, None)]
+    assert events[0]["reason"] == "passed eval"
+    assert events[0]["author"] == "Test Author"
+    assert "production" in run("history", "p/m")
+    report = json.loads(run("check", "--json"))
+    assert report["ok"] is True and report["files"] == 5
+
+
+def test_check_reports_each_problem_with_file_and_field(registry):
+    write("a.txt", "one")
+    run("log", "a.txt", "--name", "p/m", "--type", "model")
+    alias = registry.root / "projects/p/m/aliases/latest.yaml"
+    alias.write_text(alias.read_text().replace("version: 0", "version: 7"))
+    (registry.root / "projects/p/m/versions/v3.yaml").write_text("kind: version\n")
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == 1
+    assert "projects/p/m/aliases/latest.yaml: $.version: alias 'latest' names v7, which does not exist" in result.stderr
+    assert "projects/p/m/versions/v3.yaml: $: 'project' is a required property" in result.stderr
+
+
+def test_errors_are_one_line_with_exit_1_and_usage_errors_exit_2(registry):
+    err = run_err("show", "p/nothing:v0", code=1)
+    assert err.strip().splitlines() == ["error: artifact p/nothing does not exist in 'test-registry'"]
+    write("a.txt", "x")
+    err = run_err("log", "a.txt", "--name", "p/bad name", "--type", "t", code=1)
+    assert "invalid artifact name 'bad name'" in err
+    err = run_err("log", "a.txt", "--name", "p/x", "--type", "t", "--metadata", "[1]", code=1)
+    assert "--metadata must be a JSON object" in err
+    err = run_err("log", "a.txt", "--name", "p/x", "--type", "t", "--metadata", '{"a": NaN}', code=1)
+    assert "NaN is not allowed" in err
+    err = run_err("log", "a.txt", "--name", "p/x", "--type", "t", "--alias", "v3", code=1)
+    assert "'v<digits>' names a version" in err
+    run_err("log", "a.txt", code=2)
+    run_err("no-such-command", code=2)
+    run_err("log", "missing.txt", "--name", "p/x", "--type", "t", code=2)
+    # Nothing was written by the failed commands.
+    assert not (registry.root / "projects" / "p" / "x").exists()
+
+
+def test_traceback_flag_shows_the_exception(registry):
+    with pytest.raises(RegistryError):
+        CliRunner().invoke(cli, ["--traceback", "show", "p/none"], catch_exceptions=False)
+
+
+def test_registry_option_and_version(tmp_path):
+    reg = tmp_path / "elsewhere"
+    run("init", str(reg))
+    write("a.txt", "x")
+    run("--registry", str(reg), "log", "a.txt", "--name", "p/a", "--type", "t")
+    assert (reg / "projects/p/a/versions/v0.yaml").is_file()
+    assert "registry-tool, version" in run("--version")
+    err = run_err("--registry", str(tmp_path / "nope"), "ls", code=1)
+    assert "is not a registry" in err
+
+
+def test_walks_up_to_the_nearest_registry(tmp_path, monkeypatch):
+    reg = tmp_path / "walk"
+    run("init", str(reg))
+    (reg / "deep" / "er").mkdir(parents=True)
+    monkeypatch.chdir(reg / "deep" / "er")
+    Path("f.txt").write_text("x")
+    run("log", "f.txt", "--name", "p/f", "--type", "t")
+    assert (reg / "projects/p/f/versions/v0.yaml").is_file()
+
+
+def test_embedded_default_registry_is_created_on_first_use(caplog):
+    import os
+
+    write("a.txt", "x")
+    run("log", "a.txt", "--name", "p/a", "--type", "t")
+    default = Path(os.environ["XDG_DATA_HOME"]) / "registry-tool" / "default"
+    assert (default / "projects/p/a/versions/v0.yaml").is_file()
+    assert "created the default registry at" in caplog.text

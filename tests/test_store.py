@@ -1,0 +1,239 @@
+"""The Git-backed store: commits, concurrency, remotes, the user's own changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import registry_tool as wandb
+from registry_tool.blobs import LocalBlobStore
+from registry_tool.errors import CorruptBlobError, GitError
+from registry_tool.sdk import ops
+from registry_tool.store import RegistryStore, init_registry
+from tests.conftest import git_log, write
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def log_file(path: Path, name: str = "p/data", registry: Path | None = None, **kw: object) -> wandb.Artifact:
+    return ops.log_path(path, name, "dataset", registry=registry, **kw)  # type: ignore[arg-type]
+
+
+def test_every_write_is_one_commit_with_a_readable_message(registry):
+    write("a.txt", "one")
+    log_file(Path("a.txt"), aliases=["best"])
+    write("a.txt", "two")
+    log_file(Path("a.txt"))
+    assert git_log(registry.root)[:2] == ["log p/data:v1 +latest", "log p/data:v0 +latest +best"]
+    # Each commit touches only that write's files.
+    changed = git(registry.root, "show", "--name-only", "--format=", "HEAD").splitlines()
+    assert sorted(changed) == [
+        "projects/p/data/aliases/latest.yaml",
+        "projects/p/data/versions/v1.yaml",
+    ]
+    assert git(registry.root, "status", "--porcelain") == ""
+
+
+def test_identical_content_makes_no_version_no_blob_and_no_commit(registry):
+    write("d/a.txt", "same")
+    write("d/b.txt", "bytes")
+    first = log_file(Path("d"))
+    head = git(registry.root, "rev-parse", "HEAD")
+    blobs = sorted((registry.root / ".blobs" / "sha256").rglob("*"))
+    again = log_file(Path("d"))
+    assert (first.version, again.version, again.created) == ("v0", "v0", False)
+    assert git(registry.root, "rev-parse", "HEAD") == head
+    assert sorted((registry.root / ".blobs" / "sha256").rglob("*")) == blobs
+
+
+def test_relog_of_unchanged_files_reads_no_file(registry, monkeypatch):
+    write("d/a.txt", "x" * 1000)
+    log_file(Path("d"))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an unchanged file was read again")
+
+    original = LocalBlobStore.ingest
+    monkeypatch.setattr(LocalBlobStore, "ingest", refuse)
+    assert log_file(Path("d")).created is False
+    # A touched file (new mtime) is read again, even with the same bytes.
+    calls = []
+
+    def counting(self, path, digest, advance):
+        calls.append(path)
+        return original(self, path, digest, advance)
+
+    monkeypatch.setattr(LocalBlobStore, "ingest", counting)
+    target = Path("d/a.txt")
+    stat = target.stat()
+    import os
+
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert log_file(Path("d")).created is False
+    assert [p.name for p in calls] == ["a.txt"]
+
+
+def test_latest_follows_the_version_last_logged_or_deduplicated_to(registry):
+    write("a.txt", "one")
+    log_file(Path("a.txt"))
+    write("a.txt", "two")
+    log_file(Path("a.txt"))
+    write("a.txt", "one")
+    again = log_file(Path("a.txt"))
+    assert again.version == "v0"
+    assert sorted(again.aliases) == ["latest"]
+    assert wandb.Api().artifact("p/data:latest").version == "v0"
+
+
+def test_a_write_never_commits_the_users_staged_or_unstaged_changes(registry):
+    readme = registry.root / "README.md"
+    readme.write_text("my staged edit\n")
+    git(registry.root, "add", "README.md")
+    (registry.root / "notes.txt").write_text("untracked\n")
+    (registry.root / "registry.yaml").write_text(
+        (registry.root / "registry.yaml").read_text() + "# unstaged edit\n"
+    )
+    write("a.txt", "content")
+    log_file(Path("a.txt"))
+    committed = git(registry.root, "show", "--name-only", "--format=", "HEAD").splitlines()
+    assert all(p.startswith("projects/") for p in committed)
+    assert git(registry.root, "diff", "--cached", "--name-only") == "README.md"
+    assert git(registry.root, "diff", "--name-only") == "registry.yaml"
+    assert "notes.txt" in git(registry.root, "status", "--porcelain")
+    assert git(registry.root, "show", "HEAD:README.md") != "my staged edit"
+    # The working tree holds the new files too.
+    assert (registry.root / "projects/p/data/versions/v0.yaml").is_file()
+
+
+def test_version_files_are_never_modified_by_a_write(registry):
+    for i in range(3):
+        write("a.txt", f"content {i}")
+        art = log_file(Path("a.txt"), aliases=["best"])
+        ops.set_alias(f"p/data:{art.version}", "prod")
+    log = git(registry.root, "log", "--format=", "--name-status", "--", "projects/p/data/versions")
+    assert {line.split("\t")[0] for line in log.splitlines() if line} == {"A"}
+
+
+_WORKER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from registry_tool.sdk import ops
+    registry, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    for i in range(count):
+        f = Path(f"{tag}-{i}.txt")
+        f.write_text(f"{tag} {i}")
+        ops.log_path(f, "p/shared", "dataset", registry=registry)
+    """
+)
+
+
+def _spawn(registry: Path, tag: str, count: int, cwd: Path) -> subprocess.Popen[bytes]:
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _WORKER, str(registry), tag, str(count)],
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _versions(store: RegistryStore, name: str = "shared") -> list[int]:
+    return store.version_numbers(store.head(), "p", name)
+
+
+def test_two_processes_logging_to_one_clone_both_succeed(registry, tmp_path):
+    procs = [_spawn(registry.root, t, 6, tmp_path / t) for t in ("a", "b")]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    assert _versions(registry) == list(range(12))
+    assert ops.check(registry=registry.root).ok
+    digests = {registry.version_digest(registry.head(), "p", "shared", n) for n in range(12)}
+    assert len(digests) == 12
+
+
+@pytest.fixture
+def remote_pair(tmp_path):
+    """A bare remote and two clones of it, each a registry that pushes."""
+    origin = init_registry(tmp_path / "seed", name="team", storage=str(tmp_path / "blobs"))
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(origin.root), str(bare)], check=True)
+    clones = []
+    for name in ("one", "two"):
+        path = tmp_path / name
+        subprocess.run(["git", "clone", "--quiet", str(bare), str(path)], check=True)
+        clones.append(RegistryStore.open(path))
+    return bare, clones
+
+
+def test_a_rejected_push_is_rebuilt_on_the_new_tip_and_renumbered(remote_pair):
+    bare, (one, two) = remote_pair
+    write("a.txt", "from one")
+    first = log_file(Path("a.txt"), registry=one.root)
+    write("b.txt", "from two")
+    # `two` has not fetched: it builds v0 too, is rejected, fetches, and becomes v1.
+    second = log_file(Path("b.txt"), registry=two.root)
+    assert (first.version, second.version) == ("v0", "v1")
+    assert git(bare, "log", "--format=%s", "main").splitlines()[:2] == [
+        "log p/data:v1 +latest",
+        "log p/data:v0 +latest",
+    ]
+    assert git(two.root, "status", "--porcelain") == ""
+    assert (two.root / "projects/p/data/versions/v0.yaml").is_file()
+    assert wandb.Api(registry=two.root).artifact("p/data:latest").version == "v1"
+
+
+def test_a_rejected_push_of_content_someone_else_logged_deduplicates(remote_pair):
+    bare, (one, two) = remote_pair
+    write("a.txt", "same bytes")
+    log_file(Path("a.txt"), registry=one.root)
+    again = log_file(Path("a.txt"), registry=two.root)
+    assert (again.version, again.created) == ("v0", False)
+    assert git(two.root, "rev-parse", "HEAD") == git(bare, "rev-parse", "main")
+
+
+def test_processes_in_separate_clones_get_contiguous_versions(remote_pair, tmp_path):
+    _, (one, two) = remote_pair
+    procs = [_spawn(c.root, c.root.name, 5, tmp_path / f"w-{c.root.name}") for c in (one, two)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err.decode()
+    subprocess.run(["git", "-C", str(one.root), "pull", "--quiet", "--ff-only"], check=True)
+    assert _versions(one) == list(range(10))
+    assert ops.check(registry=one.root).ok
+
+
+def test_unreachable_remote_is_one_clear_error_and_the_commit_stays_local(registry):
+    git(registry.root, "remote", "add", "origin", str(registry.root.parent / "nowhere.git"))
+    write("a.txt", "x")
+    with pytest.raises(GitError, match="committed .* locally but could not push to 'origin'"):
+        log_file(Path("a.txt"))
+    assert _versions(registry, "data") == [0]
+
+
+def test_download_refuses_a_corrupted_blob(registry):
+    write("a.txt", "precious")
+    art = log_file(Path("a.txt"))
+    hexdigest = art.files()[0].digest.removeprefix("sha256:")
+    blob = registry.root / ".blobs" / "sha256" / hexdigest[:2] / hexdigest
+    blob.chmod(0o644)
+    blob.write_text("tampered")
+    with pytest.raises(CorruptBlobError, match=hexdigest):
+        wandb.Api().artifact("p/data:v0").download(root="out")
+    assert not Path("out/a.txt").exists()
+    assert not list(Path("out").glob(".*part*"))
+
+
+def test_a_detached_head_refuses_writes(registry):
+    git(registry.root, "checkout", "--quiet", "--detach")
+    write("a.txt", "x")
+    with pytest.raises(GitError, match="detached HEAD"):
+        log_file(Path("a.txt"))
