@@ -80,7 +80,9 @@ def main() -> int:
         )
         dataset.add_dir(data_dir)
         run.log_artifact(dataset, aliases=["stable"])
-        print(f"logged dataset  {PROJECT}/two-blobs:{dataset.version}  digest {dataset.digest[:12]}")
+        print(
+            f"logged dataset  {PROJECT}/two-blobs:{dataset.version}  digest {dataset.digest[:12]}"
+        )
 
     # 2. Re-logging the same files creates no new version (dedup by content).
     with wandb.init(project=PROJECT, job_type="prepare-data") as run:
@@ -118,9 +120,13 @@ def main() -> int:
     chosen.verify(root=str(target))
     producer = chosen.logged_by()
     inputs = [a.name for a in producer.used_artifacts()] if producer else []
-    print(f"aliases         {PROJECT}/blob-classifier:{chosen.version} -> {', '.join(chosen.aliases)}")
+    print(
+        f"aliases         {PROJECT}/blob-classifier:{chosen.version} -> {', '.join(chosen.aliases)}"
+    )
     print(f"downloaded to   {target} and verified every file")
-    print(f"lineage         {', '.join(inputs)} -> run {producer.id if producer else '?'} -> {chosen.name}")
+    print(
+        f"lineage         {', '.join(inputs)} -> run {producer.id if producer else '?'} -> {chosen.name}"
+    )
 
     registry_root = default_registry_path()
     print(f"\nThe registry is a git repo at {registry_root}:")

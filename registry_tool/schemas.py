@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import math
 from functools import cache
-from typing import Any
-
-import jsonschema
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from registry_tool.errors import DocumentError
 from registry_tool.resources import data_path
@@ -32,18 +29,30 @@ def _schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
+if TYPE_CHECKING:
+    import jsonschema
+
+
 @cache
 def validator(kind: str) -> jsonschema.protocols.Validator:
+    # Imported here: jsonschema costs a tenth of a second to import, and reads that
+    # hit the document cache never need it.
+    import jsonschema
+    from referencing import Registry, Resource
+
     schemas = _schemas()
     if kind not in schemas:
         raise KeyError(f"no schema for {kind!r}")
     registry: Registry[Any] = Registry().with_resources(
         (doc["$id"], Resource.from_contents(doc)) for doc in schemas.values()
     )
-    cls = jsonschema.validators.validator_for(schemas[kind])
-    return cls(
-        schemas[kind], registry=registry, format_checker=cls.FORMAT_CHECKER
+    base = jsonschema.validators.validator_for(schemas[kind])
+    # JSON Schema counts 3.0 as an integer; a version number must be a real int.
+    strict = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool)
     )
+    cls = jsonschema.validators.extend(base, type_checker=strict)
+    return cls(schemas[kind], registry=registry, format_checker=base.FORMAT_CHECKER)
 
 
 def schema(kind: str) -> dict[str, Any]:
@@ -70,9 +79,15 @@ def validate(doc: Any, kind: str, path: str) -> None:
     """Raise ``DocumentError("path: $.field: message")`` unless ``doc`` is a valid ``kind``."""
     if not isinstance(doc, dict):
         raise DocumentError(path, "$", f"expected a mapping, found {type(doc).__name__}")
-    error = jsonschema.exceptions.best_match(validator(kind).iter_errors(doc))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator(kind).iter_errors(doc))
     if error is not None:
-        raise DocumentError(path, error.json_path, error.message)
+        message = error.message
+        described = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if error.validator in ("pattern", "not") and described:
+            message = f"{error.instance!r} is not {described}"
+        raise DocumentError(path, error.json_path, message)
     where = _non_finite(doc, "$")
     if where:
         raise DocumentError(path, where, "NaN and infinity are not allowed")

@@ -34,16 +34,22 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
         return super().construct_object(node, deep=deep)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            seen = set()
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise _Refused("merge keys ('<<') are not allowed")
-                key = key_node.value
-                if key in seen:
-                    raise _Refused(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        if not isinstance(node, yaml.MappingNode):
+            raise _Refused(f"expected a mapping (line {node.start_mark.line + 1})")
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Refused(f"merge keys ('<<') are not allowed (line {line})")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Refused(f"keys must be strings, found a {key_node.id} (line {line})")
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                raise _Refused(f"key {key!r} is not a string (line {line})")
+            if key in mapping:
+                raise _Refused(f"duplicate key {key!r} (line {line})")
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
 
 
 _StrictLoader.yaml_implicit_resolvers = {
@@ -55,19 +61,6 @@ _StrictLoader.yaml_implicit_resolvers = {
 class _CanonicalDumper(_BaseDumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True
-
-
-def _nesting_ok(data: bytes) -> bool:
-    """Cheap guard before parsing: flow brackets nested deeper than MAX_DEPTH."""
-    depth = 0
-    for byte in data:
-        if byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return False
-        elif byte in (0x5D, 0x7D):
-            depth = max(0, depth - 1)
-    return True
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -88,8 +81,6 @@ def loads(data: bytes, path: str) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DocumentError(path, "$", f"not UTF-8 (byte {exc.start})") from None
-    if not _nesting_ok(data):
-        raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels")
     try:
         value = yaml.load(text, Loader=_StrictLoader)
     except _Refused as exc:

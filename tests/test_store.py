@@ -214,7 +214,7 @@ def test_processes_in_separate_clones_get_contiguous_versions(remote_pair, tmp_p
 def test_unreachable_remote_is_one_clear_error_and_the_commit_stays_local(registry):
     git(registry.root, "remote", "add", "origin", str(registry.root.parent / "nowhere.git"))
     write("a.txt", "x")
-    with pytest.raises(GitError, match="committed .* locally but could not push to 'origin'"):
+    with pytest.raises(GitError, match=r"committed .* locally but could not push to 'origin'"):
         log_file(Path("a.txt"))
     assert _versions(registry, "data") == [0]
 

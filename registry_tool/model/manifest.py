@@ -72,11 +72,22 @@ class Entry:
         )
 
 
+def _digest_line(entry: Entry) -> bytes:
+    # '%', ':' and newline in a path are percent-encoded, so the first ':' of a line
+    # always ends the path: no two manifests share their lines. Plain paths are as is.
+    path = entry.path
+    if "%" in path or ":" in path or "\n" in path:
+        path = path.replace("%", "%25").replace(":", "%3A").replace("\n", "%0A")
+    if "\n" in entry.digest:
+        raise ArtifactError(f"file {entry.path!r}: its digest contains a newline")
+    return f"{path}:{entry.digest}\n".encode("utf-8", "surrogatepass")
+
+
 def artifact_digest(entries: Iterable[Entry]) -> str:
     """SHA-256 hex over the header and the sorted ``path:digest`` lines."""
     h = hashlib.sha256(_HEADER)
     for entry in sorted(entries, key=lambda e: e.path):
-        h.update(f"{entry.path}:{entry.digest}\n".encode())
+        h.update(_digest_line(entry))
     return h.hexdigest()
 
 

@@ -24,7 +24,7 @@ MAX_ENTRY_PATH = 1024
 
 def validate_name(value: object, *, what: str = "name") -> str:
     """Return ``value`` if it is a valid artifact, project or run name."""
-    if not isinstance(value, str) or not _NAME_RE.match(value):
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise InvalidNameError(
             f"invalid {what} {value!r}: use 1-128 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
@@ -34,12 +34,12 @@ def validate_name(value: object, *, what: str = "name") -> str:
 
 def validate_alias(value: object) -> str:
     """Return ``value`` if it is a valid alias (a name that is not ``v<digits>``)."""
-    if not isinstance(value, str) or not _NAME_RE.match(value):
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise InvalidNameError(
             f"invalid alias {value!r}: use 1-128 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
         )
-    if _LOOKS_LIKE_VERSION.match(value):
+    if _LOOKS_LIKE_VERSION.fullmatch(value):
         raise InvalidNameError(
             f"invalid alias {value!r}: 'v<digits>' names a version, it cannot be an alias"
         )
@@ -48,12 +48,23 @@ def validate_alias(value: object) -> str:
 
 def parse_version(value: str) -> int | None:
     """``"v12"`` -> 12; anything else -> None."""
-    match = _VERSION_RE.match(value)
+    match = _VERSION_RE.fullmatch(value)
     return int(match.group(1)) if match else None
+
+
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_.@+=,%~ -]+(?:/[A-Za-z0-9_.@+=,%~ -]+)*")
 
 
 def validate_entry_path(value: object) -> str:
     """Return ``value`` if it is a safe relative POSIX path inside an artifact."""
+    if (
+        isinstance(value, str)
+        and len(value) <= MAX_ENTRY_PATH
+        and _PLAIN_PATH.fullmatch(value)
+        and "/./" not in f"/{value}/"
+        and "/../" not in f"/{value}/"
+    ):
+        return value  # the common case: plain ASCII names, checked in one regex
     if not isinstance(value, str) or not value:
         raise InvalidNameError(f"invalid file name {value!r} in artifact: empty")
     problem = None
@@ -96,7 +107,9 @@ class ArtifactPath:
 
     def __str__(self) -> str:
         if self.registry is not None:
-            return f"{REGISTRY_PROJECT}/{self.registry}/{self.name}:{self.selector}"
+            entity = f"{self.entity}/" if self.entity else ""
+            collection = f"/{self.name}" if self.name else ""
+            return f"{entity}{REGISTRY_PROJECT}/{self.registry}{collection}:{self.selector}"
         prefix = "/".join(p for p in (self.entity, self.project) if p)
         return f"{prefix + '/' if prefix else ''}{self.name}:{self.selector}"
 

@@ -25,7 +25,7 @@ from registry_tool.model.names import LATEST, validate_entry_path, validate_name
 from registry_tool.model.plain import to_plain
 from registry_tool.model.records import VersionRecord
 from registry_tool.references import expand_reference
-from registry_tool.sdk.context import Context, PendingFile
+from registry_tool.sdk.context import Context
 
 if TYPE_CHECKING:
     from registry_tool.sdk.media import Table
@@ -76,7 +76,7 @@ class Artifact:
         self._type = validate_name(type, what="artifact type")
         self.description = description
         self.metadata: dict[str, Any] = dict(metadata or {})
-        self._files: dict[str, PendingFile] = {}
+        self._files: dict[str, str] = {}  # name in the artifact -> real path on disk
         self._refs: dict[str, Entry] = {}
         self._staging: tempfile.TemporaryDirectory[str] | None = None
         self._ctx: Context | None = None
@@ -151,7 +151,7 @@ class Artifact:
     def size(self) -> int:
         if self._record is not None:
             return self._record.size
-        return sum(os.path.getsize(p.local) for p in self._files.values()) + sum(
+        return sum(os.path.getsize(p) for p in self._files.values()) + sum(
             e.size or 0 for e in self._refs.values()
         )
 
@@ -186,11 +186,11 @@ class Artifact:
 
     # -- adding files --------------------------------------------------------------
 
-    def _add(self, name: str, local: Path) -> None:
+    def _add(self, name: str, local: str) -> None:
         validate_entry_path(name)
         if name in self._files or name in self._refs:
             raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
-        self._files[name] = PendingFile(local)
+        self._files[name] = local
 
     def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> Entry:
         """Add one file, named ``name`` inside the artifact (default: its basename)."""
@@ -199,7 +199,7 @@ class Artifact:
         if not path.is_file():
             raise ArtifactError(f"cannot add {path}: not a file")
         entry_name = name if name is not None else path.name
-        self._add(entry_name, path.resolve())
+        self._add(entry_name, os.path.realpath(path))
         return Entry(entry_name, "", path.stat().st_size)
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
@@ -212,44 +212,46 @@ class Artifact:
         root = Path(local_path)
         if not root.is_dir():
             raise ArtifactError(f"cannot add {root}: not a directory")
-        real_root = root.resolve()
+        real_root = os.path.realpath(root)
         prefix = f"{name.strip('/')}/" if name else ""
-        added = []
-        for folder, dirs, filenames in os.walk(root, followlinks=False):
-            here = Path(folder)
-            dirs.sort()
-            for d in list(dirs):
-                if (here / d).is_symlink():
-                    self._check_inside(here / d, real_root, root)
-                    dirs.remove(d)
-                    added.extend(self._walk_linked(here / d, root, prefix))
-            for filename in sorted(filenames):
-                full = here / filename
-                if full.is_symlink():
-                    self._check_inside(full, real_root, root)
-                if not full.is_file():
-                    continue
-                added.append((prefix + full.relative_to(root).as_posix(), full.resolve()))
+        added: list[tuple[str, str]] = []
+        self._scan(real_root, real_root, prefix, added, root, frozenset())
         for entry_name, full in added:
             self._add(entry_name, full)
 
-    def _walk_linked(self, link: Path, root: Path, prefix: str) -> list[tuple[str, Path]]:
-        out = []
-        for folder, _dirs, filenames in os.walk(link.resolve()):
-            for filename in sorted(filenames):
-                full = Path(folder) / filename
-                rel = (link / full.relative_to(link.resolve())).relative_to(root).as_posix()
-                out.append((prefix + rel, full.resolve()))
-        return out
-
-    @staticmethod
-    def _check_inside(path: Path, real_root: Path, root: Path) -> None:
-        target = path.resolve()
-        if target != real_root and real_root not in target.parents:
-            raise ArtifactError(
-                f"cannot add {root}: {path} is a symbolic link to {target}, outside the "
-                "directory (copy the file in, or add it with add_file)"
-            )
+    def _scan(
+        self,
+        folder: str,
+        real_root: str,
+        rel: str,
+        out: list[tuple[str, str]],
+        root: Path,
+        above: frozenset[str],
+    ) -> None:
+        """Collect (name in artifact, real path) below ``folder``, sorted, links checked."""
+        here = os.path.realpath(folder)
+        if here in above:
+            raise ArtifactError(f"cannot add {root}: symbolic link loop at {folder}")
+        above = above | {here}
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            name = rel + entry.name
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if target != real_root and not target.startswith(real_root + os.sep):
+                    raise ArtifactError(
+                        f"cannot add {root}: {entry.path} is a symbolic link to {target}, "
+                        "outside the directory (copy the file in, or add it with add_file)"
+                    )
+                if os.path.isdir(target):
+                    self._scan(target, real_root, name + "/", out, root, above)
+                elif os.path.isfile(target):
+                    out.append((name, target))
+            elif entry.is_dir(follow_symlinks=False):
+                self._scan(entry.path, real_root, name + "/", out, root, above)
+            elif entry.is_file(follow_symlinks=False):
+                out.append((name, entry.path))
 
     @contextmanager
     def new_file(
@@ -271,7 +273,7 @@ class Artifact:
         kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
         with open(target, mode.replace("x", "w"), **kwargs) as f:  # type: ignore[call-overload]
             yield f
-        self._add(name, target)
+        self._add(name, str(target))
 
     def _staging_dir(self) -> Path:
         if self._staging is None:
@@ -307,7 +309,7 @@ class Artifact:
         files = obj._write(staging, table_name)
         for rel in files:
             if rel not in self._files:
-                self._add(rel, staging / rel)
+                self._add(rel, str(staging / rel))
         return Entry(table_name, "", (staging / table_name).stat().st_size)
 
     def get(self, name: str) -> Table:
@@ -323,8 +325,8 @@ class Artifact:
     def _pending_entries(self, hash_files: bool) -> list[Entry]:
         entries = list(self._refs.values())
         for name, pending in self._files.items():
-            digest = file_digest(hash_file(pending.local)) if hash_files else ""
-            entries.append(Entry(name, digest, pending.local.stat().st_size))
+            digest = file_digest(hash_file(pending)) if hash_files else ""
+            entries.append(Entry(name, digest, os.path.getsize(pending)))
         return sorted(entries, key=lambda e: e.path)
 
     # -- logged artifacts ----------------------------------------------------------
@@ -374,7 +376,8 @@ class Artifact:
     def save(self) -> None:
         """Apply alias changes made with ``artifact.aliases = [...]``.
 
-        ``latest`` is kept where it is: it always names the newest version.
+        ``latest`` is kept where it is: it names the version most recently logged
+        (or deduplicated to), and only logging moves it.
         """
         record = self._logged()
         assert self._ctx is not None

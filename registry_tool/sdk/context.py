@@ -45,13 +45,6 @@ from registry_tool.store import Change, RegistryStore, Snapshot, cache_home, now
 
 
 @dataclass(frozen=True)
-class PendingFile:
-    """A file added to an unlogged artifact: where its bytes are now."""
-
-    local: Path
-
-
-@dataclass(frozen=True)
 class LogOutcome:
     record: VersionRecord
     created: bool
@@ -134,7 +127,7 @@ class Context:
 
     # -- logging -------------------------------------------------------------------
 
-    def ingest(self, files: dict[str, PendingFile]) -> list[Entry]:
+    def ingest(self, files: dict[str, str]) -> list[Entry]:
         """Put every pending file's bytes in the blob store; return manifest entries.
 
         A file whose (inode, size, mtime) the stat cache knows is not read again, and
@@ -142,25 +135,25 @@ class Context:
         they are copied, reading each byte once.
         """
         stats: dict[str, os.stat_result] = {}
-        for name, pending in files.items():
+        for name, local in files.items():
             try:
-                stats[name] = os.stat(pending.local)
+                stats[name] = os.stat(local)
             except OSError as exc:
-                raise ArtifactError(f"cannot read {pending.local}: {exc.strerror}") from None
-        keys = {name: str(files[name].local) for name in files}
-        known = self.stat_cache.lookup_many([(keys[n], stats[n]) for n in files])
-        todo = [n for n in files if not (keys[n] in known and self.blobs.has(known[keys[n]]))]
+                raise ArtifactError(f"cannot read {local}: {exc.strerror}") from None
+        known = self.stat_cache.lookup_many([(files[n], stats[n]) for n in files])
+        todo = [n for n in files if not (files[n] in known and self.blobs.has(known[files[n]]))]
+        pending = set(todo)
         entries = {
-            n: Entry(n, file_digest(known[keys[n]]), stats[n].st_size)
+            n: Entry(n, file_digest(known[files[n]]), stats[n].st_size)
             for n in files
-            if n not in todo
+            if n not in pending
         }
         learned = []
         total = sum(stats[n].st_size for n in todo)
         with progress.task(f"hashing and storing {len(todo)} files", total) as advance:
             for name in todo:
-                local = files[name].local
-                hexdigest, _ = self.blobs.ingest(local, known.get(keys[name]), advance)
+                local = files[name]
+                hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)
                 after = os.stat(local)
                 if (after.st_size, after.st_mtime_ns) != (
                     stats[name].st_size,
@@ -168,7 +161,7 @@ class Context:
                 ):
                     raise ArtifactError(f"{local} changed while it was being logged; log again")
                 entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
-                learned.append((keys[name], after, hexdigest))
+                learned.append((files[name], after, hexdigest))
         self.stat_cache.store_many(learned)
         return list(entries.values())
 

@@ -47,7 +47,6 @@ class Config(dict[str, Any]):
         self[key] = value
 
 
-
 def _code_info(registry_root: Path) -> CodeInfo | None:
     """The git commit of the code being run, when the working directory is in a repo
     other than the registry itself."""

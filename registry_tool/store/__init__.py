@@ -1,7 +1,8 @@
 """The Git-backed registry store: find or create a registry, read, validate, commit, push."""
 
 from registry_tool.store.git import Snapshot
-from registry_tool.store.locate import cache_home, data_home, init_registry, open_registry
+from registry_tool.store.locate import init_registry, open_registry
+from registry_tool.store.paths import cache_home, data_home
 from registry_tool.store.registry import Change, RegistryStore, WriteResult, now
 
 __all__ = [

@@ -20,6 +20,7 @@ from registry_tool.errors import DocumentError, GitError, NotFoundError, UsageEr
 from registry_tool.model.names import validate_name
 from registry_tool.model.records import REGISTRY_FILE, RegistryConfig, StorageConfig
 from registry_tool.store.git import Git
+from registry_tool.store.paths import data_home
 from registry_tool.store.registry import RegistryStore, now
 
 log = logging.getLogger("registry_tool")
@@ -38,19 +39,6 @@ registry-tool writes and validates; the bytes live in the blob store that
     registry-tool show PROJECT/NAME:latest
     registry-tool check         # validate every file
 """
-
-
-def data_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "registry-tool"
-
-
-def cache_home() -> Path:
-    explicit = os.environ.get("REGISTRY_TOOL_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "registry-tool"
 
 
 def default_registry_path() -> Path:

@@ -1,0 +1,20 @@
+"""Where registry-tool keeps its own files: XDG data (default registry, managed clones)
+and XDG cache (blobs, stat cache, parsed documents)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "registry-tool"
+
+
+def cache_home() -> Path:
+    explicit = os.environ.get("REGISTRY_TOOL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "registry-tool"
