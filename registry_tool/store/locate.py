@@ -67,10 +67,11 @@ def open_registry(registry: str | os.PathLike[str] | None = None) -> RegistrySto
     """Open the registry the caller means (see the module docstring for the order)."""
     given = os.fspath(registry) if registry is not None else os.environ.get(ENV_DIR)
     if given:
-        if _URL.match(given) and not given.startswith("file://"):
-            return RegistryStore.open(managed_clone(given))
         path = Path(given.removeprefix("file://")).expanduser()
-        if not (path / REGISTRY_FILE).is_file():
+        is_checkout = (path / REGISTRY_FILE).is_file()
+        if not is_checkout and _URL.match(given):
+            return RegistryStore.open(managed_clone(given))
+        if not is_checkout:
             raise NotFoundError(
                 f"{path} is not a registry (no {REGISTRY_FILE}); "
                 f"create one with 'registry-tool init {path}'"

@@ -1,0 +1,109 @@
+"""One contract for every blob store (local directory and memory here; S3 joins later)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import registry_tool as wandb
+from registry_tool.blobs import LocalBlobStore, MemoryBlobStore
+from registry_tool.cache import BlobCache
+from registry_tool.errors import CorruptBlobError
+from registry_tool.store import init_registry
+from tests.conftest import write
+
+
+@pytest.fixture(params=["local", "memory"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return LocalBlobStore(tmp_path / "blobs")
+    return MemoryBlobStore()
+
+
+def corrupt(store, hexdigest: str) -> None:
+    if isinstance(store, LocalBlobStore):
+        path = store.path_for(hexdigest)
+        path.chmod(0o644)
+        path.write_bytes(b"rotten")
+    else:
+        store.blobs[hexdigest] = b"rotten"
+
+
+def test_put_then_fetch_returns_the_bytes(store, tmp_path):
+    src = write(tmp_path / "src.bin", b"\x00hello\xff" * 1000)
+    expected = hashlib.sha256(src.read_bytes()).hexdigest()
+    seen = []
+    digest, written = store.ingest(src, None, seen.append)
+    assert (digest, written) == (expected, True)
+    assert sum(seen) == src.stat().st_size
+    assert store.has(digest) and not store.has("0" * 64)
+    assert store.ingest(src, digest, lambda n: None) == (digest, False)
+    store.fetch(digest, tmp_path / "out.bin", lambda n: None)
+    assert (tmp_path / "out.bin").read_bytes() == src.read_bytes()
+    assert list(store.iter_digests()) == [digest]
+
+
+def test_fetch_refuses_missing_and_corrupted_blobs(store, tmp_path):
+    with pytest.raises(CorruptBlobError, match="0{64} is missing"):
+        store.fetch("0" * 64, tmp_path / "none", lambda n: None)
+    digest, _ = store.ingest(write(tmp_path / "a", "abc"), None, lambda n: None)
+    corrupt(store, digest)
+    with pytest.raises(CorruptBlobError, match=f"{digest}.*corrupt"):
+        store.fetch(digest, tmp_path / "bad", lambda n: None)
+
+
+def test_local_blobs_are_read_only_and_leave_no_temp_files(tmp_path):
+    store = LocalBlobStore(tmp_path / "blobs")
+    digest, _ = store.ingest(write(tmp_path / "a", "abc"), None, lambda n: None)
+    assert store.path_for(digest).stat().st_mode & 0o222 == 0
+    assert list((tmp_path / "blobs" / "tmp").iterdir()) == []
+
+
+def test_cache_fetches_once_and_verifies(tmp_path):
+    store = MemoryBlobStore()
+    digest, _ = store.ingest(write(tmp_path / "a", "payload"), None, lambda n: None)
+    cache = BlobCache(tmp_path / "cache")
+    first = cache.get(store, digest, lambda n: None)
+    assert first.read_text() == "payload"
+    store.blobs.clear()  # a second get is served from the cache
+    assert cache.get(store, digest, lambda n: None) == first
+    other, _ = MemoryBlobStore().ingest(write(tmp_path / "b", "x"), None, lambda n: None)
+    with pytest.raises(CorruptBlobError):
+        cache.get(store, other, lambda n: None)
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_a_registry_on_the_memory_store_downloads_through_the_cache(tmp_path, monkeypatch):
+    reg = init_registry(tmp_path / "reg", storage="memory://cache-test")
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(reg.root))
+    write("a.txt", "through the cache")
+    with wandb.init(project="p") as run:
+        art = wandb.Artifact("a", type="t")
+        art.add_file("a.txt")
+        run.log_artifact(art)
+    got = wandb.Api().artifact("p/a:v0")
+    assert Path(got.download(root="out"), "a.txt").read_text() == "through the cache"
+    hexdigest = got.files()[0].digest.removeprefix("sha256:")
+    cached = Path(tmp_path / "home/.cache/registry-tool/blobs/sha256") / hexdigest[:2] / hexdigest
+    assert cached.is_file()
+
+
+def test_registry_given_as_a_git_url_is_kept_as_a_managed_clone(tmp_path, monkeypatch):
+    seed = init_registry(tmp_path / "seed", name="team", storage=str(tmp_path / "blobs"))
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(seed.root), str(bare)], check=True)
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", bare.as_uri())
+    write("a.txt", "x")
+    with wandb.init(project="p") as run:
+        art = wandb.Artifact("a", type="t")
+        art.add_file("a.txt")
+        run.log_artifact(art)
+    log = subprocess.run(
+        ["git", "-C", str(bare), "log", "--format=%s", "main"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "log p/a:v0 +latest" in log
+    clones = list((tmp_path / "home/.local/share/registry-tool/clones").iterdir())
+    assert len(clones) == 1 and (clones[0] / "projects/p/a/versions/v0.yaml").is_file()
