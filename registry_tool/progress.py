@@ -31,6 +31,11 @@ def set_sink(sink: ProgressSink | None) -> None:
     _sink = sink or _silent
 
 
+def files(n: int) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
 def task(description: str, total: int) -> AbstractContextManager[Callable[[int], None]]:
     """A unit of long work of ``total`` bytes; yields ``advance(n)``."""
     return _sink(description, total)

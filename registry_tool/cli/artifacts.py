@@ -6,6 +6,7 @@ import click
 
 from registry_tool.cli.render import emit_json, human_size, line, table
 from registry_tool.errors import VerificationError
+from registry_tool.progress import files
 from registry_tool.sdk import ops
 from registry_tool.sdk.artifact import VerifyReport
 
@@ -74,7 +75,7 @@ def log_cmd(
         return
     verb = "Logged" if art.created else "Unchanged: already logged as"
     line(
-        f"{verb} {result['path']} ({result['files']} files, {human_size(art.size)}) "
+        f"{verb} {result['path']} ({files(len(art.files()))}, {human_size(art.size)}) "
         f"aliases: {', '.join(art.aliases)}"
     )
 
@@ -138,7 +139,7 @@ def show_cmd(ctx: click.Context, path: str, as_json: bool) -> None:
     for key in ("digest", "created_at", "run", "description"):
         if info[key]:
             line(f"  {key}: {info[key]}")
-    line(f"  size: {human_size(info['size'])} in {len(info['files'])} files")
+    line(f"  size: {human_size(info['size'])} in {files(len(info['files']))}")
     line(f"  aliases: {', '.join(info['aliases']) or '-'}")
     if info["metadata"]:
         line("  metadata:")

@@ -428,7 +428,7 @@ class Artifact:
                 todo.append((entry, target))
         total = sum(e.size or 0 for e, _ in todo)
         learned = []
-        with progress.task(f"downloading {len(todo)} files", total) as advance:
+        with progress.task(f"downloading {progress.files(len(todo))}", total) as advance:
             for entry, target in todo:
                 ctx.fetch_entry(entry, target, advance)
                 if entry.digest.startswith("sha256:"):

@@ -150,7 +150,7 @@ class Context:
         }
         learned = []
         total = sum(stats[n].st_size for n in todo)
-        with progress.task(f"hashing and storing {len(todo)} files", total) as advance:
+        with progress.task(f"hashing and storing {progress.files(len(todo))}", total) as advance:
             for name in todo:
                 local = files[name]
                 hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)

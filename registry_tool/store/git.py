@@ -1,7 +1,7 @@
 """Git underneath the registry: commands, snapshots of a commit's tree, and tree writing.
 
-Reads go through one long-lived ``git cat-file --batch`` (GitPython's object database),
-so listing a directory or reading a file at a commit costs no new process. Writes build
+Reads go through one long-lived ``git cat-file --batch``, so listing a directory or
+reading a file at a commit costs no new process. Writes build
 tree objects in-process for only the directories a change touches, then ``commit-tree``
 and ``update-ref`` with the old value as a compare-and-swap: the user's index and
 working tree are never used to build a commit.
@@ -9,15 +9,15 @@ working tree are never used to build a commit.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
+import tempfile
+import weakref
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
-
-import git
-from gitdb.base import IStream
 
 from registry_tool.errors import GitError
 
@@ -70,13 +70,18 @@ class Git:
     def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
         self.root = root
         self.env = dict(env or {})
-        try:
-            self.repo = git.Repo(root)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise GitError(f"{root} is not a git repository") from exc
+        if not root.is_dir():
+            raise GitError(f"{root} is not a git repository")
+        proc = self.run("rev-parse", "--git-path", "objects", check=False)
+        if proc.returncode != 0:
+            raise GitError(f"{root} is not a git repository")
+        objects = Path(proc.stdout.decode().strip())
+        self.objects = objects if objects.is_absolute() else root / objects
+        self._batch: subprocess.Popen[bytes] | None = None
+        self._finalizer = weakref.finalize(self, _close_batch, [None])
 
     def close(self) -> None:
-        self.repo.close()
+        self._finalizer()
 
     def run(
         self,
@@ -113,14 +118,53 @@ class Git:
         return proc.stdout.decode().strip() or None
 
     def read_object(self, sha: str) -> bytes:
+        """An object's bytes, through one long-lived ``git cat-file --batch``."""
+        if self._batch is None or self._batch.poll() is not None:
+            self._batch = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, **self.env},
+            )
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, _close_batch, [self._batch])
+        proc = self._batch
+        assert proc.stdin is not None and proc.stdout is not None
         try:
-            return bytes(self.repo.odb.stream(bytes.fromhex(sha)).read())
-        except (ValueError, OSError) as exc:
+            proc.stdin.write(sha.encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline()
+            parts = header.split()
+            if len(parts) != 3:
+                raise GitError(f"git object {sha} is missing from {self.root}")
+            size = int(parts[2])
+            data = proc.stdout.read(size)
+            proc.stdout.read(1)  # the newline after each object
+        except (OSError, ValueError) as exc:
             raise GitError(f"cannot read git object {sha} in {self.root}: {exc}") from exc
+        if len(data) != size:
+            raise GitError(f"git object {sha} in {self.root} was cut short")
+        return data
 
     def write_object(self, kind: str, data: bytes) -> str:
-        stream = self.repo.odb.store(IStream(kind.encode(), len(data), BytesIO(data)))
-        return str(stream.hexsha.decode() if isinstance(stream.hexsha, bytes) else stream.hexsha)
+        """Store a loose object (written once, by temp file and rename); return its id."""
+        body = f"{kind} {len(data)}\0".encode() + data
+        sha = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+        target = self.objects / sha[:2] / sha[2:]
+        if target.exists():
+            return sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="tmp_obj_")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(zlib.compress(body, 1))
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return sha
 
     def commit_tree_of(self, commit: str) -> str:
         data = self.read_object(commit)
@@ -134,6 +178,20 @@ class Git:
 
     def write_tree(self, entries: Mapping[str, TreeEntry]) -> str:
         return self.write_object("tree", _format_tree(entries))
+
+
+def _close_batch(holder: list[subprocess.Popen[bytes] | None]) -> None:
+    proc = holder[0]
+    if proc is not None and proc.poll() is None:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc is not None and proc.stdout is not None:
+        proc.stdout.close()
 
 
 class Snapshot:

@@ -11,6 +11,7 @@ the new tip, so a version number another writer took is renumbered.
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import hashlib
 import json
@@ -20,12 +21,11 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
-
-from filelock import FileLock
 
 from registry_tool import schemas, yamlio
 from registry_tool.errors import DocumentError, GitError, NotFoundError
@@ -48,7 +48,13 @@ from registry_tool.store.paths import cache_home
 
 T = TypeVar("T")
 
-_PUSH_REJECTED = re.compile(r"\[rejected\]|\(fetch first\)|non-fast-forward|stale info", re.I)
+# Another writer got there first (or holds the remote's ref lock right now): fetch,
+# rebuild on their tip and push again.
+_PUSH_REJECTED = re.compile(
+    r"\[(remote )?rejected\]|\(fetch first\)|non-fast-forward|stale info|cannot lock ref"
+    r"|failed to update ref|incorrect old value",
+    re.I,
+)
 PUSH_ATTEMPTS = 8
 _DIGEST_LINE = re.compile(rb"^digest: '?([0-9a-f]{64})'?$", re.M)
 
@@ -260,9 +266,9 @@ class RegistryStore:
 
     # -- writing -------------------------------------------------------------------
 
-    def lock(self) -> FileLock:
+    def lock(self) -> AbstractContextManager[None]:
         """The clone's write lock: one writer at a time per clone."""
-        return FileLock(str(self.root / ".git" / "registry-tool.lock"), timeout=600)
+        return file_lock(self.git.objects.parent / "registry-tool.lock", timeout=600)
 
     def remote(self) -> str | None:
         branch = self.git.current_branch()
@@ -348,10 +354,9 @@ class RegistryStore:
                 if attempt < 2:
                     time.sleep(delay * (attempt + 1))
                     continue
-                last = text.strip().splitlines()
                 raise GitError(
                     f"committed {commit[:12]} locally but could not push to {remote!r}: "
-                    f"{last[-1] if last else 'git push failed'}"
+                    f"{_push_reason(text)}"
                 )
             # Someone else pushed first: rebuild our change on their tip.
             self.git.run("fetch", "--quiet", remote, f"+{ref}:refs/remotes/{remote}/{branch}")
@@ -384,6 +389,34 @@ class RegistryStore:
 
     def _is_ancestor(self, a: str, b: str) -> bool:
         return self.git.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
+
+
+def _push_reason(text: str) -> str:
+    """The most telling line of git push's output."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "!")) or ("error:" in line and "failed to push" not in line):
+            return line
+    return lines[-1] if lines else "git push failed"
+
+
+@contextmanager
+def file_lock(path: Path, *, timeout: float) -> Iterator[None]:
+    """An exclusive lock on ``path`` between processes (released if the holder dies)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise GitError(f"timed out after {timeout:.0f} s waiting for {path}") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _identity_env(repo: Git) -> dict[str, str]:
