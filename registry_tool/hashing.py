@@ -1,15 +1,19 @@
 """Hashing files, copying while hashing, and the stat cache that skips re-hashing.
 
-The stat cache remembers, per absolute path, the (inode, size, mtime_ns) a file had
-when it was last hashed; a file that still has them is not read again.
+The stat cache remembers, per absolute path, the (inode, size, mtime_ns, ctime_ns) a
+file had when it was last hashed; a file that still has them all is not read again.
+ctime cannot be set back by a user (``touch -d``, ``cp -p`` and ``rsync -t`` restore
+mtime only), so an in-place rewrite of the same size is still noticed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -36,9 +40,19 @@ def hash_file(path: Path | str, advance: Advance = _noop) -> str:
 
 
 def copy_and_hash(src: BinaryIO, dst: BinaryIO, advance: Advance = _noop) -> tuple[str, int]:
-    """Copy ``src`` to ``dst`` reading each byte once; return (sha256 hex, size)."""
+    """Copy ``src`` to ``dst`` reading each byte once; return (sha256 hex, size).
+
+    Large files are pipelined: one thread hashes what the other writes, so the copy
+    costs about as much as hashing alone.
+    """
+    try:
+        size_hint = os.fstat(src.fileno()).st_size
+    except (OSError, AttributeError, ValueError):
+        size_hint = 0
+    if size_hint >= PIPELINE_FROM:
+        return _copy_pipelined(src, dst, advance)
     h = hashlib.sha256()
-    buf = bytearray(CHUNK)
+    buf = bytearray(min(CHUNK, max(size_hint + 1, 64 * 1024)))
     view = memoryview(buf)
     size = 0
     while n := src.readinto(buf):  # type: ignore[attr-defined]
@@ -47,6 +61,49 @@ def copy_and_hash(src: BinaryIO, dst: BinaryIO, advance: Advance = _noop) -> tup
         dst.write(chunk)
         size += n
         advance(n)
+    return h.hexdigest(), size
+
+
+PIPELINE_FROM = 16 * CHUNK
+
+
+def _copy_pipelined(src: BinaryIO, dst: BinaryIO, advance: Advance) -> tuple[str, int]:
+    free: queue.Queue[bytearray] = queue.Queue()
+    for _ in range(4):
+        free.put(bytearray(CHUNK))
+    full: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        while (item := full.get()) is not None:
+            buf, n = item
+            if not failed:
+                try:
+                    dst.write(memoryview(buf)[:n])
+                except BaseException as exc:  # re-raised in the reading thread
+                    failed.append(exc)
+            free.put(buf)
+
+    writer = threading.Thread(target=write, name="registry-tool-copy", daemon=True)
+    writer.start()
+    h = hashlib.sha256()
+    size = 0
+    try:
+        while not failed:
+            buf = free.get()
+            n = src.readinto(buf)  # type: ignore[attr-defined]
+            if not n:
+                free.put(buf)
+                break
+            h.update(memoryview(buf)[:n])
+            full.put((buf, n))
+            size += n
+            advance(n)
+    finally:
+        full.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
     return h.hexdigest(), size
 
 
@@ -65,21 +122,14 @@ class StatCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(
-                "CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, inode INTEGER,"
-                " size INTEGER, mtime_ns INTEGER, sha256 TEXT)"
+                "CREATE TABLE IF NOT EXISTS stat2 (path TEXT PRIMARY KEY, inode INTEGER,"
+                " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT)"
             )
             self._local.db = db
         return db
 
     def lookup(self, path: str, st: os.stat_result) -> str | None:
-        row = (
-            self._db()
-            .execute("SELECT inode, size, mtime_ns, sha256 FROM stat WHERE path = ?", (path,))
-            .fetchone()
-        )
-        if row and tuple(row[:3]) == (st.st_ino, st.st_size, st.st_mtime_ns):
-            return str(row[3])
-        return None
+        return self.lookup_many([(path, st)]).get(path)
 
     def lookup_many(self, items: list[tuple[str, os.stat_result]]) -> dict[str, str]:
         """Digests for the paths whose stat still matches, in one pass."""
@@ -89,23 +139,35 @@ class StatCache:
             chunk = items[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT path, inode, size, mtime_ns, sha256 FROM stat WHERE path IN ({marks})",
+                f"SELECT path, inode, size, mtime_ns, ctime_ns, sha256 FROM stat2"
+                f" WHERE path IN ({marks})",
                 [p for p, _ in chunk],
             ).fetchall()
             by_path = {r[0]: r for r in rows}
             for path, st in chunk:
                 row = by_path.get(path)
-                if row and tuple(row[1:4]) == (st.st_ino, st.st_size, st.st_mtime_ns):
-                    found[path] = str(row[4])
+                if row and tuple(row[1:5]) == _key(st):
+                    found[path] = str(row[5])
         return found
 
     def store_many(self, items: list[tuple[str, os.stat_result, str]]) -> None:
-        if not items:
+        """Remember digests; files changed too recently to be sure of are skipped."""
+        now_ns = time.time_ns()
+        rows = [(p, *_key(st), h) for p, st, h in items if not _racy(st, now_ns)]
+        if not rows:
             return
         db = self._db()
         with db:
             db.execute("BEGIN")
-            db.executemany(
-                "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)",
-                [(p, st.st_ino, st.st_size, st.st_mtime_ns, h) for p, st, h in items],
-            )
+            db.executemany("INSERT OR REPLACE INTO stat2 VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _racy(st: os.stat_result, now_ns: int) -> bool:
+    """A file on a file system with whole-second timestamps, changed within the last
+    two seconds, could change again without its mtime moving (git's "racy" entries)."""
+    coarse = st.st_mtime_ns % 1_000_000_000 == 0 and st.st_ctime_ns % 1_000_000_000 == 0
+    return coarse and now_ns - st.st_mtime_ns < 2_000_000_000

@@ -412,3 +412,48 @@ def test_registry_artifact_path_with_entity_round_trips(
 def test_registry_artifact_path_without_collection_round_trips(registry: str, alias: str) -> None:
     parsed = parse_artifact_path(f"{REGISTRY_PROJECT}/{registry}:{alias}")
     assert parse_artifact_path(str(parsed)) == parsed
+
+
+# --- the fast entry check agrees with the schema ----------------------------------------
+
+entry_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.text(st.sampled_from("ab\n\x00\x7f:/"), min_size=0, max_size=5)
+    | st.lists(st.integers(), max_size=2)
+)
+entry_dicts = st.dictionaries(
+    st.sampled_from(["path", "digest", "size", "ref", "extra", "other"]),
+    entry_values | st.dictionaries(st.text(max_size=3), entry_values, max_size=2),
+    max_size=6,
+)
+
+
+edge_values = st.sampled_from(
+    [0, -1, 1, None, True, False, 1.0, "", "a", "a\n", "\x7f", "x" * 1024, "x" * 1025,
+     "x" * 4096, "x" * 4097, [], {}, {"k": True}, {"k": 1.5}, {"k": None}, {"k": "v"}, {"k": 2}]
+)
+
+
+@st.composite
+def mutated_entries(draw: st.DrawFn) -> dict[str, Any]:
+    doc = draw(entries).to_doc()
+    key = draw(st.sampled_from(["path", "digest", "size", "ref", "extra", "other"]))
+    if draw(st.booleans()) and key in doc:
+        del doc[key]
+    else:
+        doc[key] = draw(edge_values)
+    return doc
+
+
+@settings(max_examples=400, deadline=None)
+@given(entry_dicts | entries.map(lambda e: e.to_doc()) | mutated_entries())
+def test_fast_entry_check_agrees_with_jsonschema(entry: Any) -> None:
+    from registry_tool import schemas
+
+    items_schema = schemas.schema("version")["properties"]["entries"]["items"]
+    validator = type(schemas.validator("version"))(items_schema)
+    assert schemas.entry_ok(entry) == validator.is_valid(entry)

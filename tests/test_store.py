@@ -237,3 +237,16 @@ def test_a_detached_head_refuses_writes(registry):
     write("a.txt", "x")
     with pytest.raises(GitError, match="detached HEAD"):
         log_file(Path("a.txt"))
+
+
+def test_an_in_place_rewrite_with_its_mtime_restored_is_noticed(registry):
+    import os
+
+    target = write("a.txt", "aaaa")
+    first = log_file(target)
+    st = target.stat()
+    target.write_text("bbbb")  # same size
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p or rsync -t would
+    second = log_file(target)
+    assert (first.version, second.version, second.created) == ("v0", "v1", True)
+    assert second.digest != first.digest
