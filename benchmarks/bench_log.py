@@ -28,11 +28,22 @@ timed command so that writeback of earlier steps does not land in a timing.
 
 Caches: we do not (cannot, unprivileged) drop the page cache.  Instead the inputs
 are read once, untimed, before the timings (a warm-up read), so both sides run with
-the source file in memory - warm vs. warm.  The CLI itself is warmed up too (one
-untimed tiny log in a throwaway registry) so Python byte-code compilation is not
-timed.  HOME, XDG_DATA_HOME and XDG_CACHE_HOME point into the work dir, fresh for
-every repetition, so the stat cache and default registry start empty; with
-``--repeat N`` every repetition also gets a fresh registry and the median is reported.
+the source file in memory - warm vs. warm.  Memory is warmed too: on a VM whose RAM
+the host backs lazily, the first write into never-used pages is ~10x slower than into
+reused ones (1 GiB ``cp``: ~3 s vs ~0.3 s here), which would penalise whichever side
+runs first; so before every timed command an untimed write+delete of a scratch file
+as big as what the command writes leaves already-touched pages to write into (see
+``pretouch``).  The CLI itself is warmed up too (one untimed tiny log in a throwaway
+registry) so Python byte-code compilation is not timed.  HOME, XDG_DATA_HOME and
+XDG_CACHE_HOME point into the work dir, fresh for every repetition, so the stat cache
+and default registry start empty; with ``--repeat N`` every repetition also gets a
+fresh registry and the median is reported.
+
+Noise: on a small shared machine single runs vary by tens of percent (file creation
+costs system time that varies from run to run), so the CPU seconds of each side are
+printed next to wall time and ``--repeat 5`` is the better basis for a verdict.  The
+re-log ratio divides by the first log, so a slow first log flatters it; the re-log
+seconds matter too (a good part is the fixed cost of starting the CLI).
 
 Run from the repository root::
 
@@ -51,6 +62,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -116,12 +128,44 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = No
     return proc.stdout.decode("utf-8", "replace")
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
-    """Seconds one command takes (after an untimed ``sync``)."""
+def pretouch(scratch: Path, nbytes: int) -> None:
+    """Write ``nbytes`` to a scratch file and delete it (untimed), then ``sync``.
+
+    On a VM whose RAM the host backs lazily (Firecracker, ballooned guests), the first
+    touch of a guest page costs a host page fault: writing 1 GiB into never-used page
+    cache measured ~3-4.6 s here, against ~0.3 s into pages used before.  Whichever
+    side of a comparison runs first would pay that alone.  Writing and deleting as many
+    bytes as the timed command will write leaves that many already-backed pages at the
+    head of the free lists, so both sides write into warm memory.
+    """
+    block = bytes(WRITE_CHUNK)
+    with open(scratch, "wb") as f:
+        left = nbytes
+        while left > 0:
+            f.write(block[: min(left, WRITE_CHUNK)])
+            left -= WRITE_CHUNK
+    scratch.unlink()
     os.sync()
-    start = time.perf_counter()
+
+
+def timed(
+    cmd: list[str],
+    scratch: Path,
+    pretouch_bytes: int,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[float, float]:
+    """(wall, CPU) seconds one command takes, after an untimed pre-touch and ``sync``."""
+    pretouch(scratch, pretouch_bytes)
+    cpu0, start = children_cpu(), time.perf_counter()
     run(cmd, env=env, cwd=cwd)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu0
+
+
+def children_cpu() -> float:
+    """User+system CPU seconds of all waited-for children (their git children included)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def git_head(registry: Path) -> str:
@@ -204,6 +248,12 @@ class Samples:
     relog_blob_counts: list[tuple[int, int]] = field(default_factory=list)
     small_first_blobs: list[int] = field(default_factory=list)
     big_digest_match: list[bool] = field(default_factory=list)
+    big_tool_cpu: list[float] = field(default_factory=list)
+    big_baseline_cpu: list[float] = field(default_factory=list)
+    small_first_cpu: list[float] = field(default_factory=list)
+    small_relog_cpu: list[float] = field(default_factory=list)
+    loadavg_before: float = 0.0
+    loadavg_after: float = 0.0
 
 
 class Bench:
@@ -216,6 +266,10 @@ class Bench:
         self.big = self.data / f"big-{args.big_mib}MiB.bin"
         self.small = self.data / f"small-{args.small_count}x{args.small_kib}KiB"
         self.samples = Samples()
+        self.scratch = self.runs / "pretouch.scratch"
+        self.big_bytes = args.big_mib * 1024 * 1024
+        # the blobs plus room for inodes, git objects and the CLI's own memory
+        self.small_bytes = 2 * args.small_count * args.small_kib * 1024 + 64 * 1024 * 1024
 
     def fresh(self, label: str) -> tuple[Path, dict[str, str]]:
         """A fresh run dir with its own HOME/XDG dirs and a registry made by 'init'."""
@@ -258,12 +312,13 @@ class Bench:
         dest = base / "baseline-copy.bin"
 
         # Baseline: openssl dgst -sha256 FILE, then cp FILE DEST, timed together.
-        os.sync()
-        t0 = time.perf_counter()
+        pretouch(self.scratch, self.big_bytes)
+        cpu0, t0 = children_cpu(), time.perf_counter()
         out = run(["openssl", "dgst", "-sha256", str(self.big)])
         t1 = time.perf_counter()
         run(["cp", str(self.big), str(dest)])
-        t2 = time.perf_counter()
+        t2, cpu2 = time.perf_counter(), children_cpu()
+        s.big_baseline_cpu.append(cpu2 - cpu0)
         s.big_openssl.append(t1 - t0)
         s.big_cp.append(t2 - t1)
         s.big_baseline.append(t2 - t0)
@@ -271,8 +326,10 @@ class Bench:
         dest.unlink()
         say(f"big #{rep + 1}: openssl {t1 - t0:.2f} s + cp {t2 - t1:.2f} s = {t2 - t0:.2f} s")
 
-        secs = timed(self.log_cmd(registry, self.big, "bench/big"), env=env, cwd=base)
+        cmd = self.log_cmd(registry, self.big, "bench/big")
+        secs, cpu = timed(cmd, self.scratch, self.big_bytes, env=env, cwd=base)
         s.big_tool.append(secs)
+        s.big_tool_cpu.append(cpu)
         blobs = [p.name for p in (blob_dir(registry) / "sha256").glob("*/*")]
         s.big_digest_match.append(blobs == [openssl_digest])
         say(f"big #{rep + 1}: registry-tool log {secs:.2f} s")
@@ -288,13 +345,15 @@ class Bench:
         registry, env = self.fresh(f"small-{rep}")
         cmd = self.log_cmd(registry, self.small, "bench/small")
 
-        secs = timed(cmd, env=env, cwd=base)
+        secs, cpu = timed(cmd, self.scratch, self.small_bytes, env=env, cwd=base)
         s.small_first.append(secs)
+        s.small_first_cpu.append(cpu)
         s.small_first_blobs.append(count_files(blob_dir(registry)))
         say(f"small #{rep + 1}: first log {secs:.2f} s")
 
         head0, blobs0 = git_head(registry), count_files(blob_dir(registry))
-        secs = timed(cmd, env=env, cwd=base)
+        secs, cpu = timed(cmd, self.scratch, self.small_bytes, env=env, cwd=base)
+        s.small_relog_cpu.append(cpu)
         head1, blobs1 = git_head(registry), count_files(blob_dir(registry))
         s.small_relog.append(secs)
         s.relog_heads.append((head0, head1))
@@ -312,10 +371,12 @@ class Bench:
         make_big(self.big, self.args.big_mib)
         make_small(self.small, self.args.small_count, self.args.small_kib)
         self.warm_up_cli()
+        self.samples.loadavg_before = os.getloadavg()[0]
         for rep in range(self.args.repeat):
             self.bench_big(rep)
         for rep in range(self.args.repeat):
             self.bench_small(rep)
+        self.samples.loadavg_after = os.getloadavg()[0]
 
     def cleanup(self) -> None:
         if self.args.keep:
@@ -411,8 +472,9 @@ def results(bench: Bench) -> dict[str, Any]:
             "repeat": a.repeat,
             "work": str(a.work),
             "statistic": "median" if a.repeat > 1 else "single run",
-            "caches": "warm: one untimed read of the inputs before timing; page cache "
-            "not dropped; sync before each timed command; CLI warmed up once",
+            "caches": "warm: one untimed read of the inputs before timing (page cache not "
+            "dropped); before each timed command an untimed write+delete of a scratch file "
+            "as big as what it writes (pre-touched RAM) and sync; CLI warmed up once",
         },
         "big_file": {
             "operation": f"log 1 file of {a.big_mib} MiB",
@@ -446,14 +508,24 @@ def results(bench: Bench) -> dict[str, Any]:
             "no_new_blob": all(s.relog_blob_ok),
             "blob_files_before_after": s.relog_blob_counts,
         },
+        "cpu_seconds": {
+            "big_tool": median(s.big_tool_cpu),
+            "big_baseline": median(s.big_baseline_cpu),
+            "small_first": median(s.small_first_cpu),
+            "small_relog": median(s.small_relog_cpu),
+        },
         "samples": asdict(s),
-        "machine": machine_facts(bench.cli),
+        "machine": {
+            **machine_facts(bench.cli),
+            "load average (1 min) before/after": f"{s.loadavg_before:.2f} / {s.loadavg_after:.2f}",
+        },
         "command": reproduce_command(a),
     }
 
 
 def render(r: dict[str, Any]) -> str:
     big, first, relog = r["big_file"], r["small_first"], r["small_relog"]
+    cpu = r["cpu_seconds"]
     yes = {True: "yes", False: "NO"}
     rows = [
         ("operation", "seconds", "baseline s", "ratio", "goal", "met?"),
@@ -502,7 +574,22 @@ def render(r: dict[str, Any]) -> str:
         f" (blob files written: {', '.join(map(str, first['blobs_written']))})",
         f"re-log: no new commit: {yes[relog['no_new_commit']]} (HEAD {heads});"
         f" no new blob: {yes[relog['no_new_blob']]} (blob files {counts})",
+        "CPU seconds (user+sys, children included; wall >> CPU means waiting or a busy"
+        " machine): log big "
+        + f"{cpu['big_tool']:.2f} vs openssl+cp {cpu['big_baseline']:.2f}; first log"
+        f" {cpu['small_first']:.2f}; re-log {cpu['small_relog']:.2f}",
         f"caches: {p['caches']}",
+        *(
+            [
+                "samples (s): "
+                + "; ".join(
+                    f"{k} {', '.join(f'{x:.2f}' for x in r['samples'][k])}"
+                    for k in ("big_tool", "big_baseline", "small_first", "small_relog")
+                )
+            ]
+            if p["repeat"] > 1
+            else []
+        ),
         "",
         "machine: " + "; ".join(f"{k} {v}" for k, v in r["machine"].items()),
         "",

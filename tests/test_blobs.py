@@ -47,7 +47,7 @@ def test_put_then_fetch_returns_the_bytes(store, tmp_path):
 
 
 def test_fetch_refuses_missing_and_corrupted_blobs(store, tmp_path):
-    with pytest.raises(CorruptBlobError, match="0{64} is missing"):
+    with pytest.raises(CorruptBlobError, match=r"0{64} is missing"):
         store.fetch("0" * 64, tmp_path / "none", lambda n: None)
     digest, _ = store.ingest(write(tmp_path / "a", "abc"), None, lambda n: None)
     corrupt(store, digest)
