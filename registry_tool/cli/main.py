@@ -13,7 +13,7 @@ import click
 
 from registry_tool import __version__, progress
 from registry_tool.cli import artifacts, registry_cmds
-from registry_tool.cli.render import err, progress_sink
+from registry_tool.cli.render import error, progress_sink
 from registry_tool.errors import RegistryError
 
 
@@ -33,17 +33,11 @@ class Group(click.Group):
             state = ctx.find_object(State)
             if state is not None and state.traceback:
                 raise
-            err.print(f"[red]error:[/red] {_escape(str(exc))}")
+            error(str(exc))
             raise click.exceptions.Exit(1) from None
         except KeyboardInterrupt:
-            err.print("[red]interrupted[/red]")
+            error("interrupted")
             raise click.exceptions.Exit(130) from None
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

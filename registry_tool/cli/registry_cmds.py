@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from registry_tool.cli.artifacts import _registry, json_option
-from registry_tool.cli.render import emit_json, err, line, table
+from registry_tool.cli.render import emit_json, line, problem, table
 from registry_tool.sdk import ops
 from registry_tool.store import init_registry
 
@@ -123,8 +123,8 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
             }
         )
     else:
-        for problem in report.problems:
-            err.print(str(problem), markup=False)
+        for found in report.problems:
+            problem(str(found))
         line(f"{report.files} files checked, {len(report.problems)} problems")
     if not report.ok:
         raise click.exceptions.Exit(1)

@@ -1,4 +1,8 @@
-"""Output for humans (rich) and for scripts (--json); the only place that prints."""
+"""Output for humans and for scripts (--json); the only place that prints.
+
+rich is imported only when a table or a progress bar is drawn: most commands print a
+line, and importing rich would cost them a twentieth of a second.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 SHOW_AFTER = 1.0  # seconds of work before a progress bar appears
 
@@ -32,16 +26,34 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def line(text: str) -> None:
+    """One line of plain text (never interpreted as markup)."""
+    click.echo(text)
+
+
+def error(text: str) -> None:
+    """One red line on stderr."""
+    click.echo(click.style("error:", fg="red") + " " + text, err=True)
+
+
+def problem(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
 def table(columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     t = Table(*columns, box=None, pad_edge=False, header_style="bold")
     for row in rows:
         t.add_row(*(escape("" if v is None else str(v)) for v in row))
-    out.print(t)
-
-
-def line(text: str) -> None:
-    """One line of plain text; user strings in it are escaped, not interpreted."""
-    out.print(escape(text))
+    _console().print(t)
 
 
 def human_size(n: int | None) -> str:
@@ -53,6 +65,29 @@ def human_size(n: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{n} B"
+
+
+def _bar(description: str, total: int, done: int) -> tuple[Progress, Any]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=_console(stderr=True),
+        transient=True,
+    )
+    bar.start()
+    return bar, bar.add_task(description, total=total or None, completed=done)
 
 
 @contextmanager
@@ -67,22 +102,10 @@ def progress_sink(description: str, total: int) -> Iterator[Callable[[int], None
         nonlocal bar, task, done
         done += n
         if bar is None:
-            if time.monotonic() - start < SHOW_AFTER or not sys.stderr.isatty():
-                return
-            bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            )
-            bar.start()
-            task = bar.add_task(description, total=total or None, completed=done)
+            if time.monotonic() - start >= SHOW_AFTER and sys.stderr.isatty():
+                bar, task = _bar(description, total, done)
         else:
-            assert task is not None
-            bar.update(task, completed=done)
+            bar.update(task, completed=done)  # type: ignore[arg-type]
 
     try:
         yield advance
