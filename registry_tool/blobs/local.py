@@ -18,6 +18,7 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._base = f"{root}{os.sep}sha256{os.sep}"
         self.url = root.as_uri()
         self._tmp = root / "tmp"
 
@@ -25,7 +26,8 @@ class LocalBlobStore:
         return self.root / blob_key(hexdigest)
 
     def has(self, hexdigest: str) -> bool:
-        return self.path_for(hexdigest).is_file()
+        # Plain strings, not pathlib: this runs once per file on every log.
+        return os.path.isfile(f"{self._base}{hexdigest[:2]}{os.sep}{hexdigest}")
 
     def _tempfile(self) -> tuple[int, str]:
         try:

@@ -142,11 +142,13 @@ class WriteResult(Generic[T]):
 class RegistryStore:
     """A registry repo on disk (a clone with a working tree)."""
 
-    def __init__(self, root: Path, repo: Git, config: RegistryConfig) -> None:
+    def __init__(
+        self, root: Path, repo: Git, config: RegistryConfig, docs: DocCache | None = None
+    ) -> None:
         self.root = root
         self.git = repo
         self.config = config
-        self.docs = DocCache(cache_home() / "docs")
+        self.docs = docs or DocCache(cache_home() / "docs")
 
     # -- opening -------------------------------------------------------------------
 
@@ -158,9 +160,10 @@ class RegistryStore:
             raise NotFoundError(f"{root} is not a registry: it has no {REGISTRY_FILE}")
         repo = Git(root)
         repo.env.update(_identity_env(repo))
-        doc = yamlio.loads(cfg_path.read_bytes(), REGISTRY_FILE)
-        schemas.validate(doc, "registry", REGISTRY_FILE)
-        return cls(root, repo, RegistryConfig.from_doc(doc))
+        docs = DocCache(cache_home() / "docs")
+        data = cfg_path.read_bytes()
+        doc = docs.get(blob_id(data), "registry", lambda: data, REGISTRY_FILE)
+        return cls(root, repo, RegistryConfig.from_doc(doc), docs)
 
     @property
     def name(self) -> str:
