@@ -250,3 +250,18 @@ def test_an_in_place_rewrite_with_its_mtime_restored_is_noticed(registry):
     second = log_file(target)
     assert (first.version, second.version, second.created) == ("v0", "v1", True)
     assert second.digest != first.digest
+
+
+def test_storing_files_on_several_threads_gives_the_same_version(registry, monkeypatch):
+    for i in range(40):
+        write(f"d/{i:02d}.txt", f"file {i}" * (i + 1))
+    serial = log_file(Path("d"), name="p/serial")
+    monkeypatch.setenv("REGISTRY_TOOL_WORKERS", "4")
+    for i in range(40):  # new inodes, so nothing comes from the stat cache
+        target = Path(f"d/{i:02d}.txt")
+        data = target.read_bytes()
+        target.unlink()
+        target.write_bytes(data)
+    threaded = log_file(Path("d"), name="p/threaded")
+    assert threaded.digest == serial.digest
+    assert [e.to_doc() for e in threaded.files()] == [e.to_doc() for e in serial.files()]

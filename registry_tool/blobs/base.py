@@ -24,6 +24,7 @@ class BlobStore(Protocol):
     """Where artifact bytes live. Digests here are bare SHA-256 hex strings."""
 
     url: str
+    parallel: int  # how many files to store or fetch at once
 
     def has(self, hexdigest: str) -> bool:
         """Whether the blob is present."""

@@ -16,6 +16,8 @@ from registry_tool.hashing import CHUNK, Advance, copy_and_hash
 class LocalBlobStore:
     """``<root>/sha256/<2 hex>/<64 hex>``, written by temp file and rename, read-only after."""
 
+    parallel = 1
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._base = f"{root}{os.sep}sha256{os.sep}"

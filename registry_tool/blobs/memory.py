@@ -11,6 +11,8 @@ from registry_tool.hashing import Advance
 
 
 class MemoryBlobStore:
+    parallel = 1
+
     def __init__(self) -> None:
         self.url = "memory://"
         self.blobs: dict[str, bytes] = {}

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,9 @@ class Context:
         self.cache = BlobCache(cache_dir)
         self.stat_cache = StatCache(cache_dir / "stat-cache.sqlite3")
         self._author: str | None = None
+        self.workers = int(
+            os.environ.get("REGISTRY_TOOL_WORKERS") or min(8, 2 * (os.cpu_count() or 1))
+        )
 
     @classmethod
     def open(cls, registry: str | os.PathLike[str] | None = None) -> Context:
@@ -148,20 +153,34 @@ class Context:
             for n in files
             if n not in pending
         }
-        learned = []
         total = sum(stats[n].st_size for n in todo)
-        with progress.task(f"hashing and storing {progress.files(len(todo))}", total) as advance:
-            for name in todo:
-                local = files[name]
-                hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)
-                after = os.stat(local)
-                if (after.st_size, after.st_mtime_ns) != (
-                    stats[name].st_size,
-                    stats[name].st_mtime_ns,
-                ):
-                    raise ArtifactError(f"{local} changed while it was being logged; log again")
-                entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
-                learned.append((files[name], after, hexdigest))
+        lock = threading.Lock()
+
+        def store(name: str) -> tuple[str, str, os.stat_result]:
+            local = files[name]
+            hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)
+            after = os.stat(local)
+            before = stats[name]
+            if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                raise ArtifactError(f"{local} changed while it was being logged; log again")
+            return name, hexdigest, after
+
+        with progress.task(f"hashing and storing {progress.files(len(todo))}", total) as bar:
+
+            def advance(n: int) -> None:
+                with lock:
+                    bar(n)
+
+            workers = min(self.workers, len(todo)) or 1
+            if workers == 1:
+                done = [store(name) for name in todo]
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="registry-tool-ingest") as pool:
+                    done = list(pool.map(store, todo))
+        learned = []
+        for name, hexdigest, after in done:
+            entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
+            learned.append((files[name], after, hexdigest))
         self.stat_cache.store_many(learned)
         return list(entries.values())
 
