@@ -4,6 +4,7 @@ on real git repositories in a temporary directory."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from registry_tool.sdk import run as run_module
 from registry_tool.store import RegistryStore, init_registry
+from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
 GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
@@ -33,6 +35,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.delenv("REGISTRY_TOOL_CACHE_DIR", raising=False)
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
+    # No real AWS identity, and never the instance-metadata service (network).
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-aws-credentials"))
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -47,6 +55,45 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RegistryStore:
     """A fresh registry repo (local blob store), selected through REGISTRY_TOOL_DIR."""
     store = init_registry(tmp_path / "registry", name="test-registry")
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(store.root))
+    return store
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS per test process, on 127.0.0.1, stopped by its PID at the end."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> SeaweedFS:
+    """The test's AWS credentials, as a user would set them."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    return s3_server
+
+
+@pytest.fixture
+def bucket(s3_env: SeaweedFS) -> str:
+    """A fresh, empty bucket."""
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    s3_env.client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_registry(
+    tmp_path: Path, s3_env: SeaweedFS, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> RegistryStore:
+    """A fresh registry whose blobs live in SeaweedFS."""
+    store = init_registry(
+        tmp_path / "s3-registry",
+        name="s3-registry",
+        storage=f"s3://{bucket}/blobs",
+        storage_options={"endpoint_url": s3_env.endpoint, "region": "us-east-1"},
+    )
     monkeypatch.setenv("REGISTRY_TOOL_DIR", str(store.root))
     return store
 

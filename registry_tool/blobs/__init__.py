@@ -1,4 +1,4 @@
-"""Blob stores behind one small Protocol: a local directory, memory (and S3, later)."""
+"""Blob stores behind one small Protocol: a local directory, S3, memory."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ def open_blob_store(config: StorageConfig, registry_root: Path) -> BlobStore:
     url = config.url
     if url.startswith("memory://"):
         return _MEMORY.setdefault(url, MemoryBlobStore())
+    if url.startswith("s3://"):
+        from registry_tool.blobs.s3 import S3BlobStore
+
+        return S3BlobStore(config)
     if url.startswith("file://"):
         return LocalBlobStore(Path(url.removeprefix("file://")))
     if "://" in url:

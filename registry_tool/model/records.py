@@ -35,28 +35,32 @@ def run_file(project: str, run_id: str) -> str:
     return f"projects/{project}/runs/{run_id}.yaml"
 
 
+_STORAGE_KEYS = ("endpoint_url", "region", "profile", "path_style", "checksum", "parallel")
+
+
 @dataclass(frozen=True)
 class StorageConfig:
+    """Where blobs live: a directory, ``file://``, ``s3://bucket/prefix`` (with endpoint,
+    region, profile, path-style addressing, checksum policy, parallel transfers)."""
+
     url: str
     endpoint_url: str | None = None
     region: str | None = None
     profile: str | None = None
+    path_style: bool | None = None
+    checksum: str | None = None  # botocore's request_checksum_calculation
+    parallel: int | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"url": self.url}
-        for key in ("endpoint_url", "region", "profile"):
+        for key in _STORAGE_KEYS:
             if getattr(self, key) is not None:
                 doc[key] = getattr(self, key)
         return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> StorageConfig:
-        return cls(
-            url=doc["url"],
-            endpoint_url=doc.get("endpoint_url"),
-            region=doc.get("region"),
-            profile=doc.get("profile"),
-        )
+        return cls(url=doc["url"], **{k: doc.get(k) for k in _STORAGE_KEYS})
 
 
 @dataclass(frozen=True)

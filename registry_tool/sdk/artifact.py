@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from registry_tool import progress
-from registry_tool.errors import ArtifactError, UsageError, VerificationError
+from registry_tool.errors import ArtifactError, RegistryError, UsageError, VerificationError
 from registry_tool.hashing import hash_file
 from registry_tool.model.manifest import Entry, artifact_digest, check_entries, file_digest
 from registry_tool.model.names import LATEST, validate_entry_path, validate_name
@@ -427,12 +427,20 @@ class Artifact:
             if not self._present(ctx, entry, target):
                 todo.append((entry, target))
         total = sum(e.size or 0 for e, _ in todo)
-        learned = []
-        with progress.task(f"downloading {progress.files(len(todo))}", total) as advance:
-            for entry, target in todo:
+
+        def fetch(item: tuple[Entry, Path], advance: Callable[[int], None]) -> None:
+            entry, target = item
+            try:
                 ctx.fetch_entry(entry, target, advance)
-                if entry.digest.startswith("sha256:"):
-                    learned.append((str(target), os.stat(target), entry.digest[7:]))
+            except RegistryError as exc:
+                raise type(exc)(f"{self.qualified_name}: file {entry.path!r}: {exc}") from exc
+
+        ctx.each(todo, fetch, f"downloading {progress.files(len(todo))}", total)
+        learned = [
+            (str(target), os.stat(target), entry.digest[7:])
+            for entry, target in todo
+            if entry.digest.startswith("sha256:")
+        ]
         ctx.stat_cache.store_many(learned)
         return str(target_root)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from registry_tool import progress
 from registry_tool.blobs import BlobStore, LocalBlobStore, open_blob_store
@@ -44,6 +44,9 @@ from registry_tool.model.records import (
     version_file,
 )
 from registry_tool.store import Change, RegistryStore, Snapshot, cache_home, now, open_registry
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,34 @@ class Context:
         check_entries(record.entries)
         return record
 
+    def each(
+        self,
+        items: Sequence[T],
+        work: Callable[[T, Callable[[int], None]], R],
+        description: str,
+        total: int,
+    ) -> list[R]:
+        """``work(item, advance)`` for every item, on ``self.workers`` threads, under one
+        progress bar of ``total`` bytes; results in order, the first error re-raised."""
+        lock = threading.Lock()
+        with progress.task(description, total) as bar:
+
+            def advance(n: int) -> None:
+                with lock:
+                    bar(n)
+
+            workers = min(self.workers, len(items)) or 1
+            if workers == 1:
+                return [work(item, advance) for item in items]
+            with ThreadPoolExecutor(workers, thread_name_prefix="registry-tool") as pool:
+                return list(pool.map(lambda item: work(item, advance), items))
+
+    def has_many(self, digests: set[str]) -> dict[str, bool]:
+        """Which blobs the store holds (checked in parallel on remote stores)."""
+        ordered = sorted(digests)
+        found = self.each(ordered, lambda d, _advance: self.blobs.has(d), "checking the store", 0)
+        return dict(zip(ordered, found, strict=True))
+
     def _project_for(self, snap: Snapshot, name: str) -> str:
         found = [p for p in self.store.projects(snap) if self.store.read_collection(snap, p, name)]
         if len(found) == 1:
@@ -146,7 +177,9 @@ class Context:
             except OSError as exc:
                 raise ArtifactError(f"cannot read {local}: {exc.strerror}") from None
         known = self.stat_cache.lookup_many([(files[n], stats[n]) for n in files])
-        todo = [n for n in files if not (files[n] in known and self.blobs.has(known[files[n]]))]
+        # A digest the stat cache knows still needs its blob in the store.
+        present = self.has_many({known[files[n]] for n in files if files[n] in known})
+        todo = [n for n in files if not present.get(known.get(files[n], ""), False)]
         pending = set(todo)
         entries = {
             n: Entry(n, file_digest(known[files[n]]), stats[n].st_size)
@@ -154,9 +187,8 @@ class Context:
             if n not in pending
         }
         total = sum(stats[n].st_size for n in todo)
-        lock = threading.Lock()
 
-        def store(name: str) -> tuple[str, str, os.stat_result]:
+        def store(name: str, advance: Callable[[int], None]) -> tuple[str, str, os.stat_result]:
             local = files[name]
             hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)
             after = os.stat(local)
@@ -165,18 +197,8 @@ class Context:
                 raise ArtifactError(f"{local} changed while it was being logged; log again")
             return name, hexdigest, after
 
-        with progress.task(f"hashing and storing {progress.files(len(todo))}", total) as bar:
-
-            def advance(n: int) -> None:
-                with lock:
-                    bar(n)
-
-            workers = min(self.workers, len(todo)) or 1
-            if workers == 1:
-                done = [store(name) for name in todo]
-            else:
-                with ThreadPoolExecutor(workers, thread_name_prefix="registry-tool-ingest") as pool:
-                    done = list(pool.map(store, todo))
+        what = "hashing and storing" if isinstance(self.blobs, LocalBlobStore) else "uploading"
+        done = self.each(todo, store, f"{what} {progress.files(len(todo))}", total)
         learned = []
         for name, hexdigest, after in done:
             entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
@@ -333,7 +355,10 @@ class Context:
     # -- downloading ---------------------------------------------------------------
 
     def fetch_entry(self, entry: Entry, target: Path, advance: Callable[[int], None]) -> None:
-        """Write one stored file to ``target`` by temp file and rename, verified."""
+        """Write one stored file to ``target`` by temp file and rename, verified.
+
+        Stored files come through the blob cache (a local store is its own cache).
+        """
         if entry.ref is not None:
             from registry_tool.references import fetch_reference
 

@@ -13,7 +13,9 @@ import logging
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from registry_tool import schemas, yamlio
 from registry_tool.errors import DocumentError, GitError, NotFoundError, UsageError
@@ -111,9 +113,14 @@ def init_registry(
     name: str | None = None,
     storage: str | None = None,
     description: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> RegistryStore:
     """Create a registry repo at ``path`` (a new or empty directory, or a git repo
-    without a registry), with ``registry.yaml``, a README and one commit."""
+    without a registry), with ``registry.yaml``, a README and one commit.
+
+    ``storage_options`` are the other ``storage`` fields of ``registry.yaml``
+    (``endpoint_url``, ``region``, ``profile``, ``path_style``, ``checksum``, ``parallel``).
+    """
     root = Path(path).expanduser().resolve()
     if (root / REGISTRY_FILE).exists():
         raise UsageError(f"{root} is already a registry")
@@ -122,7 +129,7 @@ def init_registry(
     registry_name = validate_name(name or _name_from(root), what="registry name")
     config = RegistryConfig(
         name=registry_name,
-        storage=StorageConfig(url=storage or DEFAULT_STORAGE),
+        storage=StorageConfig(url=storage or DEFAULT_STORAGE, **dict(storage_options or {})),
         created_at=now(),
         description=description,
     )
