@@ -44,6 +44,7 @@ class SeaweedFS:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.ports: list[int] = []
         self.log = root / "weed.log"
 
     @property
@@ -52,7 +53,8 @@ class SeaweedFS:
 
     def start(self, timeout: float = 90) -> SeaweedFS:
         self.root.mkdir(parents=True, exist_ok=True)
-        (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin) = free_ports(9)
+        self.ports = self.ports or free_ports(9)
+        (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin) = self.ports
         self.port = s3
         args = [
             weed_binary(), "mini",
@@ -81,6 +83,11 @@ class SeaweedFS:
             time.sleep(0.25)
         self.stop()
         raise RuntimeError(f"SeaweedFS did not answer on {self.endpoint} in {timeout:.0f} s")
+
+    def restart(self) -> SeaweedFS:
+        """Start again on the same ports and data (after ``stop``)."""
+        self.stop()
+        return self.start()
 
     def _answers(self) -> bool:
         try:

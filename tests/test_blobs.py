@@ -1,4 +1,4 @@
-"""One contract for every blob store (local directory and memory here; S3 joins later)."""
+"""One contract for every blob store: local directory, memory, and S3 (SeaweedFS)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,23 @@ import pytest
 
 import registry_tool as wandb
 from registry_tool.blobs import LocalBlobStore, MemoryBlobStore
+from registry_tool.blobs.s3 import S3BlobStore
 from registry_tool.cache import BlobCache
 from registry_tool.errors import CorruptBlobError
+from registry_tool.model.records import StorageConfig
 from registry_tool.store import init_registry
 from tests.conftest import write
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "s3"])
 def store(request, tmp_path):
     if request.param == "local":
         return LocalBlobStore(tmp_path / "blobs")
-    return MemoryBlobStore()
+    if request.param == "memory":
+        return MemoryBlobStore()
+    server = request.getfixturevalue("s3_env")
+    bucket = request.getfixturevalue("bucket")
+    return S3BlobStore(StorageConfig(url=f"s3://{bucket}/pre/fix", endpoint_url=server.endpoint))
 
 
 def corrupt(store, hexdigest: str) -> None:
@@ -28,6 +34,8 @@ def corrupt(store, hexdigest: str) -> None:
         path = store.path_for(hexdigest)
         path.chmod(0o644)
         path.write_bytes(b"rotten")
+    elif isinstance(store, S3BlobStore):
+        store.client.put_object(Bucket=store.bucket, Key=store.key(hexdigest), Body=b"rotten")
     else:
         store.blobs[hexdigest] = b"rotten"
 
@@ -39,6 +47,9 @@ def test_put_then_fetch_returns_the_bytes(store, tmp_path):
     digest, written = store.ingest(src, None, seen.append)
     assert (digest, written) == (expected, True)
     assert sum(seen) == src.stat().st_size
+    if isinstance(store, S3BlobStore):
+        key = f"pre/fix/sha256/{digest[:2]}/{digest}"
+        assert store.client.head_object(Bucket=store.bucket, Key=key)["ContentLength"] == 7000
     assert store.has(digest) and not store.has("0" * 64)
     assert store.ingest(src, digest, lambda n: None) == (digest, False)
     store.fetch(digest, tmp_path / "out.bin", lambda n: None)

@@ -121,3 +121,64 @@ def test_wrong_credentials_are_one_clear_error_and_nothing_is_written(s3_registr
         log_dir("d")
     assert s3_registry.git.rev_parse("HEAD") == head
     assert "not-the-secret" not in (s3_registry.root / "registry.yaml").read_text()
+
+
+@pytest.fixture
+def own_s3(tmp_path, monkeypatch):
+    """A SeaweedFS of this test's own, which the test may stop and start."""
+    from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
+
+    server = SeaweedFS(tmp_path / "own-seaweedfs").start()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_a_server_that_dies_mid_log_leaves_no_version_and_a_rerun_uploads_the_rest(
+    own_s3, tmp_path, monkeypatch
+):
+    from registry_tool.store import init_registry
+
+    own_s3.client().create_bucket(Bucket="fault")
+    reg = init_registry(
+        tmp_path / "reg",
+        storage="s3://fault/blobs",
+        storage_options={"endpoint_url": own_s3.endpoint, "region": "us-east-1"},
+    )
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(reg.root))
+    monkeypatch.setenv("REGISTRY_TOOL_S3_MAX_ATTEMPTS", "2")
+    for i in range(60):
+        write(f"d/{i:02d}.txt", f"file {i}")
+    counter = PutCounter(monkeypatch)
+    real_count = counter._count
+
+    stopped = []
+
+    def stop_after_25(op):
+        handler = real_count(op)
+
+        def maybe_stop(**kwargs):
+            handler(**kwargs)
+            if counter.count() == 25 and not stopped:
+                stopped.append(True)
+                own_s3.stop()
+
+        return maybe_stop
+
+    monkeypatch.setattr(counter, "_count", stop_after_25)
+    head = reg.git.rev_parse("HEAD")
+    with pytest.raises(StorageError, match="uploading"):
+        log_dir("d")
+    assert reg.git.rev_parse("HEAD") == head
+    assert not (reg.root / "projects/p/data").exists()
+
+    own_s3.restart()
+    stored_before = own_s3.client().list_objects_v2(Bucket="fault").get("KeyCount", 0)
+    assert 0 < stored_before < 60
+    counter.calls.clear()
+    art = log_dir("d")
+    assert art.version == "v0"
+    assert counter.count() == 60 - stored_before
+    assert own_s3.client().list_objects_v2(Bucket="fault")["KeyCount"] == 60

@@ -38,6 +38,7 @@ PART_WORKERS = 8
 ENV_PATH_STYLE = "REGISTRY_TOOL_S3_PATH_STYLE"
 ENV_CHECKSUM = "REGISTRY_TOOL_S3_CHECKSUM"
 ENV_RETRY_MODE = "REGISTRY_TOOL_S3_RETRY_MODE"
+ENV_MAX_ATTEMPTS = "REGISTRY_TOOL_S3_MAX_ATTEMPTS"
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -64,7 +65,9 @@ def make_client(config: StorageConfig, *, max_pool: int = 32) -> BaseClient:
     """A boto3 S3 client for a storage config: endpoint, region, profile, addressing
     style and checksum policy from ``registry.yaml``, overridable by the environment
     (``AWS_ENDPOINT_URL_S3``, ``AWS_PROFILE``, ``REGISTRY_TOOL_S3_PATH_STYLE``,
-    ``REGISTRY_TOOL_S3_CHECKSUM``, ``REGISTRY_TOOL_S3_RETRY_MODE``)."""
+    ``REGISTRY_TOOL_S3_CHECKSUM``, ``REGISTRY_TOOL_S3_RETRY_MODE``,
+    ``REGISTRY_TOOL_S3_MAX_ATTEMPTS``). Throttling and 5xx answers are retried with
+    backoff by botocore's standard (or adaptive) retry mode."""
     import boto3
     import botocore.config
 
@@ -79,7 +82,10 @@ def make_client(config: StorageConfig, *, max_pool: int = 32) -> BaseClient:
         # refuse; our own ChecksumSHA256 is sent either way.
         checksum = "when_required" if endpoint else "when_supported"
     botocore_config = botocore.config.Config(
-        retries={"mode": os.environ.get(ENV_RETRY_MODE) or "standard", "max_attempts": 6},
+        retries={
+            "mode": os.environ.get(ENV_RETRY_MODE) or "standard",
+            "max_attempts": int(os.environ.get(ENV_MAX_ATTEMPTS) or 6),
+        },
         s3={"addressing_style": "path" if use_path else "auto"},
         request_checksum_calculation=checksum,
         response_checksum_validation="when_required",
