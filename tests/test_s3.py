@@ -79,7 +79,9 @@ def test_relogging_a_changed_artifact_uploads_only_the_changed_files(s3_registry
     assert counter.count() == 22
 
 
-def test_a_large_file_goes_up_by_multipart_and_comes_back_by_ranges(s3_registry, monkeypatch, tmp_path):
+def test_a_large_file_goes_up_by_multipart_and_comes_back_by_ranges(
+    s3_registry, monkeypatch, tmp_path
+):
     monkeypatch.setattr(s3_module, "MULTIPART_FROM", 1024 * 1024)
     monkeypatch.setattr(s3_module, "MIN_PART", 5 * 1024 * 1024)
     counter = PutCounter(monkeypatch)
@@ -182,3 +184,34 @@ def test_a_server_that_dies_mid_log_leaves_no_version_and_a_rerun_uploads_the_re
     assert art.version == "v0"
     assert counter.count() == 60 - stored_before
     assert own_s3.client().list_objects_v2(Bucket="fault")["KeyCount"] == 60
+
+
+def test_cli_init_with_s3_storage_then_log_and_get(s3_env, bucket, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from registry_tool.cli.main import cli
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    reg = tmp_path / "cli-s3"
+    run(
+        "init",
+        str(reg),
+        "--storage",
+        f"s3://{bucket}/team",
+        "--endpoint-url",
+        s3_env.endpoint,
+        "--region",
+        "us-east-1",
+    )
+    config = (reg / "registry.yaml").read_text()
+    assert f"url: s3://{bucket}/team" in config and "endpoint_url" in config
+    assert "secret" not in config.lower()
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(reg))
+    write("m/model.bin", b"weights")
+    run("log", "m", "--name", "p/model", "--type", "model")
+    run("get", "p/model:v0", "--root", str(tmp_path / "got"))
+    assert (tmp_path / "got" / "model.bin").read_bytes() == b"weights"

@@ -18,15 +18,53 @@ from registry_tool.store import init_registry
 @click.option(
     "--storage",
     metavar="URL",
-    help="Blob store: a directory (relative to the registry) or file:// URL. Default: .blobs",
+    help="Blob store: s3://bucket/prefix, a directory (relative to the registry) or a "
+    "file:// URL. Default: .blobs inside the registry (git-ignored).",
+)
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="S3 endpoint of an S3-compatible server (SeaweedFS, MinIO, R2).",
+)
+@click.option("--region", help="S3 region.")
+@click.option("--profile", help="AWS profile to take credentials from (never stored).")
+@click.option(
+    "--path-style/--virtual-host-style",
+    default=None,
+    help="S3 addressing style (default: path style when --endpoint-url is given).",
 )
 @click.option("--description", help="What this registry is for.")
 @json_option
 def init_cmd(
-    path: str, name: str | None, storage: str | None, description: str | None, as_json: bool
+    path: str,
+    name: str | None,
+    storage: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    path_style: bool | None,
+    description: str | None,
+    as_json: bool,
 ) -> None:
-    """Create a registry repo at PATH (default: the current directory)."""
-    store = init_registry(path, name=name, storage=storage, description=description)
+    """Create a registry repo at PATH (default: the current directory).
+
+    \b
+    registry-tool init my-registry
+    registry-tool init team-registry --storage s3://ml-artifacts/registry --region eu-west-1
+    """
+    options = {
+        "endpoint_url": endpoint_url,
+        "region": region,
+        "profile": profile,
+        "path_style": path_style,
+    }
+    store = init_registry(
+        path,
+        name=name,
+        storage=storage,
+        description=description,
+        storage_options={k: v for k, v in options.items() if v is not None},
+    )
     if as_json:
         emit_json(
             {"name": store.name, "root": str(store.root), "storage": store.config.storage.url}
