@@ -273,12 +273,14 @@ class S3BlobStore:
         key = self.key(hexdigest)
         what = f"downloading sha256:{hexdigest} from {self.url}"
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
-            size = int(head["ContentLength"])
+            # One GET for a small blob; a large one is fetched again by parallel ranges.
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            size = int(response["ContentLength"])
             if size >= MULTIPART_FROM:
+                response["Body"].close()
                 got = self._get_ranged(key, size, dest, advance)
             else:
-                got = self._get_whole(key, dest, advance)
+                got = self._write_body(response["Body"], dest, advance)
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 404 or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
@@ -293,8 +295,8 @@ class S3BlobStore:
                 f"blob sha256:{hexdigest} in {self.url} is corrupt (its bytes hash to {got})"
             )
 
-    def _get_whole(self, key: str, dest: Path, advance: Advance) -> str:
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+    @staticmethod
+    def _write_body(body: Any, dest: Path, advance: Advance) -> str:
         h = hashlib.sha256()
         with open(dest, "xb") as f:
             for chunk in body.iter_chunks(CHUNK):
