@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from registry_tool.errors import DocumentError
 from registry_tool.resources import data_path
 
-KINDS = ("registry", "collection", "version", "alias", "run")
+KINDS = ("registry", "collection", "version", "alias", "run", "model-registry", "link")
 
 
 @cache
@@ -143,7 +143,17 @@ def kind_for_path(path: str) -> str | None:
     parts = path.split("/")
     if path == "registry.yaml":
         return "registry"
-    if parts[0] != "projects" or not path.endswith(".yaml"):
+    if not path.endswith(".yaml"):
+        return None
+    if parts[0] == "registries":
+        if len(parts) == 3 and parts[2] == "registry.yaml":
+            return "model-registry"
+        if len(parts) == 5 and parts[3] == "links":
+            return "link"
+        if len(parts) == 5 and parts[3] == "aliases":
+            return "alias"
+        return None
+    if parts[0] != "projects":
         return None
     if len(parts) == 4 and parts[2] == "runs":
         return "run"

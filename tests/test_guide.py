@@ -99,7 +99,14 @@ def log_training_data(project: str, count: int) -> list[str]:
 # -- Creating Artifacts ----------------------------------------------------------------------
 
 
-def test_basic_dataset_artifact(registry):
+def test_basic_dataset_artifact(registry, s3_env, monkeypatch):
+    # The guide's cloud reference, against a real S3 server on 127.0.0.1.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_env.endpoint)
+    client = s3_env.client()
+    if "bucket" not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket="bucket")
+    client.put_object(Bucket="bucket", Key="data/part-0.csv", Body=b"id\n1\n")
+    client.put_object(Bucket="bucket", Key="data/part-1.csv", Body=b"id\n2\n")
     write("data/train.csv", "path,label\nimages/a.jpg,cat\nimages/b.jpg,dog\n")
     write("data/images/a.jpg", b"\xff\xd8jpeg-a")
     write("data/images/sub/b.jpg", b"\xff\xd8jpeg-b")
@@ -117,9 +124,7 @@ def test_basic_dataset_artifact(registry):
     # Add files
     dataset.add_file("data/train.csv")  # Single file
     dataset.add_dir("data/images")  # Entire directory
-    # Cloud reference: s3:// is not supported yet and must say so clearly.
-    with pytest.raises(registry_tool.ArtifactError, match="s3"):
-        dataset.add_reference("s3://bucket/data")
+    dataset.add_reference("s3://bucket/data")  # Cloud reference
 
     # Log artifact
     run.log_artifact(dataset)
@@ -133,13 +138,25 @@ def test_basic_dataset_artifact(registry):
     assert got.digest == dataset.digest
     assert got.description == "ImageNet training split with augmentations"
     assert got.metadata == {"size": "1.2M images", "format": "JPEG", "resolution": "224x224"}
-    assert sorted(e.path for e in got.files()) == ["a.jpg", "sub/b.jpg", "train.csv"]
-    assert all(e.ref is None for e in got.files())
+    assert sorted(e.path for e in got.files()) == [
+        "a.jpg",
+        "data/part-0.csv",
+        "data/part-1.csv",
+        "sub/b.jpg",
+        "train.csv",
+    ]
+    refs = {e.path: e.ref for e in got.files() if e.ref}
+    assert refs == {
+        "data/part-0.csv": "s3://bucket/data/part-0.csv",
+        "data/part-1.csv": "s3://bucket/data/part-1.csv",
+    }
     files = load_data(got.download())
     assert files == {
         "train.csv": b"path,label\nimages/a.jpg,cat\nimages/b.jpg,dog\n",
         "a.jpg": b"\xff\xd8jpeg-a",
         "sub/b.jpg": b"\xff\xd8jpeg-b",
+        "data/part-0.csv": b"id\n1\n",
+        "data/part-1.csv": b"id\n2\n",
     }
     assert got.logged_by() is not None
     assert got.logged_by().id == run.id

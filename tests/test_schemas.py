@@ -18,6 +18,7 @@ import pytest
 from registry_tool import schemas, yamlio
 from registry_tool.errors import DocumentError
 from registry_tool.model.manifest import Entry, artifact_digest
+from registry_tool.model.governance import LinkRecord, ModelRegistryConfig, StageGate
 from registry_tool.model.records import (
     AliasRecord,
     ArtifactUse,
@@ -266,6 +267,40 @@ RECORDS: dict[str, tuple[str, Any]] = {
             code=CodeInfo(commit=COMMIT, branch="main", dirty=True),
             inputs=(ArtifactUse("p", "data", 0, via="p/data:latest"),),
             outputs=(ArtifactUse("p", "model", 4), ArtifactUse("q", "model", 0)),
+        ),
+    ),
+    "model-registry-minimal": (
+        "model-registry",
+        ModelRegistryConfig(name="models", created_at=STAMP),
+    ),
+    "model-registry-full": (
+        "model-registry",
+        ModelRegistryConfig(
+            name="production-models",
+            created_at=STAMP,
+            stages=("development", "staging", "production"),
+            protected=("staging", "production"),
+            types=("model",),
+            gates={
+                "staging": StageGate(("accuracy > 0.9",)),
+                "production": StageGate(("metrics.f1 >= 0.9", "approved == true"), True),
+            },
+            description="Models that serve traffic",
+        ),
+    ),
+    "link": (
+        "link",
+        LinkRecord(
+            "production-models",
+            "classifier",
+            2,
+            "train",
+            "classifier",
+            7,
+            "ab" * 32,
+            STAMP,
+            "A <a@example.test>",
+            "run123",
         ),
     ),
 }

@@ -71,7 +71,11 @@ def make_client(config: StorageConfig, *, max_pool: int = 32) -> BaseClient:
     import boto3
     import botocore.config
 
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or config.endpoint_url
+    endpoint = (
+        os.environ.get("AWS_ENDPOINT_URL_S3")
+        or config.endpoint_url
+        or os.environ.get("AWS_ENDPOINT_URL")
+    )
     path_style = os.environ.get(ENV_PATH_STYLE)
     use_path = config.path_style if path_style is None else path_style not in ("0", "false", "")
     if use_path is None:
