@@ -17,8 +17,8 @@ import pytest
 
 from registry_tool import schemas, yamlio
 from registry_tool.errors import DocumentError
-from registry_tool.model.manifest import Entry, artifact_digest
 from registry_tool.model.governance import LinkRecord, ModelRegistryConfig, StageGate
+from registry_tool.model.manifest import Entry, artifact_digest
 from registry_tool.model.records import (
     AliasRecord,
     ArtifactUse,
