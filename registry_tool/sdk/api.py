@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from registry_tool.errors import NotFoundError, UsageError
-from registry_tool.model.names import validate_name
+from registry_tool.model.names import parse_artifact_path, validate_name
 from registry_tool.sdk.artifact import Artifact
 from registry_tool.sdk.context import Context
 from registry_tool.sdk.run import PublicRun
@@ -34,11 +34,20 @@ class Api:
         return str(self._ctx.store.root)
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
-        """The version a path names: ``[[entity/]project/]name[:alias|:vN]``."""
-        record = self._ctx.resolve(name, project=self.default_project)
+        """The version a path names: ``[[entity/]project/]name[:alias|:vN]`` or
+        ``model-registry/<registry>/<collection>[:alias|:vN]``."""
+        ref = parse_artifact_path(name)
+        if ref.registry is not None:
+            from registry_tool.promotion import resolve
+
+            link, record = resolve(self._ctx, ref)
+            artifact = Artifact._from_link(self._ctx, link, record)
+        else:
+            record = self._ctx.resolve(ref, project=self.default_project)
+            artifact = Artifact._from_record(self._ctx, record)
         if type is not None and record.type != type:
             raise NotFoundError(f"{name} is of type {record.type!r}, not {type!r}")
-        return Artifact._from_record(self._ctx, record)
+        return artifact
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
         try:

@@ -21,13 +21,19 @@ from registry_tool import progress
 from registry_tool.errors import ArtifactError, RegistryError, UsageError, VerificationError
 from registry_tool.hashing import hash_file
 from registry_tool.model.manifest import Entry, artifact_digest, check_entries, file_digest
-from registry_tool.model.names import LATEST, validate_entry_path, validate_name
+from registry_tool.model.names import (
+    LATEST,
+    parse_artifact_path,
+    validate_entry_path,
+    validate_name,
+)
 from registry_tool.model.plain import to_plain
 from registry_tool.model.records import VersionRecord
 from registry_tool.references import expand_reference
 from registry_tool.sdk.context import Context
 
 if TYPE_CHECKING:
+    from registry_tool.model.governance import LinkRecord
     from registry_tool.sdk.media import Table
     from registry_tool.sdk.run import PublicRun
 
@@ -84,6 +90,7 @@ class Artifact:
         self._aliases: list[str] = []
         self._saved_aliases: list[str] = []
         self.created: bool | None = None
+        self._link: LinkRecord | None = None
 
     # -- identity ------------------------------------------------------------------
 
@@ -93,7 +100,27 @@ class Artifact:
         art._bind(ctx, record)
         return art
 
+    @classmethod
+    def _from_link(cls, ctx: Context, link: LinkRecord, source: VersionRecord) -> Artifact:
+        """The artifact a model-registry path names: the source version's files, the
+        registry's version number and aliases."""
+        art = cls._from_record(ctx, source)
+        art._link = link
+        art._bind(ctx, source)
+        return art
+
     def _bind(self, ctx: Context, record: VersionRecord) -> None:
+        if self._link is not None:
+            from registry_tool.promotion import registry_aliases
+
+            self._ctx = ctx
+            self._record = record
+            held = registry_aliases(
+                ctx, ctx.store.head(), self._link.registry, self._link.collection
+            )
+            self._aliases = sorted(a for a, r in held.items() if r.version == self._link.version)
+            self._saved_aliases = list(self._aliases)
+            return
         self._ctx = ctx
         self._record = record
         self._type = record.type
@@ -108,7 +135,15 @@ class Artifact:
     @property
     def name(self) -> str:
         """``name`` before logging; ``name:vN`` once logged (as W&B does)."""
+        if self._link is not None:
+            return f"{self._link.collection}:v{self._link.version}"
         return f"{self._name}:v{self._record.version}" if self._record else self._name
+
+    @property
+    def source_name(self) -> str:
+        """``project/name:vN`` of the logged version (also for a registry artifact)."""
+        record = self._logged()
+        return f"{record.project}/{record.name}:v{record.version}"
 
     @property
     def collection_name(self) -> str:
@@ -128,12 +163,17 @@ class Artifact:
 
     @property
     def qualified_name(self) -> str:
-        """``entity/project/name:vN``."""
+        """``entity/project/name:vN`` (``model-registry/<registry>/<collection>:vN`` for
+        an artifact got through a model registry)."""
         record = self._logged()
+        if self._link is not None:
+            return self._link.path
         return f"{self.entity}/{record.project}/{record.name}:v{record.version}"
 
     @property
     def version(self) -> str:
+        if self._link is not None:
+            return f"v{self._link.version}"
         return f"v{self._logged().version}"
 
     @property
@@ -398,11 +438,33 @@ class Artifact:
             wanted.append(LATEST)
         add = [a for a in wanted if a not in self._saved_aliases]
         remove = [a for a in self._saved_aliases if a not in wanted]
-        if add or remove:
+        if (add or remove) and self._link is not None:
+            from registry_tool.promotion import set_aliases
+
+            set_aliases(self._ctx, self._link, add=add, remove=remove)
+        elif add or remove:
             self._ctx.set_aliases(
                 record.project, record.name, record.version, add=add, remove=remove
             )
         self._bind(self._ctx, record)
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
+        """Link this logged version into a model registry and apply ``aliases``.
+
+        >>> artifact.link("model-registry/production-models", aliases=["staging"])  # doctest: +SKIP
+
+        Linking the same content again reuses its registry version. A protected alias
+        is refused here: it moves through ``registry-tool promote --pr``.
+        """
+        from registry_tool.promotion import link_version, resolve
+
+        record = self._logged()
+        assert self._ctx is not None
+        if isinstance(aliases, str):
+            raise UsageError("aliases must be a list of strings, not one string")
+        linked = link_version(self._ctx, record, target_path, list(aliases or []))
+        link, source = resolve(self._ctx, parse_artifact_path(linked.path))
+        return Artifact._from_link(self._ctx, link, source)
 
     def download(
         self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None

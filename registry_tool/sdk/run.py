@@ -168,10 +168,16 @@ class Run:
         else:
             via = artifact_or_name
             ref = parse_artifact_path(artifact_or_name)
-            record = self._ctx.resolve(ref, project=self.project, entities=(self.entity,))
-            artifact = Artifact._from_record(self._ctx, record)
-            if ref.version is not None:
-                via = None
+            if ref.registry is not None:
+                from registry_tool.promotion import resolve
+
+                link, source = resolve(self._ctx, ref)
+                artifact = Artifact._from_link(self._ctx, link, source)
+            else:
+                record = self._ctx.resolve(ref, project=self.project, entities=(self.entity,))
+                artifact = Artifact._from_record(self._ctx, record)
+                if ref.version is not None:
+                    via = None
         record = artifact._logged()
         if type is not None and record.type != type:
             raise ArtifactError(
@@ -186,11 +192,21 @@ class Run:
 
     def link_artifact(
         self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
-    ) -> None:
-        raise RegistryError(
-            f"link_artifact({target_path!r}): model registries are not available in this "
-            "version of registry-tool yet"
-        )
+    ) -> Artifact:
+        """Link an artifact (logged first if it is not yet) into a model registry:
+        ``run.link_artifact(model, "model-registry/production-models", aliases=["staging"])``.
+        """
+        from registry_tool.promotion import link_version, resolve
+
+        self._check_open()
+        if artifact._record is None:
+            self.log_artifact(artifact)
+        record = artifact._logged()
+        if isinstance(aliases, str):
+            raise UsageError("aliases must be a list of strings, not one string")
+        linked = link_version(self._ctx, record, target_path, list(aliases or []), run=self.id)
+        link, source = resolve(self._ctx, parse_artifact_path(linked.path))
+        return Artifact._from_link(self._ctx, link, source)
 
     def finish(self, exit_code: int | None = None) -> None:
         """Mark the run finished (or failed, for a non-zero exit code) and record it."""

@@ -37,10 +37,19 @@ class AliasEvent:
 
 
 def alias_history(
-    store: RegistryStore, project: str, name: str, alias: str | None = None, *, ref: str = "HEAD"
+    store: RegistryStore,
+    project: str,
+    name: str,
+    alias: str | None = None,
+    *,
+    ref: str = "HEAD",
+    folder: str | None = None,
 ) -> list[AliasEvent]:
-    """Every alias move of a collection, oldest first (optionally of one alias)."""
-    folder = f"{collection_dir(project, name)}/aliases"
+    """Every alias move of a collection, oldest first (optionally of one alias).
+
+    ``folder`` names another aliases folder (a model registry collection's).
+    """
+    folder = folder or f"{collection_dir(project, name)}/aliases"
     pathspec = f"{folder}/{alias}.yaml" if alias else folder
     proc = store.git.run(
         "log",

@@ -303,6 +303,32 @@ class RegistryStore:
                 change, commit = self._push(remote, branch, ref, commit, change, build)
         return WriteResult(change.result, commit)
 
+    def commit_on_branch(self, branch: str, parent: str, change: Change[Any]) -> str:
+        """Commit ``change`` on top of ``parent`` as a new branch (not checked out), and
+        push the branch when the registry has a remote. The branch must not exist."""
+        ref = f"refs/heads/{branch}"
+        if self.git.rev_parse(ref) is not None:
+            raise GitError(f"branch {branch!r} already exists in {self.root}; delete it or merge it")
+        tree = self._tree_for(parent, change)
+        commit = self.git.out("commit-tree", tree, "-p", parent, "-m", change.message)
+        self.git.run("update-ref", "-m", change.message.splitlines()[0], ref, commit, "0" * 40)
+        remote = self.remote()
+        if remote is not None:
+            proc = self.git.run("push", "--porcelain", remote, f"{ref}:{ref}", check=False)
+            if proc.returncode != 0:
+                text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+                raise GitError(
+                    f"committed {commit[:12]} on branch {branch!r} but could not push it to "
+                    f"{remote!r}: {_push_reason(text)}"
+                )
+        return commit
+
+    def remote_url(self) -> str | None:
+        remote = self.remote()
+        if remote is None:
+            return None
+        return self.git.out("remote", "get-url", remote, check=False) or None
+
     def _tree_for(self, parent: str | None, change: Change[Any]) -> str:
         snap = Snapshot(self.git, parent)
         tree = snap.with_changes(change.files)
