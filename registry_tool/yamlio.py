@@ -99,6 +99,13 @@ def loads(data: bytes, path: str) -> Any:
 
 def dumps(doc: Any) -> bytes:
     """Canonical YAML bytes for a plain document."""
+    try:
+        return _dump(doc)
+    except UnicodeEncodeError:
+        raise DocumentError("(new document)", "$", "text that is not valid UTF-8") from None
+
+
+def _dump(doc: Any) -> bytes:
     text: str = yaml.dump(
         doc,
         Dumper=_CanonicalDumper,

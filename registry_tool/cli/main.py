@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from registry_tool import __version__, progress
-from registry_tool.cli import artifacts, registry_cmds
+from registry_tool.cli import admin_cmds, artifacts, governance_cmds, registry_cmds
 from registry_tool.cli.render import error, progress_sink
 from registry_tool.errors import RegistryError
 
@@ -61,7 +61,12 @@ def cli(ctx: click.Context, registry: str | None, traceback: bool) -> None:
     progress.set_sink(progress_sink)
 
 
-for command in (*artifacts.COMMANDS, *registry_cmds.COMMANDS):
+for command in (
+    *artifacts.COMMANDS,
+    *registry_cmds.COMMANDS,
+    *governance_cmds.COMMANDS,
+    *admin_cmds.COMMANDS,
+):
     cli.add_command(command)
 
 

@@ -80,6 +80,8 @@ def validate_entry_path(value: object) -> str:
         problem = "has an empty, '.' or '..' segment"
     elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         problem = "contains a control character"
+    elif any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        problem = "is not valid UTF-8"
     elif unicodedata.normalize("NFC", value) != value:
         problem = "is not in Unicode NFC form"
     if problem:

@@ -65,12 +65,15 @@ class StorageConfig:
 
 @dataclass(frozen=True)
 class RegistryConfig:
-    """``registry.yaml``: the registry's name (its entity) and where its bytes live."""
+    """``registry.yaml``: the registry's name (its entity) and where its bytes live;
+    ``previous_storage`` is where they lived before ``storage set`` moved them (the
+    source ``storage sync`` copies from)."""
 
     name: str
     storage: StorageConfig
     created_at: str
     description: str | None = None
+    previous_storage: StorageConfig | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -80,17 +83,21 @@ class RegistryConfig:
             "created_at": self.created_at,
             "storage": self.storage.to_doc(),
         }
+        if self.previous_storage is not None:
+            doc["previous_storage"] = self.previous_storage.to_doc()
         if self.description:
             doc["description"] = self.description
         return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RegistryConfig:
+        previous = doc.get("previous_storage")
         return cls(
             name=doc["name"],
             storage=StorageConfig.from_doc(doc["storage"]),
             created_at=doc["created_at"],
             description=doc.get("description"),
+            previous_storage=StorageConfig.from_doc(previous) if previous else None,
         )
 
 

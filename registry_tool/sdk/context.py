@@ -373,12 +373,14 @@ class Context:
             if isinstance(self.blobs, LocalBlobStore):
                 self.blobs.fetch(hexdigest, Path(tmp), advance)
             else:
-                cached = self.cache.get(self.blobs, hexdigest, lambda _n: None)
-                with open(cached, "rb", buffering=0) as src, open(tmp, "xb") as dst:
+                # An open handle: another process evicting the blob cannot take it away.
+                with (
+                    self.cache.open_blob(self.blobs, hexdigest, lambda _n: None) as src,
+                    open(tmp, "xb") as dst,
+                ):
                     got, _ = copy_and_hash(src, dst, advance)
                 if got != hexdigest:
-                    os.chmod(cached, 0o644)
-                    os.unlink(cached)
+                    self.cache.discard(hexdigest)
                     raise CorruptBlobError(f"cached blob {entry.digest} was corrupt; removed it")
             os.replace(tmp, target)
         finally:
