@@ -177,6 +177,119 @@ def history(
     return alias_history(ctx.store, ref.project, ref.name, validate_alias(alias) if alias else None)
 
 
-def check(*, registry: Registry = None) -> checks.CheckReport:
+def check(
+    *,
+    base: str | None = None,
+    head: str | None = None,
+    main_branch: str = "main",
+    verify_blobs: bool = False,
+    registry: Registry = None,
+) -> checks.CheckReport:
+    """The whole registry (working tree), or with ``base`` the change base..head."""
     ctx = Context.open(registry)
-    return checks.check_tree(ctx.store.root)
+    if base is None:
+        if head is not None:
+            raise UsageError("--head needs --base")
+        return checks.check_tree(ctx.store.root)
+
+    def missing(digests: list[str]) -> list[str]:
+        present = ctx.has_many(set(digests))
+        return [d for d in digests if not present[d]]
+
+    return checks.check_diff(
+        ctx.store,
+        base,
+        head or "HEAD",
+        main_branch=main_branch,
+        verify_blobs=missing if verify_blobs else None,
+    )
+
+
+# -- model registries ------------------------------------------------------------------
+
+
+def parse_gate(text: str) -> tuple[str, str]:
+    """``"production: f1 >= 0.9"`` -> ("production", "f1 >= 0.9")."""
+    stage, sep, condition = text.partition(":")
+    if not sep or not stage.strip() or not condition.strip():
+        raise UsageError(
+            f"--gate {text!r}: expected 'STAGE: CONDITION', e.g. 'production: f1 >= 0.9'"
+        )
+    return validate_alias(stage.strip()), condition.strip()
+
+
+def create_model_registry(
+    name: str,
+    *,
+    stages: list[str],
+    protected: list[str],
+    types: list[str],
+    gates: list[str],
+    requires_previous: list[str],
+    description: str | None = None,
+    registry: Registry = None,
+) -> Any:
+    from registry_tool import promotion
+    from registry_tool.model.governance import StageGate
+
+    for stage in protected:
+        if stages and stage not in stages:
+            raise UsageError(f"--protected {stage!r} is not one of the stages {stages}")
+    conditions: dict[str, list[str]] = {}
+    for text in gates:
+        stage, condition = parse_gate(text)
+        conditions.setdefault(stage, []).append(condition)
+    for stage in requires_previous:
+        conditions.setdefault(validate_alias(stage), [])
+    stage_gates = {
+        stage: StageGate(tuple(found), stage in requires_previous)
+        for stage, found in conditions.items()
+    }
+    return promotion.create_registry(
+        Context.open(registry),
+        name,
+        stages=stages,
+        protected=protected,
+        types=types,
+        gates=stage_gates,
+        description=description,
+    )
+
+
+def link(source: str, target: str, aliases: list[str], *, registry: Registry = None) -> Any:
+    from registry_tool import promotion
+
+    ctx = Context.open(registry)
+    record = ctx.resolve(source, project=None)
+    return promotion.link_version(ctx, record, target, aliases)
+
+
+def promote(
+    path: str,
+    stage: str,
+    *,
+    reason: str | None,
+    mode: str,
+    in_registry: str | None = None,
+    registry: Registry = None,
+) -> Any:
+    from registry_tool import promotion
+
+    return promotion.promote(
+        Context.open(registry), path, stage, reason=reason, mode=mode, registry=in_registry
+    )
+
+
+def stage_history(path: str, stage: str | None, *, registry: Registry = None) -> list[AliasEvent]:
+    from registry_tool import promotion
+
+    ref = parse_artifact_path(path)
+    if ref.registry is None or not ref.name:
+        raise UsageError(f"{path}: expected model-registry/<registry>/<collection>")
+    return promotion.stage_history(
+        Context.open(registry), ref.registry, ref.name, validate_alias(stage) if stage else None
+    )
+
+
+def registry_root(registry: Registry = None) -> Path:
+    return Context.open(registry).store.root
