@@ -305,6 +305,13 @@ def check_diff(
             problems.append(problem)
             continue
         parts = path.split("/")
+        if (
+            kind in ("version", "link")
+            and parse_version(parts[4].removesuffix(".yaml")) != doc["version"]
+        ):
+            problems.append(
+                Problem(path, "$.version", f"is {doc['version']}, but the file is named {parts[4]}")
+            )
         if kind == "version":
             problems += _check_manifest(path, doc)
             for entry in doc["entries"]:

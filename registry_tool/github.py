@@ -3,6 +3,7 @@ logged in, else the GitHub REST API with ``GITHUB_TOKEN`` (``GITHUB_API_URL``
 honoured, as in GitHub Actions), else the compare URL for a person to open.
 
 The token is sent in a header and never printed, logged or written anywhere.
+``REGISTRY_TOOL_NO_GH=1`` skips ``gh`` even when it is installed.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def repo_slug(remote_url: str | None) -> str | None:
 
 
 def _gh_ready(root: Path) -> bool:
-    if shutil.which("gh") is None:
+    if os.environ.get("REGISTRY_TOOL_NO_GH") or shutil.which("gh") is None:
         return False
     proc = subprocess.run(["gh", "auth", "status"], cwd=root, capture_output=True, check=False)
     return proc.returncode == 0

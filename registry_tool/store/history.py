@@ -6,7 +6,8 @@ one the alias held just before, so a reader sees every move, not only the last.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from registry_tool import yamlio
@@ -31,6 +32,7 @@ class AliasEvent:
     when: str
     message: str
     reason: str | None = None
+    pull_request: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,4 +104,31 @@ def alias_history(
                 )
             )
             held[name_of_alias] = version
+    if events:
+        numbers = pull_requests(store, ref)
+        events = [replace(e, pull_request=numbers.get(e.commit)) for e in events]
     return events
+
+
+_PR_NUMBER = re.compile(r"(?:Merge pull request #|\(#)(\d+)")
+
+
+def pull_requests(store: RegistryStore, ref: str = "HEAD") -> dict[str, int]:
+    """Commit -> the number of the pull request that brought it in: a merge commit
+    ("Merge pull request #12 ...") numbers every commit it merged; a squash merge
+    ("... (#12)") numbers itself."""
+    proc = store.git.run("log", "--format=%H%x1f%P%x1f%s", ref, check=False)
+    out: dict[str, int] = {}
+    for row in proc.stdout.decode("utf-8", "replace").splitlines():
+        commit, parents, subject = row.split(_SEP, 2)
+        match = _PR_NUMBER.search(subject)
+        if not match:
+            continue
+        number = int(match.group(1))
+        out.setdefault(commit, number)
+        parent_list = parents.split()
+        if len(parent_list) == 2:
+            merged = store.git.out("rev-list", f"{parent_list[0]}..{parent_list[1]}", check=False)
+            for merged_commit in merged.split():
+                out.setdefault(merged_commit, number)
+    return out

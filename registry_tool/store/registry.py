@@ -308,7 +308,9 @@ class RegistryStore:
         push the branch when the registry has a remote. The branch must not exist."""
         ref = f"refs/heads/{branch}"
         if self.git.rev_parse(ref) is not None:
-            raise GitError(f"branch {branch!r} already exists in {self.root}; delete it or merge it")
+            raise GitError(
+                f"branch {branch!r} already exists in {self.root}; delete it or merge it"
+            )
         tree = self._tree_for(parent, change)
         commit = self.git.out("commit-tree", tree, "-p", parent, "-m", change.message)
         self.git.run("update-ref", "-m", change.message.splitlines()[0], ref, commit, "0" * 40)
