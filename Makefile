@@ -31,6 +31,8 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check registry_tool tests benchmarks
 	$(BIN)/ruff format --check registry_tool
 	$(BIN)/mypy
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows/
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache .mypy_cache .ruff_cache

@@ -34,9 +34,12 @@ from registry_tool.model.names import (
     validate_name,
 )
 from registry_tool.model.records import AliasRecord, VersionRecord
+from registry_tool.scaffold import codeowners, protected_patterns
 from registry_tool.sdk.context import Context
 from registry_tool.store import Change, Snapshot, now
 from registry_tool.store.history import AliasEvent, alias_history
+
+CODEOWNERS = ".github/CODEOWNERS"
 
 
 class ProtectedAliasError(UsageError):
@@ -235,6 +238,14 @@ def create_registry(
             raise UsageError(f"model registry {name!r} already exists")
         change: Change[ModelRegistryConfig] = Change(message=f"registry create {name}")
         change.put(model_registry_file(name), config.to_doc(), "model-registry")
+        if snap.exists(CODEOWNERS):
+            # Keep CODEOWNERS naming every protected alias, this registry's included.
+            patterns = protected_patterns(name, config.protected)
+            for other in registries(ctx, snap):
+                found = read_config(ctx, snap, other)
+                if found is not None:
+                    patterns += protected_patterns(other, found.protected)
+            change.files[CODEOWNERS] = codeowners(patterns).encode()
         change.result = config
         return change
 

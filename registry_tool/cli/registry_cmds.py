@@ -38,6 +38,12 @@ from registry_tool.store import init_registry
     help="S3 addressing style (default: path style when --endpoint-url is given).",
 )
 @click.option("--description", help="What this registry is for.")
+@click.option(
+    "--github",
+    is_flag=True,
+    help="Also write .github/: a workflow checking every pull request, one publishing the "
+    "site, and CODEOWNERS for protected aliases.",
+)
 @json_option
 def init_cmd(
     path: str,
@@ -48,6 +54,7 @@ def init_cmd(
     profile: str | None,
     path_style: bool | None,
     description: str | None,
+    github: bool,
     as_json: bool,
 ) -> None:
     """Create a registry repo at PATH (default: the current directory).
@@ -68,6 +75,7 @@ def init_cmd(
         storage=storage,
         description=description,
         storage_options={k: v for k, v in options.items() if v is not None},
+        github=github,
     )
     if as_json:
         emit_json(

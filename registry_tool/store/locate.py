@@ -114,12 +114,14 @@ def init_registry(
     storage: str | None = None,
     description: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    github: bool = False,
 ) -> RegistryStore:
     """Create a registry repo at ``path`` (a new or empty directory, or a git repo
     without a registry), with ``registry.yaml``, a README and one commit.
 
     ``storage_options`` are the other ``storage`` fields of ``registry.yaml``
     (``endpoint_url``, ``region``, ``profile``, ``path_style``, ``checksum``, ``parallel``).
+    ``github`` also writes the pull-request check and site workflows and CODEOWNERS.
     """
     root = Path(path).expanduser().resolve()
     if (root / REGISTRY_FILE).exists():
@@ -148,9 +150,14 @@ def init_registry(
     }
     if not storage:
         files[".gitignore"] = f"/{DEFAULT_STORAGE}/\n".encode()
+    if github:
+        from registry_tool.scaffold import github_files
+
+        files.update(github_files())
     for rel, data in files.items():
         target = root / rel
         if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
     store = RegistryStore.open(root)
     store.git.run("add", "--", *files)
