@@ -24,6 +24,7 @@ from registry_tool.model.governance import (
     link_file,
     model_registry_file,
     registry_alias_file,
+    unlink_file,
 )
 from registry_tool.model.names import (
     LATEST,
@@ -152,6 +153,8 @@ def resolve(
     link = read_link(ctx, snap, ref.registry, ref.name, number)
     if link is None:
         raise NotFoundError(f"model-registry/{ref.registry}/{ref.name} has no version v{number}")
+    if snap.exists(unlink_file(ref.registry, ref.name, number)):
+        raise NotFoundError(f"{link.path} was unlinked from the registry")
     source = ctx.store.read_version(snap, link.project, link.name, link.source_version)
     if source is None:
         raise NotFoundError(f"{link.path} links {link.source_path}, which does not exist")
@@ -324,6 +327,8 @@ def link_version(
         numbers = link_numbers(snap, registry, collection)
         existing = None
         for number in numbers:
+            if snap.exists(unlink_file(registry, collection, number)):
+                continue
             found = read_link(ctx, snap, registry, collection, number)
             if found and found.digest == source.digest:
                 existing = found
@@ -415,6 +420,43 @@ def set_aliases(
         change.message = message or f"alias {link.path} {' '.join(parts)}"
         if reason and not message:
             change.message += f"\n\n{reason}"
+        return change
+
+    return ctx.store.write(build).commit
+
+
+def unlink(ctx: Context, link: LinkRecord, *, reason: str | None = None) -> str | None:
+    """Take a version out of its registry: its aliases go, a tombstone records who and
+    why, and the link file itself stays (links are immutable, history is kept)."""
+
+    def build(snap: Snapshot) -> Change[None]:
+        config = read_config(ctx, snap, link.registry)
+        if config is None:
+            raise NotFoundError(f"there is no model registry {link.registry!r}")
+        if snap.exists(unlink_file(link.registry, link.collection, link.version)):
+            return Change()
+        change: Change[None] = Change(message=f"unlink {link.path}")
+        held = registry_aliases(ctx, snap, link.registry, link.collection)
+        for alias, record in held.items():
+            if record.version != link.version:
+                continue
+            if alias in config.protected:
+                raise ProtectedAliasError(
+                    f"{link.path} holds the protected alias {alias!r}: demote it by pull "
+                    "request before unlinking"
+                )
+            change.files[registry_alias_file(link.registry, link.collection, alias)] = None
+        doc: dict[str, Any] = {
+            "kind": "unlink",
+            "registry": link.registry,
+            "collection": link.collection,
+            "version": link.version,
+            "unlinked_at": now(),
+            "unlinked_by": ctx.author(),
+        }
+        if reason:
+            doc["reason"] = reason
+        change.put(unlink_file(link.registry, link.collection, link.version), doc, "unlink")
         return change
 
     return ctx.store.write(build).commit

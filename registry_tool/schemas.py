@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from registry_tool.errors import DocumentError
 from registry_tool.resources import data_path
 
-KINDS = ("registry", "collection", "version", "alias", "run", "model-registry", "link")
+KINDS = ("registry", "collection", "version", "alias", "run", "model-registry", "link", "unlink")
 
 
 @cache
@@ -150,6 +150,8 @@ def kind_for_path(path: str) -> str | None:
             return "model-registry"
         if len(parts) == 5 and parts[3] == "links":
             return "link"
+        if len(parts) == 5 and parts[3] == "unlinked":
+            return "unlink"
         if len(parts) == 5 and parts[3] == "aliases":
             return "alias"
         return None

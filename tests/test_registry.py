@@ -174,3 +174,21 @@ def test_requires_previous_stage(registry):
         check=True,
     ).stdout
     assert "version: 0" in shown
+
+
+def test_unlink_removes_the_version_and_its_aliases_but_keeps_history(registry):
+    run, art = model_run()
+    linked = run.link_artifact(art, "model-registry/reg", aliases=["candidate"])
+    linked.unlink()
+    api = wandb.Api()
+    with pytest.raises(wandb.NotFoundError, match="was unlinked"):
+        api.artifact("model-registry/reg/sentiment-classifier:v0")
+    with pytest.raises(wandb.NotFoundError, match="no alias 'candidate'"):
+        api.artifact("model-registry/reg/sentiment-classifier:candidate")
+    base = registry.root / "registries/reg/sentiment-classifier"
+    assert (base / "links/v0.yaml").is_file() and (base / "unlinked/v0.yaml").is_file()
+    relinked = run.link_artifact(art, "model-registry/reg")
+    assert relinked.version == "v1"
+    from registry_tool.sdk import ops
+
+    assert ops.check(registry=registry.root).ok

@@ -32,6 +32,10 @@ def link_file(registry: str, collection: str, version: int) -> str:
     return f"{link_dir(registry, collection)}/links/v{version}.yaml"
 
 
+def unlink_file(registry: str, collection: str, version: int) -> str:
+    return f"{link_dir(registry, collection)}/unlinked/v{version}.yaml"
+
+
 def registry_alias_file(registry: str, collection: str, alias: str) -> str:
     return f"{link_dir(registry, collection)}/aliases/{alias}.yaml"
 

@@ -448,6 +448,19 @@ class Artifact:
             )
         self._bind(self._ctx, record)
 
+    def unlink(self) -> None:
+        """Take this registry version out of its registry (its aliases go with it)."""
+        from registry_tool.promotion import unlink
+
+        if self._link is None:
+            raise ArtifactError(
+                f"{self.name} is not a registry version: get it by its model-registry/... path"
+            )
+        assert self._ctx is not None
+        unlink(self._ctx, self._link)
+        self._aliases = []
+        self._saved_aliases = []
+
     def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
         """Link this logged version into a model registry and apply ``aliases``.
 
