@@ -192,3 +192,13 @@ def test_unlink_removes_the_version_and_its_aliases_but_keeps_history(registry):
     from registry_tool.sdk import ops
 
     assert ops.check(registry=registry.root).ok
+
+
+def test_api_promote_is_the_python_equivalent(registry):
+    _governed(registry, staging=StageGate(("accuracy > 0.9",)))
+    run, art = model_run(accuracy=0.95, f1=0.95)
+    run.link_artifact(art, "model-registry/prod-models")
+    done = wandb.Api().promote("model-registry/prod-models/sentiment-classifier:v0", "staging", reason="ok")
+    assert done.mode == "direct" and done.stage == "staging"
+    staged = wandb.Api().artifact("model-registry/prod-models/sentiment-classifier:staging")
+    assert staged.version == "v0"

@@ -109,6 +109,27 @@ class Api:
             raise NotFoundError(f"run {project}/{run_id} does not exist")
         return PublicRun(self._ctx, record)
 
+    def promote(
+        self,
+        path: str,
+        stage: str,
+        *,
+        reason: str | None = None,
+        mode: str = "auto",
+        registry_name: str | None = None,
+    ) -> Any:
+        """Promote a version to a stage, as ``registry-tool promote`` does.
+
+        >>> Api().promote("model-registry/prod/clf:v3", "staging", reason="eval ok")  # doctest: +SKIP
+
+        ``mode="pr"`` commits on a ``promote/...`` branch and opens a pull request
+        (the default for protected stages); ``"direct"`` commits on the current branch.
+        Returns a ``registry_tool.promotion.Promotion``.
+        """
+        from registry_tool.promotion import promote
+
+        return promote(self._ctx, path, stage, reason=reason, mode=mode, registry=registry_name)
+
     def runs(self, project: str) -> list[PublicRun]:
         store = self._ctx.store
         return [
