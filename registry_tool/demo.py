@@ -128,6 +128,27 @@ def main() -> int:
         f"lineage         {', '.join(inputs)} -> run {producer.id if producer else '?'} -> {chosen.name}"
     )
 
+    # 5. Link the model into a model registry and promote it through gated stages.
+    from registry_tool import promotion
+    from registry_tool.model.governance import StageGate
+    from registry_tool.sdk.context import Context
+
+    ctx = Context.open()
+    if promotion.read_config(ctx, ctx.store.head(), "demo-models") is None:
+        promotion.create_registry(
+            ctx,
+            "demo-models",
+            stages=["staging", "production"],
+            types=["model"],
+            gates={"production": StageGate(("accuracy >= 0.9",), requires_previous_stage=True)},
+            description="Models of the demo, gated on validation accuracy",
+        )
+    linked = chosen.link("model-registry/demo-models", aliases=["candidate"])
+    for stage in ("staging", "production"):
+        done = api.promote(linked.qualified_name, stage, reason="make demo", mode="direct")
+        gates = ", ".join(f"{r.condition} ({r.detail})" for r in done.verdict.results) or "no gates"
+        print(f"promoted        {done.link.path} to {stage}: {gates}")
+
     registry_root = default_registry_path()
     print(f"\nThe registry is a git repo at {registry_root}:")
     sys.stdout.flush()
