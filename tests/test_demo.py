@@ -18,4 +18,4 @@ def test_demo_runs_twice_and_stays_idempotent(tmp_path, isolated_env):
     out = proc.stdout
     assert "lineage         two-blobs:v0 -> run" in out
     assert "promoted        model-registry/demo-models/blob-classifier:v0 to production" in out
-    assert "init registry default" in out
+    assert "The registry is a git repo at" in out and "promote model-registry/demo-models" in out
