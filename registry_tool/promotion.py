@@ -166,10 +166,22 @@ def resolve(
 
 
 def stage_history(
-    ctx: Context, registry: str, collection: str, stage: str | None = None, *, ref: str = "HEAD"
+    ctx: Context,
+    registry: str,
+    collection: str,
+    stage: str | None = None,
+    *,
+    ref: str = "HEAD",
+    with_pull_requests: bool = True,
 ) -> list[AliasEvent]:
     return alias_history(
-        ctx.store, "", "", stage, ref=ref, folder=f"{link_dir(registry, collection)}/aliases"
+        ctx.store,
+        "",
+        "",
+        stage,
+        ref=ref,
+        folder=f"{link_dir(registry, collection)}/aliases",
+        with_pull_requests=with_pull_requests,
     )
 
 

@@ -46,6 +46,7 @@ def alias_history(
     *,
     ref: str = "HEAD",
     folder: str | None = None,
+    with_pull_requests: bool = True,
 ) -> list[AliasEvent]:
     """Every alias move of a collection, oldest first (optionally of one alias).
 
@@ -104,7 +105,7 @@ def alias_history(
                 )
             )
             held[name_of_alias] = version
-    if events:
+    if events and with_pull_requests:
         numbers = pull_requests(store, ref)
         events = [replace(e, pull_request=numbers.get(e.commit)) for e in events]
     return events
@@ -116,19 +117,37 @@ _PR_NUMBER = re.compile(r"(?:Merge pull request #|\(#)(\d+)")
 def pull_requests(store: RegistryStore, ref: str = "HEAD") -> dict[str, int]:
     """Commit -> the number of the pull request that brought it in: a merge commit
     ("Merge pull request #12 ...") numbers every commit it merged; a squash merge
-    ("... (#12)") numbers itself."""
+    ("... (#12)") numbers itself. One ``git log``, walked in memory."""
     proc = store.git.run("log", "--format=%H%x1f%P%x1f%s", ref, check=False)
-    out: dict[str, int] = {}
+    parents: dict[str, list[str]] = {}
+    subjects: dict[str, str] = {}
+    order = []
     for row in proc.stdout.decode("utf-8", "replace").splitlines():
-        commit, parents, subject = row.split(_SEP, 2)
-        match = _PR_NUMBER.search(subject)
+        commit, parent_text, subject = row.split(_SEP, 2)
+        parents[commit] = parent_text.split()
+        subjects[commit] = subject
+        order.append(commit)
+    if not order:
+        return {}
+    mainline = []
+    tip: str | None = order[0]
+    while tip is not None:
+        mainline.append(tip)
+        first = parents.get(tip) or []
+        tip = first[0] if first else None
+    on_main = set(mainline)
+    out: dict[str, int] = {}
+    for merge in mainline:
+        match = _PR_NUMBER.search(subjects.get(merge, ""))
         if not match:
             continue
         number = int(match.group(1))
-        out.setdefault(commit, number)
-        parent_list = parents.split()
-        if len(parent_list) == 2:
-            merged = store.git.out("rev-list", f"{parent_list[0]}..{parent_list[1]}", check=False)
-            for merged_commit in merged.split():
-                out.setdefault(merged_commit, number)
+        out.setdefault(merge, number)
+        stack = list(parents.get(merge, [])[1:])
+        while stack:
+            merged = stack.pop()
+            if merged in on_main or merged in out:
+                continue
+            out[merged] = number
+            stack.extend(parents.get(merged, []))
     return out
