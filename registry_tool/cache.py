@@ -17,12 +17,12 @@ process evicts stays readable to it; a reader that finds it gone fetches it agai
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from registry_tool.blobs.base import BlobStore, blob_key
 from registry_tool.errors import StorageError, UsageError
 from registry_tool.hashing import Advance
+from registry_tool.locking import file_lock
 
 KiB = 1024
 GiB = 1024**3
@@ -380,27 +381,8 @@ def _remove(path: Path) -> None:
         os.unlink(path)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` between processes and threads (released if the
-    holder dies)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StorageError(
-                        f"timed out after {LOCK_TIMEOUT:.0f} s waiting for {path}"
-                    ) from None
-                time.sleep(0.01)
-        yield
-    finally:
-        os.close(fd)
+def _locked(path: Path) -> AbstractContextManager[None]:
+    return file_lock(path, timeout=LOCK_TIMEOUT, error=StorageError)
 
 
 def open_cache(max_size: int | str | None = None) -> BlobCache:

@@ -218,6 +218,17 @@ def check_stage(
     return StageCheck(stage, results, previous, held)
 
 
+def _require(verdict: StageCheck, link: LinkRecord, stage: str) -> StageCheck:
+    """The verdict, or a GateError saying every condition the link fails."""
+    if not verdict.passed:
+        raise GateError(
+            f"{link.path} ({link.source_path}) cannot take {stage!r}: "
+            + "; ".join(verdict.problems()),
+            verdict.results,
+        )
+    return verdict
+
+
 # -- writing ---------------------------------------------------------------------------
 
 
@@ -293,13 +304,7 @@ def _stage_changes(
                 f"{alias!r} is protected in model-registry/{config.name}: it moves only by a "
                 f"reviewed promotion: registry-tool promote {link.path} --to {alias} --pr"
             )
-        verdict = check_stage(ctx, snap, config, link, source, alias)
-        if not verdict.passed:
-            raise GateError(
-                f"{link.path} ({link.source_path}) cannot take {alias!r}: "
-                + "; ".join(verdict.problems()),
-                verdict.results,
-            )
+        _require(check_stage(ctx, snap, config, link, source, alias), link, alias)
         record = AliasRecord(alias, link.version, now(), ctx.author(), run, reason)
         change.put(
             registry_alias_file(config.name, link.collection, alias), record.to_doc(), "alias"
@@ -541,13 +546,7 @@ def promote(
             f"{stage!r} is not a stage of model-registry/{config.name} "
             f"(stages: {', '.join(config.stages)})"
         )
-    verdict = check_stage(ctx, snap, config, link, source, stage)
-    if not verdict.passed:
-        raise GateError(
-            f"cannot promote {link.path} ({link.source_path}) to {stage!r}: "
-            + "; ".join(verdict.problems()),
-            verdict.results,
-        )
+    verdict = _require(check_stage(ctx, snap, config, link, source, stage), link, stage)
     protected = stage in config.protected
     if mode == "direct" and protected:
         raise ProtectedAliasError(

@@ -11,7 +11,6 @@ the new tip, so a version number another writer took is renumbered.
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import hashlib
 import json
@@ -21,7 +20,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from registry_tool import schemas, yamlio
 from registry_tool.errors import DocumentError, GitError, NotFoundError
+from registry_tool.locking import file_lock
 from registry_tool.model.names import parse_version
 from registry_tool.model.records import (
     REGISTRY_FILE,
@@ -271,7 +271,9 @@ class RegistryStore:
 
     def lock(self) -> AbstractContextManager[None]:
         """The clone's write lock: one writer at a time per clone."""
-        return file_lock(self.git.objects.parent / "registry-tool.lock", timeout=600)
+        return file_lock(
+            self.git.objects.parent / "registry-tool.lock", timeout=600, error=GitError
+        )
 
     def remote(self) -> str | None:
         branch = self.git.current_branch()
@@ -429,25 +431,6 @@ def _push_reason(text: str) -> str:
         if line.startswith(("fatal:", "!")) or ("error:" in line and "failed to push" not in line):
             return line
     return lines[-1] if lines else "git push failed"
-
-
-@contextmanager
-def file_lock(path: Path, *, timeout: float) -> Iterator[None]:
-    """An exclusive lock on ``path`` between processes (released if the holder dies)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise GitError(f"timed out after {timeout:.0f} s waiting for {path}") from None
-                time.sleep(0.02)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _identity_env(repo: Git) -> dict[str, str]:
