@@ -354,6 +354,23 @@ class Context:
 
     # -- downloading ---------------------------------------------------------------
 
+    def read_blob(self, digest: str) -> bytes:
+        """A stored file's bytes (through the cache for remote stores), verified."""
+        import hashlib
+
+        hexdigest = blob_hex(digest)
+        if isinstance(self.blobs, LocalBlobStore):
+            try:
+                data = self.blobs.path_for(hexdigest).read_bytes()
+            except FileNotFoundError:
+                raise CorruptBlobError(f"blob {digest} is missing from {self.blobs.root}") from None
+        else:
+            with self.cache.open_blob(self.blobs, hexdigest, lambda _n: None) as f:
+                data = f.read()
+        if hashlib.sha256(data).hexdigest() != hexdigest:
+            raise CorruptBlobError(f"blob {digest} is corrupt")
+        return data
+
     def fetch_entry(self, entry: Entry, target: Path, advance: Callable[[int], None]) -> None:
         """Write one stored file to ``target`` by temp file and rename, verified.
 

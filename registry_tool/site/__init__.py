@@ -1,0 +1,1 @@
+"""The published registry: a static mkdocs-material site with graphviz lineage."""

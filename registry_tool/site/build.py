@@ -1,0 +1,584 @@
+"""``registry-tool site build``: Markdown pages from Jinja2 templates, then mkdocs.
+
+Pages are written only when their text changes, and stale ones are removed, so a
+rebuild after one new version touches a handful of files and ``mkdocs build --dirty``
+re-renders only those. Version, run and table pages stay out of the nav and out of
+the search index, so a page's size does not grow with the registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from registry_tool.errors import RegistryError
+from registry_tool.resources import data_path
+from registry_tool.sdk.context import Context
+from registry_tool.site import lineage as lineage_mod
+from registry_tool.site import pages as p
+from registry_tool.site.load import load
+from registry_tool.site.model import SiteData
+from registry_tool.store.paths import cache_home
+
+DOT_BATCH = 200
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    docs: Path
+    pages: int
+    written: int
+    removed: int
+    seconds: float
+    dot: bool
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def index(self) -> Path:
+        return self.out / "index.html"
+
+
+def _environment(ctx: Context, templates: Path | None) -> Any:
+    import jinja2
+    from markupsafe import Markup
+
+    folders = [ctx.store.root / "site_templates"]
+    if templates is not None:
+        folders.insert(0, templates)
+    loaders: list[Any] = [jinja2.FileSystemLoader(str(f)) for f in folders if f.is_dir()]
+    loaders.append(jinja2.FileSystemLoader(str(data_path("site_templates"))))
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Markup) or value is None:
+            return "" if value is None else value
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        text = str(value)
+        if len(text) > p.MAX_TEXT:
+            text = text[: p.MAX_TEXT] + f"… ({len(text) - p.MAX_TEXT} more characters)"
+        return text
+
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=finalize,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+class _Renderer:
+    def __init__(self, ctx: Context, data: SiteData, env: Any, docs: Path) -> None:
+        self.ctx = ctx
+        self.data = data
+        self.env = env
+        self.docs = docs
+        self.pages: dict[str, str] = {}
+        self.graphs: dict[str, tuple[str, bool]] = {}  # page -> (DOT source, cut)
+        self.assets: dict[str, bytes] = {}
+
+    def render(self, template: str, target: str, /, **context: Any) -> None:
+        self.pages[target] = self.env.get_template(template).render(**context)
+
+    def link(self, from_page: str, key: str) -> str:
+        if key.startswith("r:"):
+            project, run_id = key[2:].split("/", 1)
+            return p.href(from_page, p.page_path("run", project, run_id))
+        path, _, version = key[2:].rpartition(":v")
+        project, name = path.split("/", 1)
+        return p.href(from_page, p.page_path("version", project, name, version))
+
+
+def _home(r: _Renderer) -> None:
+    data = r.data
+    page = p.page_path("home")
+    all_stages: list[str] = []
+    for registry in data.registries:
+        all_stages += [s for s in registry.config.stages if s not in all_stages]
+    rows = []
+    for registry in data.registries:
+        for collection in registry.collections:
+            holders = []
+            for stage in all_stages:
+                link = collection.holder(stage)
+                holders.append(
+                    {
+                        "version": link.version,
+                        "href": p.href(
+                            page,
+                            p.page_path(
+                                "version", link.project, link.name, str(link.source_version)
+                            ),
+                        ),
+                    }
+                    if link and stage in registry.config.stages
+                    else None
+                )
+            rows.append(
+                {
+                    "registry": registry.config.name,
+                    "collection": collection.name,
+                    "href": p.href(page, p.page_path("registry", registry.config.name)),
+                    "holders": holders,
+                }
+            )
+    counts = {
+        "collections": len(data.collections),
+        "versions": sum(len(c.versions) for c in data.collections.values()),
+        "runs": len(data.runs),
+        "registries": len(data.registries),
+    }
+    r.render(
+        "index.md.j2",
+        page,
+        data=data,
+        counts=counts,
+        registries=rows,
+        all_stages=all_stages,
+        activity=data.activity,
+    )
+
+
+def _registries(r: _Renderer) -> None:
+    for registry in r.data.registries:
+        page = p.page_path("registry", registry.config.name)
+        collections = []
+        for collection in registry.collections:
+            links = []
+            for link in collection.links:
+                held = {a for a, rec in collection.aliases.items() if rec.version == link.version}
+                links.append(
+                    {
+                        "version": link.version,
+                        "source": link.source_path,
+                        "href": p.href(
+                            page,
+                            p.page_path(
+                                "version", link.project, link.name, str(link.source_version)
+                            ),
+                        ),
+                        "digest": p.short(link.digest),
+                        "stages": [s in held for s in registry.config.stages],
+                        "linked_at": link.linked_at,
+                        "unlinked": link.version in collection.unlinked,
+                    }
+                )
+            history = [
+                {
+                    "when": e.when,
+                    "alias": e.alias,
+                    "previous": "–" if e.previous is None else f"v{e.previous}",
+                    "version": "(removed)" if e.version is None else f"v{e.version}",
+                    "author": e.author,
+                    "pull_request": e.pull_request,
+                    "reason": e.reason or "",
+                }
+                for e in collection.history
+            ]
+            collections.append({"name": collection.name, "links": links, "history": history})
+        r.render(
+            "registry.md.j2",
+            page,
+            config=registry.config,
+            collections=collections,
+            columns=list(registry.config.stages),
+            description_html=p.safe_markdown(registry.config.description),
+        )
+
+
+def _collections(r: _Renderer, lineage: _PageLineage) -> None:
+    for collection in r.data.collections.values():
+        record = collection.record
+        page = p.page_path("collection", record.project, record.name)
+        versions = []
+        for v in collection.versions:
+            versions.append(
+                {
+                    "version": v.version,
+                    "href": p.href(page, p.page_path("version", v.project, v.name, str(v.version))),
+                    "aliases": collection.aliases_of(v.version),
+                    "digest": p.short(v.digest),
+                    "size": p.human_size(v.size),
+                    "files": len(v.entries),
+                    "created_at": v.created_at,
+                    "run": v.run,
+                    "run_href": p.href(page, p.page_path("run", v.project, v.run))
+                    if v.run and f"{v.project}/{v.run}" in r.data.runs
+                    else None,
+                    "metadata": dict(v.metadata),
+                }
+            )
+        keys = sorted({k for v in collection.versions for k in v.metadata})
+        charts = [
+            (k, p.sparkline(points)) for k, points in p.numeric_series(collection.versions).items()
+        ]
+        r.render(
+            "collection.md.j2",
+            page,
+            record=record,
+            versions=versions,
+            metadata_keys=keys,
+            charts=charts,
+            description_html=p.safe_markdown(record.description),
+        )
+        previous = None
+        for v in collection.versions:
+            _version(r, lineage, collection.aliases_of(v.version), v, previous)
+            previous = v
+
+
+def _version(
+    r: _Renderer, lineage: _PageLineage, aliases: list[str], v: Any, previous: Any
+) -> None:
+    version = str(v.version)
+    page = p.page_path("version", v.project, v.name, version)
+    entries = [
+        {
+            "path": e.path,
+            "size": p.human_size(e.size),
+            "digest": p.short(e.digest) if e.digest.startswith("sha256:") else e.digest,
+            "ref": e.ref or "",
+        }
+        for e in v.entries
+    ]
+    chunks = [
+        entries[i : i + p.FILES_PER_PAGE] for i in range(0, len(entries), p.FILES_PER_PAGE)
+    ] or [[]]
+    pages_list = [
+        {
+            "number": n + 1,
+            "href": p.href(
+                page,
+                page if n == 0 else p.page_path("files", v.project, v.name, version, str(n + 1)),
+            ),
+        }
+        for n in range(len(chunks))
+    ]
+    producer = r.data.runs.get(f"{v.project}/{v.run}") if v.run else None
+    consumers = r.data.consumers(v.project, v.name, v.version)
+    tables = []
+    for entry in v.entries:
+        if entry.path.endswith(".table.json") and entry.ref is None:
+            name = entry.path.removesuffix(".table.json")
+            slug = hashlib.sha256(entry.path.encode()).hexdigest()[:10]
+            table_page = p.page_path("table", v.project, v.name, version, slug)
+            tables.append({"name": name, "href": p.href(page, table_page)})
+            _table(r, v, entry, name, table_page, page)
+    around = lineage.around(lineage_mod.version_key(v.project, v.name, v.version))
+    r.graphs[page] = (around.to_dot(), around.cut)
+    r.render(
+        "version.md.j2",
+        page,
+        record=v,
+        size=p.human_size(v.size),
+        aliases=aliases,
+        stages=r.data.stages_of(v.project, v.name, v.version),
+        collection_href=p.href(page, p.page_path("collection", v.project, v.name)),
+        description_html=p.safe_markdown(v.description),
+        lineage=f"@@LINEAGE:{page}@@",
+        producer={
+            "id": producer.id,
+            "job": producer.job_type or "run",
+            "href": p.href(page, p.page_path("run", producer.project, producer.id)),
+        }
+        if producer
+        else None,
+        consumers=[
+            {"id": c.id, "href": p.href(page, p.page_path("run", c.project, c.id))}
+            for c in consumers
+        ],
+        tables=tables,
+        diff=p.diff(previous, v),
+        files=chunks[0],
+        pages=pages_list,
+        page=1,
+    )
+    for n, chunk in enumerate(chunks[1:], start=2):
+        files_page = p.page_path("files", v.project, v.name, version, str(n))
+        pages_here = [
+            {
+                "number": x["number"],
+                "href": p.href(
+                    files_page,
+                    page
+                    if x["number"] == 1
+                    else p.page_path("files", v.project, v.name, version, str(x["number"])),
+                ),
+            }
+            for x in pages_list
+        ]
+        r.render(
+            "files_page.md.j2",
+            files_page,
+            record=v,
+            version_href=p.href(files_page, page),
+            files=chunk,
+            pages=pages_here,
+            page=n,
+        )
+
+
+def _table(r: _Renderer, v: Any, entry: Any, name: str, page: str, version_page: str) -> None:
+    try:
+        doc: Any = json.loads(r.ctx.read_blob(entry.digest))
+    except (RegistryError, ValueError):
+        return
+    by_path = {e.path: e for e in v.entries}
+
+    def image_src(cell: dict[str, Any]) -> str | None:
+        image = by_path.get(str(cell.get("path", "")))
+        if image is None or not image.digest.startswith("sha256:"):
+            return None
+        ext: str = os.path.splitext(str(image.path))[1].lower()
+        if ext not in (".png", ".jpg", ".jpeg", ".gif", ".webp"):
+            return None
+        asset = f"assets/media/{image.digest[7:]}{ext}"
+        if asset not in r.assets:
+            try:
+                r.assets[asset] = r.ctx.read_blob(image.digest)
+            except RegistryError:
+                return None
+        relative: str = p.href(page, asset.removesuffix(ext) + ".md")
+        return relative.removesuffix(".html") + ext
+
+    rows = doc.get("data", []) if isinstance(doc, dict) else []
+    r.render(
+        "table.md.j2",
+        page,
+        record=v,
+        name=name,
+        version_href=p.href(page, version_page),
+        table=p.table_html(doc if isinstance(doc, dict) else {}, image_src),
+        shown=min(len(rows), p.TABLE_ROWS),
+        total=len(rows),
+    )
+
+
+def _runs(r: _Renderer, lineage: _PageLineage) -> None:
+    for run in r.data.runs.values():
+        page = p.page_path("run", run.project, run.id)
+
+        def edge(use: Any, page: str = page) -> dict[str, str]:
+            return {
+                "path": use.path,
+                "href": p.href(
+                    page, p.page_path("version", use.project, use.name, str(use.version))
+                ),
+            }
+
+        around = lineage.around(lineage_mod.run_key(run.project, run.id))
+        r.graphs[page] = (around.to_dot(), around.cut)
+        r.render(
+            "run.md.j2",
+            page,
+            run=run,
+            inputs=[edge(u) for u in run.inputs],
+            outputs=[edge(u) for u in run.outputs],
+            lineage=f"@@LINEAGE:{page}@@",
+        )
+
+
+def _render_lineage(r: _Renderer, cache: Path) -> tuple[bool, list[str]]:
+    """Replace each page's lineage marker by its SVG (cached by DOT source), or by the
+    DOT source in a code block when ``dot`` is missing."""
+    warnings: list[str] = []
+    have_dot = lineage_mod.render_svg("digraph x {}") is not None
+    if not have_dot:
+        warnings.append("graphviz 'dot' is not installed: lineage graphs are shown as DOT source")
+    svgs: dict[str, str] = {}
+    todo: dict[str, str] = {}
+    for page, (dot, _cut) in r.graphs.items():
+        key = hashlib.sha256(dot.encode()).hexdigest()
+        cached = cache / f"{key}.svg"
+        if cached.is_file():
+            svgs[page] = cached.read_text()
+        else:
+            todo[page] = dot
+    if have_dot and todo:
+        items = list(todo.items())
+        for start in range(0, len(items), DOT_BATCH):
+            chunk = items[start : start + DOT_BATCH]
+            rendered = _dot_many([dot for _, dot in chunk])
+            for (page, dot), svg in zip(chunk, rendered, strict=True):
+                svgs[page] = svg
+                cache.mkdir(parents=True, exist_ok=True)
+                (cache / f"{hashlib.sha256(dot.encode()).hexdigest()}.svg").write_text(svg)
+    for page, (dot, cut) in r.graphs.items():
+        marker = f"@@LINEAGE:{page}@@"
+        found = svgs.get(page)
+        if found is not None:
+            block = f'<div class="rt-lineage">{found}</div>'
+        else:
+            block = "```dot\n" + dot + "```"
+        if cut:
+            block += (
+                f'\n\n<p class="rt-cut">Showing {lineage_mod.HOPS} steps around this node; '
+                "the lineage goes on beyond them.</p>"
+            )
+        r.pages[page] = r.pages[page].replace(marker, block)
+    return have_dot, warnings
+
+
+def _dot_many(sources: list[str]) -> list[str]:
+    proc = subprocess.run(
+        ["dot", "-Tsvg"],
+        input="".join(sources).encode(),
+        capture_output=True,
+        check=False,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise RegistryError(f"dot failed: {proc.stderr.decode('utf-8', 'replace')[:300]}")
+    text = proc.stdout.decode("utf-8", "replace")
+    svgs = [part[part.find("<svg") :] for part in text.split("<?xml")[1:]]
+    if len(svgs) != len(sources):
+        raise RegistryError(f"dot returned {len(svgs)} graphs for {len(sources)}")
+    return svgs
+
+
+def _write_pages(docs: Path, pages: dict[str, str], assets: dict[str, bytes]) -> tuple[int, int]:
+    written = removed = 0
+    wanted = set(pages) | set(assets)
+    for rel, text in pages.items():
+        target = docs / rel
+        data = text.encode("utf-8")
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written += 1
+    for rel, data in assets.items():
+        target = docs / rel
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            written += 1
+    for path in list(docs.rglob("*")):
+        rel = path.relative_to(docs).as_posix()
+        if path.is_file() and rel not in wanted:
+            path.unlink()
+            removed += 1
+    return written, removed
+
+
+def _config(ctx: Context, data: SiteData, docs: Path, out: Path) -> dict[str, Any]:
+    override = ctx.store.root / "mkdocs.yml"
+    source = override if override.is_file() else data_path("mkdocs.yml")
+    config: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    config.setdefault("site_name", f"{data.name} registry")
+    if config.get("site_name") == "Registry":
+        config["site_name"] = f"{data.name} registry"
+    config["docs_dir"] = str(docs)
+    config["site_dir"] = str(out)
+    config["use_directory_urls"] = False
+    projects: dict[str, list[dict[str, str]]] = {}
+    for collection in data.collections.values():
+        record = collection.record
+        projects.setdefault(record.project, []).append(
+            {record.name: p.page_path("collection", record.project, record.name)}
+        )
+    nav: list[Any] = [{"Home": "index.md"}]
+    if data.registries:
+        nav.append(
+            {
+                "Registries": [
+                    {r.config.name: p.page_path("registry", r.config.name)} for r in data.registries
+                ]
+            }
+        )
+    if projects:
+        nav.append({"Artifacts": [{project: items} for project, items in sorted(projects.items())]})
+    config["nav"] = nav
+    config["not_in_nav"] = "/artifacts/*/*/v*.md\n/runs/\n"
+    return config
+
+
+def build(
+    ctx: Context,
+    out: Path,
+    *,
+    templates: Path | None = None,
+    docs: Path | None = None,
+    strict: bool = True,
+    dirty: bool = True,
+) -> BuildReport:
+    """Render the pages into ``docs`` (a per-registry cache folder by default) and run
+    ``mkdocs build`` into ``out``."""
+    started = time.monotonic()
+    out = out.resolve()
+    workdir = cache_home() / "site" / hashlib.sha256(str(ctx.store.root).encode()).hexdigest()[:16]
+    docs = (docs or workdir / "docs").resolve()
+    data = load(ctx)
+    renderer = _Renderer(ctx, data, _environment(ctx, templates), docs)
+    graph = lineage_mod.Lineage(data, lambda key: key)
+    lineage = _PageLineage(graph, renderer)
+    _home(renderer)
+    _registries(renderer)
+    _collections(renderer, lineage)
+    _runs(renderer, lineage)
+    have_dot, warnings = _render_lineage(renderer, workdir / "svg")
+    written, removed = _write_pages(docs, renderer.pages, renderer.assets)
+    config_file = workdir / "mkdocs.yml"
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(yaml.safe_dump(_config(ctx, data, docs, out), sort_keys=False))
+    args = [sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(config_file)]
+    if strict:
+        args.append("--strict")
+    if dirty and (out / "index.html").is_file():
+        args.append("--dirty")
+    proc = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise RegistryError(f"mkdocs build failed: {' | '.join(detail[-5:])}")
+    return BuildReport(
+        out,
+        docs,
+        len(renderer.pages),
+        written,
+        removed,
+        time.monotonic() - started,
+        have_dot,
+        warnings,
+    )
+
+
+class _PageLineage:
+    """Lineage graphs whose node links are relative to the page they appear on."""
+
+    def __init__(self, graph: lineage_mod.Lineage, renderer: _Renderer) -> None:
+        self.graph = graph
+        self.renderer = renderer
+
+    def around(self, focus: str) -> lineage_mod.Graph:
+        result = self.graph.around(focus)
+        page = self._page_of(focus)
+        for key, attrs in result.nodes.items():
+            attrs["URL"] = self.renderer.link(page, key)
+        return result
+
+    @staticmethod
+    def _page_of(key: str) -> str:
+        if key.startswith("r:"):
+            project, run_id = key[2:].split("/", 1)
+            return p.page_path("run", project, run_id)
+        path, _, version = key[2:].rpartition(":v")
+        project, name = path.split("/", 1)
+        return p.page_path("version", project, name, version)
