@@ -1,0 +1,138 @@
+"""The published site: pages, lineage graphs, escaping, scale rules, rebuilds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import registry_tool as wandb
+from registry_tool import promotion
+from registry_tool.model.governance import StageGate
+from registry_tool.sdk.context import Context
+from registry_tool.site import build as site_build
+from registry_tool.site import lineage
+from registry_tool.site.load import load
+from tests.conftest import write
+
+HOSTILE = {
+    "script": "<script>window.__pwned = 1</script>",
+    "img": '<img src=x onerror="window.__pwned=1">',
+    "link": "[click](javascript:window.__pwned=1)",
+    "long": "x" * 10_000,
+    "<b>key</b>": "value",
+}
+
+
+@pytest.fixture
+def showcase(registry):
+    """dataset -> train run -> model, a model registry with stages, hostile metadata."""
+    write("data/train.csv", "x,y\n1,2\n")
+    with wandb.init(project="demo", job_type="prepare", id="prep0000") as run:
+        data = wandb.Artifact(
+            "two-blobs", type="dataset",
+            description="Points. <script>window.__pwned=1</script> [bad](javascript:alert(1)) **bold**",
+            metadata=HOSTILE,
+        )
+        data.add_file("data/train.csv")
+        run.log_artifact(data)
+    for i, accuracy in enumerate((0.81, 0.9, 0.95)):
+        write("model.bin", f"weights {i}")
+        with wandb.init(
+            project="demo", job_type="train", id=f"train{i:03d}",
+            config={"lr": '<img src=x onerror="window.__pwned=1">'},
+        ) as run:
+            run.use_artifact("two-blobs:latest")
+            model = wandb.Artifact("classifier", type="model", metadata={"accuracy": accuracy})
+            model.add_file("model.bin")
+            run.log_artifact(model)
+    ctx = Context.open(registry.root)
+    promotion.create_registry(
+        ctx, "prod", stages=["staging", "production"],
+        gates={"production": StageGate(("accuracy >= 0.9",))},
+        description="Serving models <script>window.__pwned=1</script>",
+    )
+    api = wandb.Api()
+    api.artifact("demo/classifier:v2").link("model-registry/prod", aliases=["staging"])
+    api.promote("model-registry/prod/classifier:v0", "production", mode="direct")
+    return registry
+
+
+def test_build_writes_every_page_and_mkdocs_strict_passes(showcase, tmp_path):
+    report = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    out = tmp_path / "site"
+    for page in (
+        "index.html",
+        "registries/prod.html",
+        "artifacts/demo/classifier/index.html",
+        "artifacts/demo/classifier/v2.html",
+        "artifacts/demo/two-blobs/v0.html",
+    ):
+        assert (out / page).is_file(), page
+    assert report.dot and report.warnings == []
+    home = (out / "index.html").read_text()
+    assert "3 runs" in home or "4 runs" in home
+    version = (out / "artifacts/demo/classifier/v2.html").read_text()
+    assert "<svg" in version and "prod/production" in version
+    collection = (out / "artifacts/demo/classifier/index.html").read_text()
+    assert 'class="rt-spark"' in collection  # accuracy over versions
+
+
+def test_user_text_is_escaped_everywhere(showcase, tmp_path):
+    site_build.build(Context.open(showcase.root), tmp_path / "site")
+    for page in (tmp_path / "site").rglob("*.html"):
+        text = page.read_text()
+        assert "<script>window.__pwned" not in text, page
+        assert not re.search(r"<img[^>]*onerror", text), page
+        assert 'href="javascript:' not in text, page
+    data_page = (tmp_path / "site/artifacts/demo/two-blobs/v0.html").read_text()
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in data_page
+    assert "<strong>bold</strong>" in (tmp_path / "site/artifacts/demo/two-blobs/index.html").read_text()
+    assert "more characters)" in data_page  # a 10,000-character value is cut
+
+
+def test_version_and_run_pages_stay_out_of_nav_and_search(showcase, tmp_path):
+    site_build.build(Context.open(showcase.root), tmp_path / "site")
+    index = json.loads((tmp_path / "site/search/search_index.json").read_text())
+    locations = {doc["location"].split("#")[0] for doc in index["docs"]}
+    assert "artifacts/demo/classifier/index.html" in locations
+    assert not any(re.search(r"/v\d+\.html$", loc) or loc.startswith("runs/") for loc in locations)
+    home = (tmp_path / "site/index.html").read_text()
+    assert "classifier/v2.html" not in home.split('class="md-content"')[0]  # not in the nav
+
+
+def test_lineage_dot_is_golden(showcase):
+    data = load(Context.open(showcase.root), with_history=False)
+    graph = lineage.Lineage(data, lambda key: f"/{key}")
+    dot = graph.around(lineage.version_key("demo", "two-blobs", 0)).to_dot()
+    golden = Path(__file__).parent / "data" / "golden" / "lineage-two-blobs.dot"
+    if os.environ.get("REGISTRY_TOOL_UPDATE_GOLDEN"):  # regenerate, then review the diff
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(dot)
+    assert dot == golden.read_text()
+
+
+def test_without_dot_the_page_shows_the_dot_source(showcase, tmp_path, monkeypatch):
+    monkeypatch.setattr(lineage.shutil, "which", lambda name: None)
+    report = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    assert report.warnings and "dot" in report.warnings[0]
+    version = (tmp_path / "site/artifacts/demo/classifier/v2.html").read_text()
+    assert "digraph lineage" in version and "<svg" not in version.split("Lineage")[1][:2000]
+
+
+def test_a_rebuild_after_one_new_version_rewrites_few_pages(showcase, tmp_path):
+    ctx = Context.open(showcase.root)
+    first = site_build.build(ctx, tmp_path / "site")
+    again = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    assert again.written == 0
+    write("model.bin", "weights 3")
+    with wandb.init(project="demo", job_type="train") as run:
+        model = wandb.Artifact("classifier", type="model", metadata={"accuracy": 0.97})
+        model.add_file("model.bin")
+        run.log_artifact(model)
+    third = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    assert 0 < third.written < first.pages / 2 + 4
+    assert (tmp_path / "site/artifacts/demo/classifier/v3.html").is_file()
