@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint soak clean
+.PHONY: demo test lint system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +19,18 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## demo: create .venv, install, log a dataset and a model with lineage on the default registry
+## demo: create .venv, install, log a dataset and a model with lineage, link, promote, build the site
 demo: $(VENV)/.installed
+	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
 	$(BIN)/python -m registry_tool.demo
 
+## system-deps: Debian's graphviz (dot) and chromium, for the site and its browser tests
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
 ## test: install everything the tests need and run the whole suite (slow tests included)
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 ## lint: ruff and mypy (strict) over the package

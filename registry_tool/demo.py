@@ -149,6 +149,12 @@ def main() -> int:
         gates = ", ".join(f"{r.condition} ({r.detail})" for r in done.verdict.results) or "no gates"
         print(f"promoted        {done.link.path} to {stage}: {gates}")
 
+    # 6. The browsable registry: a static site with lineage graphs.
+    from registry_tool.site.build import build
+
+    report = build(Context.open(), work / "site")
+    print(f"site            {report.pages} pages built; open {report.index.resolve().as_uri()}")
+
     registry_root = default_registry_path()
     print(f"\nThe registry is a git repo at {registry_root}:")
     sys.stdout.flush()

@@ -119,3 +119,7 @@ def git_log(root: Path) -> list[str]:
 
 
 os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
+
+
+# The showcase registry fixture (tests/showcase.py) for every test module.
+pytest_plugins = ["tests.showcase"]

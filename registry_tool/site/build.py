@@ -461,7 +461,7 @@ def _write_pages(docs: Path, pages: dict[str, str], assets: dict[str, bytes]) ->
         written += 1
     for rel, data in assets.items():
         target = docs / rel
-        if not target.is_file():
+        if not target.is_file() or target.read_bytes() != data:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             written += 1
@@ -529,6 +529,9 @@ def build(
     _collections(renderer, lineage)
     _runs(renderer, lineage)
     have_dot, warnings = _render_lineage(renderer, workdir / "svg")
+    css = data_path("site_templates") / "registry-tool.css"
+    own_css = ctx.store.root / "site_templates" / "registry-tool.css"
+    renderer.assets["assets/registry-tool.css"] = (own_css if own_css.is_file() else css).read_bytes()
     written, removed = _write_pages(docs, renderer.pages, renderer.assets)
     config_file = workdir / "mkdocs.yml"
     config_file.parent.mkdir(parents=True, exist_ok=True)
