@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 MiB = 1024 * 1024
 MULTIPART_FROM = 64 * MiB
+PART_GET = 8 * MiB
 MIN_PART = 8 * MiB
 MAX_PARTS = 10_000
 PART_WORKERS = 8
@@ -55,6 +56,14 @@ def part_size_for(size: int) -> int:
     while size / part > MAX_PARTS:
         part *= 2
     return part
+
+
+def _total_size(response: dict[str, Any]) -> int:
+    """The object's size from a ranged GET's Content-Range (``bytes 0-9/1234``)."""
+    content_range = response.get("ContentRange") or ""
+    if "/" in content_range:
+        return int(content_range.rsplit("/", 1)[1])
+    return int(response["ContentLength"])
 
 
 def _b64(digest: bytes) -> str:
@@ -165,29 +174,30 @@ class S3BlobStore:
             raise translate(exc, f"checking {self.url} for sha256:{hexdigest}") from exc
 
     def ingest(self, path: Path, hexdigest: str | None, advance: Advance) -> tuple[str, bool]:
+        """Small files: read once, hashed, one conditional PUT (a 412 means the blob is
+        there already: no HEAD first). Large files: HEAD, then parallel multipart."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if hexdigest is None:
-            hexdigest = hash_file(path)
-        if self.has(hexdigest):
-            return hexdigest, False
         size = path.stat().st_size
         what = f"uploading {path} to {self.url}"
         try:
-            if size >= MULTIPART_FROM:
-                written = self._put_multipart(path, hexdigest, size, advance)
-            else:
-                written = self._put_small(path, hexdigest, advance)
+            if size < MULTIPART_FROM:
+                data = path.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+                if hexdigest is not None and digest != hexdigest:
+                    raise StorageError(f"{path} changed while it was being logged; log again")
+                return digest, self._put_small(data, digest, advance)
+            if hexdigest is None:
+                hexdigest = hash_file(path)
+            if self.has(hexdigest):
+                return hexdigest, False
+            return hexdigest, self._put_multipart(path, hexdigest, size, advance)
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, what) from exc
-        return hexdigest, written
 
-    def _put_small(self, path: Path, hexdigest: str, advance: Advance) -> bool:
+    def _put_small(self, data: bytes, hexdigest: str, advance: Advance) -> bool:
         from botocore.exceptions import ClientError
 
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != hexdigest:
-            raise StorageError(f"{path} changed while it was being logged; log again")
         try:
             self.client.put_object(
                 Bucket=self.bucket,
@@ -277,14 +287,15 @@ class S3BlobStore:
         key = self.key(hexdigest)
         what = f"downloading sha256:{hexdigest} from {self.url}"
         try:
-            # One GET for a small blob; a large one is fetched again by parallel ranges.
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            size = int(response["ContentLength"])
-            if size >= MULTIPART_FROM:
-                response["Body"].close()
-                got = self._get_ranged(key, size, dest, advance)
+            # The first range is also the whole of a small blob: one request for most.
+            first = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{PART_GET - 1}"
+            )
+            total = _total_size(first)
+            if total <= PART_GET:
+                got = self._write_body(first["Body"], dest, advance)
             else:
-                got = self._write_body(response["Body"], dest, advance)
+                got = self._get_ranged(key, total, dest, advance, first["Body"])
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 404 or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
@@ -309,32 +320,40 @@ class S3BlobStore:
                 advance(len(chunk))
         return h.hexdigest()
 
-    def _get_ranged(self, key: str, size: int, dest: Path, advance: Advance) -> str:
-        part = part_size_for(size)
-        lock = threading.Lock()
-        fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        try:
-            os.ftruncate(fd, size)
+    def _get_ranged(self, key: str, size: int, dest: Path, advance: Advance, first: Any) -> str:
+        """Ranges fetched in parallel, written and hashed in order: one pass, no re-read."""
+        starts = list(range(PART_GET, size, PART_GET))
 
-            def get(start: int) -> None:
-                end = min(start + part, size) - 1
-                body = self.client.get_object(
-                    Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}"
-                )["Body"]
-                offset = start
-                for chunk in body.iter_chunks(CHUNK):
-                    os.pwrite(fd, chunk, offset)
-                    offset += len(chunk)
-                    with lock:
-                        advance(len(chunk))
-                if offset != end + 1:
-                    raise StorageError(f"short read of {key} at bytes {start}-{end}")
+        def get(start: int) -> bytes:
+            end = min(start + PART_GET, size) - 1
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}"
+            )["Body"]
+            data: bytes = body.read()
+            if len(data) != end - start + 1:
+                raise StorageError(f"short read of {key} at bytes {start}-{end}")
+            return data
 
-            with ThreadPoolExecutor(PART_WORKERS, thread_name_prefix="registry-tool-range") as pool:
-                list(pool.map(get, range(0, size, part)))
-        finally:
-            os.close(fd)
-        return hash_file(dest)
+        h = hashlib.sha256()
+        with (
+            open(dest, "xb") as f,
+            ThreadPoolExecutor(PART_WORKERS, thread_name_prefix="registry-tool-range") as pool,
+        ):
+            head = first.read()
+            h.update(head)
+            f.write(head)
+            advance(len(head))
+            pending = [pool.submit(get, start) for start in starts[: PART_WORKERS * 2]]
+            queued = len(pending)
+            while pending:
+                data = pending.pop(0).result()
+                if queued < len(starts):
+                    pending.append(pool.submit(get, starts[queued]))
+                    queued += 1
+                h.update(data)
+                f.write(data)
+                advance(len(data))
+        return h.hexdigest()
 
     def iter_digests(self) -> Iterator[str]:
         from botocore.exceptions import BotoCoreError, ClientError

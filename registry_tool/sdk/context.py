@@ -66,9 +66,9 @@ class Context:
         self.cache = BlobCache(cache_dir)
         self.stat_cache = StatCache(cache_dir / "stat-cache.sqlite3")
         self._author: str | None = None
-        self.workers = int(
-            os.environ.get("REGISTRY_TOOL_WORKERS") or min(8, 2 * (os.cpu_count() or 1))
-        )
+        # How many files to move at once: the store says what suits it (a local disk
+        # gains nothing from threads: measured, they only add kernel time).
+        self.workers = int(os.environ.get("REGISTRY_TOOL_WORKERS") or self.blobs.parallel)
 
     @classmethod
     def open(cls, registry: str | os.PathLike[str] | None = None) -> Context:
@@ -188,22 +188,35 @@ class Context:
         }
         total = sum(stats[n].st_size for n in todo)
 
-        def store(name: str, advance: Callable[[int], None]) -> tuple[str, str, os.stat_result]:
+        Stored = tuple[str, str, os.stat_result] | RegistryError
+
+        def store(name: str, advance: Callable[[int], None]) -> Stored:
             local = files[name]
-            hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)
+            try:
+                hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)
+            except RegistryError as exc:
+                return exc  # the others go on; what was stored is remembered below
             after = os.stat(local)
             before = stats[name]
             if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-                raise ArtifactError(f"{local} changed while it was being logged; log again")
+                return ArtifactError(f"{local} changed while it was being logged; log again")
             return name, hexdigest, after
 
         what = "hashing and storing" if isinstance(self.blobs, LocalBlobStore) else "uploading"
         done = self.each(todo, store, f"{what} {progress.files(len(todo))}", total)
         learned = []
-        for name, hexdigest, after in done:
+        failed: list[RegistryError] = []
+        for result in done:
+            if isinstance(result, RegistryError):
+                failed.append(result)
+                continue
+            name, hexdigest, after = result
             entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
             learned.append((files[name], after, hexdigest))
+        # A re-run after a failure then checks, rather than re-sends, what got through.
         self.stat_cache.store_many(learned)
+        if failed:
+            raise failed[0]
         return list(entries.values())
 
     def log(
@@ -389,7 +402,15 @@ class Context:
         try:
             if isinstance(self.blobs, LocalBlobStore):
                 self.blobs.fetch(hexdigest, Path(tmp), advance)
+            elif not self.cache.path_for(hexdigest).is_file():
+                # Fetched (and verified against the digest) just now: a kernel-side copy.
+                with (
+                    self.cache.open_blob(self.blobs, hexdigest, advance) as src,
+                    open(tmp, "xb") as dst,
+                ):
+                    _sendfile(src.fileno(), dst.fileno())
             else:
+                # A cache hit is hashed again: the cache may have been damaged since.
                 # An open handle: another process evicting the blob cannot take it away.
                 with (
                     self.cache.open_blob(self.blobs, hexdigest, lambda _n: None) as src,
@@ -403,6 +424,16 @@ class Context:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def _sendfile(src: int, dst: int) -> None:
+    offset = 0
+    size = os.fstat(src).st_size
+    while offset < size:
+        sent = os.sendfile(dst, src, offset, size - offset)
+        if sent == 0:
+            break
+        offset += sent
 
 
 def _replace_run(run: RunRecord, **changes: object) -> RunRecord:

@@ -531,7 +531,9 @@ def build(
     have_dot, warnings = _render_lineage(renderer, workdir / "svg")
     css = data_path("site_templates") / "registry-tool.css"
     own_css = ctx.store.root / "site_templates" / "registry-tool.css"
-    renderer.assets["assets/registry-tool.css"] = (own_css if own_css.is_file() else css).read_bytes()
+    renderer.assets["assets/registry-tool.css"] = (
+        own_css if own_css.is_file() else css
+    ).read_bytes()
     written, removed = _write_pages(docs, renderer.pages, renderer.assets)
     config_file = workdir / "mkdocs.yml"
     config_file.parent.mkdir(parents=True, exist_ok=True)
