@@ -6,14 +6,13 @@ one the alias held just before, so a reader sees every move, not only the last.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from registry_tool import yamlio
 from registry_tool.errors import DocumentError
 from registry_tool.model.records import collection_dir
-from registry_tool.store.git import Snapshot
 from registry_tool.store.registry import RegistryStore
 
 _SEP = "\x1f"
@@ -59,7 +58,8 @@ def alias_history(
         "--reverse",
         "--no-renames",
         f"--format=%x1e%H{_SEP}%an{_SEP}%ae{_SEP}%aI{_SEP}%s",
-        "--name-status",
+        "--raw",
+        "--no-abbrev",
         ref,
         "--",
         pathspec,
@@ -74,18 +74,22 @@ def alias_history(
         if not lines:
             continue
         commit, author, email, when, subject = lines[0].split(_SEP, 4)
-        snap = Snapshot(store.git, commit)
         for line in lines[1:]:
-            status, _, path = line.partition("\t")
-            if not path.endswith(".yaml"):
+            # ":100644 100644 <old blob> <new blob> M\t<path>": the blob is read directly,
+            # no tree is walked.
+            meta, _, path = line.partition("\t")
+            fields = meta.split()
+            if not path.endswith(".yaml") or len(fields) < 5:
                 continue
+            blob, status = fields[3], fields[4]
             name_of_alias = path.rsplit("/", 1)[1].removesuffix(".yaml")
             version: int | None = None
             reason = None
             if not status.startswith("D"):
-                data = snap.read(path)
                 try:
-                    doc = yamlio.loads(data or b"", path)
+                    doc: Any = store.docs.get(
+                        blob, "alias", functools.partial(store.git.read_object, blob), path
+                    )
                 except DocumentError:
                     doc = None
                 if isinstance(doc, dict) and isinstance(doc.get("version"), int):
