@@ -369,7 +369,11 @@ def check_diff(
     if verify_blobs is not None and added_blobs:
         for digest in verify_blobs(sorted(added_blobs)):
             problems.append(
-                Problem(added_blobs[digest], "$.entries", f"blob sha256:{digest} is not in storage")
+                Problem(
+                    added_blobs[digest],
+                    "$.entries",
+                    f"blob sha256:{digest} is not in storage with that digest",
+                )
             )
     return CheckReport(files=len(changes), problems=problems)
 

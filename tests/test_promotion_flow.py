@@ -396,7 +396,7 @@ def test_verify_blobs_reports_a_missing_blob(governed):
         {
             "path": "projects/training/sentiment-classifier/versions/v1.yaml",
             "field": "$.entries",
-            "message": f"blob sha256:{digest} is not in storage",
+            "message": f"blob sha256:{digest} is not in storage with that digest",
         }
     ]
 
@@ -414,3 +414,14 @@ def test_github_actions_annotations_and_summary(governed, tmp_path, monkeypatch)
     )
     text = summary.read_text()
     assert "## registry-tool check" in text and "names v4" in text
+
+
+def test_verify_blobs_reports_a_tampered_blob(governed):
+    base = git(governed.root, "rev-parse", "HEAD")
+    train("other weights", 0.92)
+    digest = wandb.Api().artifact("training/sentiment-classifier:v1").files()[0].digest[7:]
+    blob = governed.root / ".blobs/sha256" / digest[:2] / digest
+    blob.chmod(0o644)
+    blob.write_text("tampered")
+    report = json.loads(cli_run("check", "--base", base, "--head", "HEAD", "--verify-blobs", "--json", code=1))
+    assert [p["message"] for p in report["problems"]] == [f"blob sha256:{digest} is not in storage with that digest"]

@@ -193,8 +193,16 @@ def check(
         return checks.check_tree(ctx.store.root)
 
     def missing(digests: list[str]) -> list[str]:
+        """Blobs not in storage, or (on a local store) whose bytes no longer hash to
+        their name. On S3 the server verified each blob's SHA-256 when it was stored."""
+        from registry_tool.blobs import LocalBlobStore
+        from registry_tool.hashing import hash_file
+
         present = ctx.has_many(set(digests))
-        return [d for d in digests if not present[d]]
+        bad = [d for d in digests if not present[d]]
+        if isinstance(ctx.blobs, LocalBlobStore):
+            bad += [d for d in digests if present[d] and hash_file(ctx.blobs.path_for(d)) != d]
+        return bad
 
     return checks.check_diff(
         ctx.store,
