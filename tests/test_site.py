@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 import registry_tool as wandb
 from registry_tool.sdk.context import Context
 from registry_tool.site import build as site_build
@@ -44,7 +46,10 @@ def test_user_text_is_escaped_everywhere(showcase, tmp_path):
         assert 'href="javascript:' not in text, page
     data_page = (tmp_path / "site/artifacts/demo/two-blobs/v0.html").read_text()
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in data_page
-    assert "<strong>bold</strong>" in (tmp_path / "site/artifacts/demo/two-blobs/index.html").read_text()
+    assert (
+        "<strong>bold</strong>"
+        in (tmp_path / "site/artifacts/demo/two-blobs/index.html").read_text()
+    )
     assert "more characters)" in data_page  # a 10,000-character value is cut
 
 
@@ -90,3 +95,30 @@ def test_a_rebuild_after_one_new_version_rewrites_few_pages(showcase, tmp_path):
     third = site_build.build(Context.open(showcase.root), tmp_path / "site")
     assert 0 < third.written < first.pages / 2 + 4
     assert (tmp_path / "site/artifacts/demo/classifier/v3.html").is_file()
+
+
+def _normalised(text: str) -> str:
+    text = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d)", "<time>", text)
+    return re.sub(r"\b[0-9a-f]{12,64}\b", "<hex>", text)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "index.md",
+        "registries/prod.md",
+        "artifacts/demo/classifier/index.md",
+        "artifacts/demo/classifier/v1.md",
+    ],
+)
+def test_generated_markdown_is_golden(showcase, tmp_path, page):
+    report = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    text = _normalised((report.docs / page).read_text())
+    text = re.sub(
+        r'<div class="rt-lineage"><svg.*?</svg>\s*</div>', "<lineage svg>", text, flags=re.S
+    )
+    golden = Path(__file__).parent / "data" / "golden" / "pages" / page
+    if os.environ.get("REGISTRY_TOOL_UPDATE_GOLDEN"):  # regenerate, then review the diff
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text()
