@@ -122,3 +122,26 @@ def test_generated_markdown_is_golden(showcase, tmp_path, page):
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def test_an_artifact_table_is_a_page_with_thumbnails(registry, tmp_path):
+    from PIL import Image as PILImage
+
+    table = wandb.Table(columns=["id", "image", "label"])
+    for i in range(120):
+        table.add_data(i, wandb.Image(PILImage.new("RGB", (8, 8), (i, 0, 0))) if i < 3 else None, f"<b>{i}</b>")
+    with wandb.init(project="demo") as run:
+        art = wandb.Artifact("predictions", type="predictions")
+        art.add(table, "predictions")
+        run.log_artifact(art)
+    site_build.build(Context.open(registry.root), tmp_path / "site")
+    pages = list((tmp_path / "site/artifacts/demo/predictions").glob("v0-table-*.html"))
+    assert len(pages) == 1
+    html = pages[0].read_text()
+    assert "the first 100 of 120 rows" in html
+    assert html.count("<tr>") == 101  # header + 100 rows
+    assert "&lt;b&gt;0&lt;/b&gt;" in html
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert len(sources) == 3
+    for src in sources:
+        assert (pages[0].parent / src).resolve().is_file()
