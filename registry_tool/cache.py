@@ -20,6 +20,7 @@ import contextlib
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -161,6 +162,10 @@ class BlobCache:
         self.max_size = configured_max_size() if max_size is None else parse_size(max_size)
         self._blobs = root / "blobs"
         self._tmp = root / "tmp"
+        self._pending = 0  # bytes added but not yet written to the shared estimate
+        self._pending_lock = threading.Lock()
+        self._flushed_at = 0.0
+        self._known_estimate: int | None = None
 
     def path_for(self, hexdigest: str) -> Path:
         return self._blobs / blob_key(hexdigest)
@@ -229,13 +234,33 @@ class BlobCache:
 
     def _added(self, hexdigest: str, size: int) -> None:
         """Count a new blob; clean up when the cache is over its bound (never failing
-        the fetch that added it: the cache is an optimisation)."""
+        the fetch that added it: the cache is an optimisation).
+
+        Sizes are added up in memory and written to the shared estimate at most once a
+        second (or once they reach 1% of the bound): sixteen download threads would
+        otherwise queue on the estimate's file lock for every small blob.
+        """
+        with self._pending_lock:
+            self._pending += size
+            now = time.monotonic()
+            known = self._known_estimate
+            due = (
+                known is None
+                or now - self._flushed_at >= 1.0
+                or self._pending >= self.max_size // 100
+                or known + self._pending > self.max_size
+            )
+            if not due:
+                return
+            size, self._pending = self._pending, 0
+            self._flushed_at = now
         try:
             with _locked(self._blobs / "size.lock"):
                 estimate = self._read_estimate()
                 # No estimate yet: one scan (it sees the new blob) starts it.
                 estimate = self._total() if estimate is None else estimate + size
                 self._write_estimate(estimate)
+            self._known_estimate = estimate
             if estimate > self.max_size:
                 with _locked(self._blobs / "cleanup.lock"):
                     # Another process may have cleaned up while we waited for the lock.
