@@ -512,10 +512,15 @@ def build(
     templates: Path | None = None,
     docs: Path | None = None,
     strict: bool = True,
-    dirty: bool = True,
+    dirty: bool = False,
 ) -> BuildReport:
     """Render the pages into ``docs`` (a per-registry cache folder by default) and run
-    ``mkdocs build`` into ``out``."""
+    ``mkdocs build`` into ``out``.
+
+    ``dirty`` passes ``--dirty`` to mkdocs, which rebuilds only changed pages but also
+    writes a search index of only those pages: off by default until the search index
+    is merged instead of replaced.
+    """
     started = time.monotonic()
     out = out.resolve()
     workdir = cache_home() / "site" / hashlib.sha256(str(ctx.store.root).encode()).hexdigest()[:16]
