@@ -313,8 +313,9 @@ class Writer:
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(target.parent)
+        if not target.exists():
+            self.files += 1
         target.write_bytes(self.dumps(doc))
-        self.files += 1
 
     def blob(self, data: bytes) -> str:
         hexdigest = hashlib.sha256(data).hexdigest()
