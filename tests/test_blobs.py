@@ -18,15 +18,21 @@ from registry_tool.store import init_registry
 from tests.conftest import write
 
 
-@pytest.fixture(params=["local", "memory", "s3"])
-def store(request, tmp_path):
+@pytest.fixture(params=["local", "memory", "s3", "s3-botocore-only"])
+def store(request, tmp_path, monkeypatch):
     if request.param == "local":
         return LocalBlobStore(tmp_path / "blobs")
     if request.param == "memory":
         return MemoryBlobStore()
+    if request.param == "s3-botocore-only":
+        monkeypatch.setenv("REGISTRY_TOOL_S3_FAST", "0")
     server = request.getfixturevalue("s3_env")
     bucket = request.getfixturevalue("bucket")
-    return S3BlobStore(StorageConfig(url=f"s3://{bucket}/pre/fix", endpoint_url=server.endpoint))
+    s3 = S3BlobStore(StorageConfig(url=f"s3://{bucket}/pre/fix", endpoint_url=server.endpoint))
+    # The fast path (signed requests on a urllib3 pool) takes the GETs and small PUTs
+    # where it applies; with it off, botocore makes every request.
+    assert (s3.fast is None) == (request.param == "s3-botocore-only")
+    return s3
 
 
 def corrupt(store, hexdigest: str) -> None:
@@ -55,6 +61,8 @@ def test_put_then_fetch_returns_the_bytes(store, tmp_path):
     store.fetch(digest, tmp_path / "out.bin", lambda n: None)
     assert (tmp_path / "out.bin").read_bytes() == src.read_bytes()
     assert list(store.iter_digests()) == [digest]
+    if isinstance(store, S3BlobStore) and store.fast is not None:
+        assert store.fast.requests == 3  # the PUT, the conditional PUT (412) and the GET
 
 
 def test_fetch_refuses_missing_and_corrupted_blobs(store, tmp_path):
@@ -113,7 +121,10 @@ def test_registry_given_as_a_git_url_is_kept_as_a_managed_clone(tmp_path, monkey
         art.add_file("a.txt")
         run.log_artifact(art)
     log = subprocess.run(
-        ["git", "-C", str(bare), "log", "--format=%s", "main"], capture_output=True, text=True, check=True
+        ["git", "-C", str(bare), "log", "--format=%s", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "log p/a:v0 +latest" in log
     clones = list((tmp_path / "home/.local/share/registry-tool/clones").iterdir())

@@ -9,12 +9,13 @@ import pytest
 
 import registry_tool as wandb
 from registry_tool.blobs import s3 as s3_module
+from registry_tool.blobs import s3http
 from registry_tool.errors import CorruptBlobError, StorageError
 from tests.conftest import write
 
 
 class PutCounter:
-    """Counts the object writes every S3 client made by registry-tool sends."""
+    """Counts the object writes registry-tool sends, by botocore or by its fast path."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[str] = []
@@ -28,7 +29,17 @@ class PutCounter:
                 client.meta.events.register(f"after-call.s3.{op}", self._stored(op))
             return client
 
+        real_put = s3http.FastS3.put
+
+        def fast_put(fast, *args, **kwargs):
+            self._count("PutObject")()
+            status = real_put(fast, *args, **kwargs)
+            if status == 200:
+                self.stored.append("PutObject")
+            return status
+
         monkeypatch.setattr(s3_module, "make_client", counting)
+        monkeypatch.setattr(s3http.FastS3, "put", fast_put)
 
     def _count(self, op: str):
         def handler(**kwargs):
@@ -229,3 +240,81 @@ def test_cli_init_with_s3_storage_then_log_and_get(s3_env, bucket, tmp_path, mon
     run("log", "m", "--name", "p/model", "--type", "model")
     run("get", "p/model:v0", "--root", str(tmp_path / "got"))
     assert (tmp_path / "got" / "model.bin").read_bytes() == b"weights"
+
+
+class _Canned:
+    """A loopback HTTP server giving every request the same answer."""
+
+    def __init__(self, status: int, body: bytes = b"") -> None:
+        import http.server
+        import threading
+
+        self.seen: list[str] = []
+        canned = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                canned.seen.append(f"{self.command} {self.path}")
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "taken"),
+    [
+        (503, b"<Error><Code>SlowDown</Code></Error>", False),
+        (500, b"", False),
+        (301, b"<Error><Code>PermanentRedirect</Code></Error>", False),
+        (403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>", False),
+        (404, b"<Error><Code>NoSuchBucket</Code></Error>", False),
+        (404, b"<Error><Code>NoSuchKey</Code></Error>", True),
+        (206, b"0123456789", True),
+    ],
+)
+def test_the_fast_path_takes_only_the_answers_it_knows(status, body, taken):
+    from botocore.credentials import Credentials
+
+    server = _Canned(status, body)
+    try:
+        fast = s3http.FastS3(server.endpoint, "bkt", "us-east-1", Credentials("k", "s"), 2)
+        got = fast.get("sha256/ab/key with space", 0, 9)
+        assert (got is not None) == taken
+        assert server.seen == ["GET /bkt/sha256/ab/key%20with%20space"]
+        # A PUT takes 200 (stored) and 412 (present) only.
+        assert fast.put("k", b"x", hashlib.sha256(b"x").hexdigest(), "eA==") is None
+    finally:
+        server.close()
+
+
+def test_the_fast_path_gives_up_on_a_dead_server_and_botocore_says_why(tmp_path, monkeypatch):
+    from tests.s3server import free_ports
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    monkeypatch.setenv("REGISTRY_TOOL_S3_MAX_ATTEMPTS", "1")
+    (port,) = free_ports(1)
+    store = s3_module.S3BlobStore(
+        s3_module.StorageConfig(url="s3://bkt/p", endpoint_url=f"http://127.0.0.1:{port}")
+    )
+    assert store.fast is not None
+    with pytest.raises(StorageError, match=r"uploading .*: EndpointConnectionError"):
+        store.ingest(write(tmp_path / "a", "abc"), None, lambda n: None)
+    assert store.fast.requests == 1
