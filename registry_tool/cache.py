@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -30,7 +29,7 @@ from typing import Any, BinaryIO
 
 from registry_tool.blobs.base import BlobStore, blob_key
 from registry_tool.errors import StorageError, UsageError
-from registry_tool.hashing import Advance
+from registry_tool.hashing import Advance, scratch_path
 from registry_tool.locking import file_lock
 
 KiB = 1024
@@ -205,9 +204,7 @@ class BlobCache:
 
     def _fetch(self, store: BlobStore, hexdigest: str, advance: Advance) -> BinaryIO:
         self._tmp.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=".fetch-")
-        os.close(fd)
-        os.unlink(tmp)
+        tmp = str(scratch_path(self._tmp, ".fetch-"))
         final = self.path_for(hexdigest)
         added = 0
         try:

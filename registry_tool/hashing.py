@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import secrets
 import sqlite3
 import threading
 import time
@@ -21,6 +22,14 @@ from typing import BinaryIO
 CHUNK = 1024 * 1024
 
 Advance = Callable[[int], None]
+
+
+def scratch_path(directory: Path | str, prefix: str) -> Path:
+    """A name no file has in ``directory``, for a temp file the caller creates with
+    ``open(..., "xb")`` (which fails rather than reuse a name) and renames into place.
+    Not ``mkstemp``, whose create-close-unlink doubles the file creations of every
+    fetch, and file creation is what many small downloads wait on."""
+    return Path(directory) / f"{prefix}{secrets.token_hex(8)}"
 
 
 def _noop(_: int) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from typing import Any
 
 from registry_tool.blobs import BlobStore, open_blob_store
 from registry_tool.errors import CorruptBlobError, UsageError
+from registry_tool.hashing import scratch_path
 from registry_tool.model.manifest import blob_hex
 from registry_tool.model.records import REGISTRY_FILE, RegistryConfig, StorageConfig
 from registry_tool.sdk.context import Context
@@ -235,9 +235,7 @@ def _copy_blob(
     """Download one blob to a temp file (verified by ``fetch``), then store it in the
     target; returns ("copied" | "present" | "missing" | "corrupt", bytes)."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".sync-")
-    os.close(fd)
-    os.unlink(tmp)
+    tmp = str(scratch_path(tmp_dir, ".sync-"))
     # Half the bar is the download, half the upload.
     moved = _Halves(advance)
     try:

@@ -5,7 +5,6 @@ caches, and the operations Artifact, Run and Api share — resolve, log, alias, 
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from registry_tool.errors import (
     RegistryError,
     UsageError,
 )
-from registry_tool.hashing import StatCache, copy_and_hash
+from registry_tool.hashing import StatCache, copy_and_hash, scratch_path
 from registry_tool.model.manifest import (
     Entry,
     artifact_digest,
@@ -396,9 +395,7 @@ class Context:
             return
         hexdigest = blob_hex(entry.digest)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.part-")
-        os.close(fd)
-        os.unlink(tmp)
+        tmp = str(scratch_path(target.parent, f".{target.name}.part-"))
         try:
             if isinstance(self.blobs, LocalBlobStore):
                 self.blobs.fetch(hexdigest, Path(tmp), advance)
