@@ -14,11 +14,28 @@ from tests.conftest import write
 
 
 def test_public_surface_is_locked():
-    assert wandb.__all__ == sorted(wandb.__all__, key=str.casefold) or wandb.__all__ == sorted(wandb.__all__)
+    assert wandb.__all__ == sorted(wandb.__all__, key=str.casefold) or wandb.__all__ == sorted(
+        wandb.__all__
+    )
     assert set(wandb.__all__) == {
-        "Api", "Artifact", "ArtifactError", "CorruptBlobError", "DocumentError", "GitError",
-        "Image", "InvalidNameError", "NotFoundError", "RegistryError", "Run", "StorageError",
-        "Table", "UsageError", "VerificationError", "__version__", "finish", "init",
+        "Api",
+        "Artifact",
+        "ArtifactError",
+        "CorruptBlobError",
+        "DocumentError",
+        "GitError",
+        "Image",
+        "InvalidNameError",
+        "NotFoundError",
+        "RegistryError",
+        "Run",
+        "StorageError",
+        "Table",
+        "UsageError",
+        "VerificationError",
+        "__version__",
+        "finish",
+        "init",
     }
     for name in wandb.__all__:
         assert hasattr(wandb, name)
@@ -37,7 +54,9 @@ def test_run_file_records_config_times_status_code_and_lineage(registry, tmp_pat
     monkeypatch.chdir(code)
     write("data.csv", "x\n1\n")  # untracked files do not make the code dirty...
     write("train.py", "print(2)\n")  # ...an edit to a tracked file does
-    with wandb.init(project="p", job_type="prep", config={"lr": 0.1, "layers": [1, 2]}, name="prep-1") as run:
+    with wandb.init(
+        project="p", job_type="prep", config={"lr": 0.1, "layers": [1, 2]}, name="prep-1"
+    ) as run:
         art = wandb.Artifact("data", type="dataset")
         art.add_file("data.csv")
         run.log_artifact(art)
@@ -110,7 +129,9 @@ def test_download_with_path_prefix_and_default_root(registry):
     got = wandb.Api().artifact("p/d:latest")
     root = got.download(path_prefix="images/")
     assert root == os.path.join("artifacts", "d:v0")
-    assert sorted(p.relative_to(root).as_posix() for p in Path(root).rglob("*") if p.is_file()) == ["images/1.png"]
+    assert sorted(p.relative_to(root).as_posix() for p in Path(root).rglob("*") if p.is_file()) == [
+        "images/1.png"
+    ]
     # Downloading again skips files already there (stat cache), and heals a changed one.
     got.download()
     Path(root, "labels.csv").write_text("tampered")
@@ -154,7 +175,10 @@ def test_names_that_differ_only_in_case_are_refused(registry):
     art = wandb.Artifact("a", type="t")
     art.add_file("f.txt", name="Data.txt")
     art.add_file("f.txt", name="data.txt")
-    with pytest.raises(wandb.ArtifactError, match="differ only in case"), wandb.init(project="p") as run:
+    with (
+        pytest.raises(wandb.ArtifactError, match="differ only in case"),
+        wandb.init(project="p") as run,
+    ):
         run.log_artifact(art)
     assert not (registry.root / "projects/p/a").exists()
 
@@ -171,12 +195,37 @@ def test_symlinks_out_of_an_added_directory_are_refused_inside_ones_followed(tmp
         wandb.Artifact("b", type="t").add_dir("d")
 
 
+def test_download_refuses_symlinks_that_lead_out_of_the_target(registry, tmp_path):
+    write("d/sub/a.txt", "a")
+    write("d/b.txt", "b")
+    art = wandb.Artifact("a", type="t")
+    art.add_dir("d")
+    with wandb.init(project="p") as run:
+        run.log_artifact(art)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    got = wandb.Api().artifact("p/a:v0")
+    (tmp_path / "t1").mkdir()
+    os.symlink(outside, tmp_path / "t1" / "sub")  # a folder that leads out
+    with pytest.raises(wandb.VerificationError, match=r"'sub/a\.txt' would land outside"):
+        got.download(str(tmp_path / "t1"))
+    (tmp_path / "t2").mkdir()
+    os.symlink(outside / "b.txt", tmp_path / "t2" / "b.txt")  # a file that leads out
+    with pytest.raises(wandb.VerificationError, match=r"'b\.txt' would land outside"):
+        got.download(str(tmp_path / "t2"))
+    assert list(outside.iterdir()) == []
+    assert (Path(got.download(str(tmp_path / "t3"))) / "sub/a.txt").read_text() == "a"
+
+
 def test_bad_metadata_is_refused_before_anything_is_written(registry):
     write("f.txt", "x")
     art = wandb.Artifact("a", type="t", metadata={"loss": float("nan")})
     art.add_file("f.txt")
     head = registry.git.rev_parse("HEAD")
-    with pytest.raises(wandb.UsageError, match="not a finite number"), wandb.init(project="p") as run:
+    with (
+        pytest.raises(wandb.UsageError, match="not a finite number"),
+        wandb.init(project="p") as run,
+    ):
         run.log_artifact(art)
     assert registry.git.rev_parse("HEAD") == head  # the run wrote nothing, so it left nothing
     assert not (registry.root / "projects/p/a").exists()

@@ -97,12 +97,13 @@ def progress_sink(description: str, total: int) -> Iterator[Callable[[int], None
     bar: Progress | None = None
     task = None
     done = 0
+    tty = sys.stderr.isatty()  # asked once: advance() runs for every file
 
     def advance(n: int) -> None:
         nonlocal bar, task, done
         done += n
         if bar is None:
-            if time.monotonic() - start >= SHOW_AFTER and sys.stderr.isatty():
+            if tty and time.monotonic() - start >= SHOW_AFTER:
                 bar, task = _bar(description, total, done)
         else:
             bar.update(task, completed=done)  # type: ignore[arg-type]

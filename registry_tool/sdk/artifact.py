@@ -499,10 +499,17 @@ class Artifact:
         ]
         target_root.mkdir(parents=True, exist_ok=True)
         real_root = target_root.resolve()
+        inside: dict[Path, bool] = {}  # resolved once per folder, not once per file
         todo = []
         for entry in entries:
             target = real_root / entry.path
-            if real_root not in target.resolve().parents:
+            folder = target.parent
+            if folder not in inside:
+                real = folder.resolve()
+                inside[folder] = real == real_root or real_root in real.parents
+            if not inside[folder] or (
+                target.is_symlink() and real_root not in target.resolve().parents
+            ):
                 raise VerificationError(
                     f"{record.name}: file {entry.path!r} would land outside {root}"
                 )
