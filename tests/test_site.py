@@ -39,7 +39,9 @@ def test_build_writes_every_page_and_mkdocs_strict_passes(showcase, tmp_path):
 
 def test_user_text_is_escaped_everywhere(showcase, tmp_path):
     site_build.build(Context.open(showcase.root), tmp_path / "site")
-    for page in (tmp_path / "site").rglob("*.html"):
+    search_index = tmp_path / "site/search/search_index.json"
+    assert "pwned" in search_index.read_text()  # the hostile text is indexed, escaped:
+    for page in [*(tmp_path / "site").rglob("*.html"), search_index]:
         text = page.read_text()
         assert "<script>window.__pwned" not in text, page
         assert not re.search(r"<img[^>]*onerror", text), page
@@ -97,6 +99,51 @@ def test_a_rebuild_after_one_new_version_rewrites_few_pages(showcase, tmp_path):
     index = json.loads((tmp_path / "site/search/search_index.json").read_text())
     assert any("two-blobs" in doc["location"] for doc in index["docs"])  # search still whole
     assert (tmp_path / "site/artifacts/demo/classifier/v3.html").is_file()
+    # The incremental build made exactly what a full build into a fresh folder makes.
+    fresh = tmp_path / "fresh"
+    site_build.build(Context.open(showcase.root), fresh)
+    assert _tree(tmp_path / "site") == _tree(fresh)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_pages_out_of_mkdocs_wear_the_theme_and_no_shell_is_left(showcase, tmp_path):
+    site_build.build(Context.open(showcase.root), tmp_path / "site")
+    out = tmp_path / "site"
+    home = (out / "index.html").read_text()
+    version = (out / "artifacts/demo/classifier/v2.html").read_text()
+    run = next((out / "runs/demo").glob("*.html")).read_text()
+    for page in (version, run):
+        # The header, the palette toggle, the search box and the theme's own scripts.
+        for mark in ('class="md-header', "data-md-color-scheme", 'class="md-search', "bundle"):
+            assert mark in page, mark
+        assert page.count("<h1") == 1
+    assert "<title>demo/classifier:v2 - " in version
+    assert 'href="../../../assets/stylesheets/' in version  # three folders down
+    assert 'href="../../assets/stylesheets/' in run
+    assert 'href="assets/stylesheets/' in home
+    assert not (out / site_build.shell.SHELL_DIR).exists()
+    assert site_build.shell.SHELL_DIR not in (out / "sitemap.xml").read_text()
+    assert site_build.shell.TITLE not in version and site_build.shell.CONTENT not in version
+
+
+def test_past_a_limit_the_nav_lists_one_page_of_projects(showcase, tmp_path, monkeypatch):
+    site_build.build(Context.open(showcase.root), tmp_path / "a")
+    nav = (tmp_path / "a/index.html").read_text().split('class="md-content"')[0]
+    assert 'href="artifacts/demo/index.html"' in nav
+    monkeypatch.setattr(site_build, "NAV_PROJECTS", 0)
+    site_build.build(Context.open(showcase.root), tmp_path / "b")
+    nav = (tmp_path / "b/index.html").read_text().split('class="md-content"')[0]
+    assert 'href="artifacts/demo/index.html"' not in nav
+    assert 'href="artifacts/index.html"' in nav
+    projects = (tmp_path / "b/artifacts/index.html").read_text()
+    assert 'href="demo/index.html"' in projects
 
 
 def _normalised(text: str) -> str:
@@ -109,13 +156,15 @@ def _normalised(text: str) -> str:
     [
         "index.md",
         "registries/prod.md",
+        "artifacts/index.md",
+        "artifacts/demo/index.md",
         "artifacts/demo/classifier/index.md",
         "artifacts/demo/classifier/v1.md",
     ],
 )
 def test_generated_markdown_is_golden(showcase, tmp_path, page):
     report = site_build.build(Context.open(showcase.root), tmp_path / "site")
-    text = _normalised((report.docs / page).read_text())
+    text = _normalised(report.markdown[page])
     text = re.sub(
         r'<div class="rt-lineage"><svg.*?</svg>\s*</div>', "<lineage svg>", text, flags=re.S
     )

@@ -95,6 +95,17 @@ def test_search_finds_an_artifact_by_name(served, page):
     assert "classifier" in page.locator(".md-search-result").inner_text()
 
 
+def test_search_results_show_hostile_text_as_text(served, page):
+    page.goto(f"{served}/index.html")
+    page.wait_for_load_state("networkidle")
+    page.keyboard.press("/")
+    page.keyboard.type("Points", delay=30)  # a description with a script in it
+    page.locator(".md-search-result__item").first.wait_for(timeout=15000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator(".md-search-result img, .md-search-result script").count() == 0
+
+
 def test_dark_mode_toggle(served, page):
     page.goto(f"{served}/index.html")
     before = page.evaluate("document.body.getAttribute('data-md-color-scheme')")

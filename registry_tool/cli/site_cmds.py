@@ -39,7 +39,8 @@ def site_build(
 ) -> None:
     """Render the registry's pages and build the site with mkdocs.
 
-    Only pages whose text changed are rewritten; mkdocs rebuilds just those.
+    mkdocs builds the navigable pages; the many others (collections, versions,
+    runs) are set into the theme's page by registry-tool, only those that changed.
     """
     from registry_tool.site.build import build
 

@@ -1,9 +1,11 @@
 """``registry-tool site build``: Markdown pages from Jinja2 templates, then mkdocs.
 
-Pages are written only when their text changes, and stale ones are removed, so a
-rebuild after one new version touches a handful of files and ``mkdocs build --dirty``
-re-renders only those. Version, run and table pages stay out of the nav and out of
-the search index, so a page's size does not grow with the registry.
+mkdocs builds the navigable pages only: home, registries, projects (the nav lists the
+projects up to ``NAV_PROJECTS``, then only a page of them, so the nav every page carries
+stays small). Collection, version, files, run and table pages, one per version and per
+run, are set into the theme's own HTML by ``site.shell`` and converted again only when
+their Markdown changes; collection pages are added to the search index, the rest stay
+out of it. Lineage SVG is cached by DOT source.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from registry_tool.resources import data_path
 from registry_tool.sdk.context import Context
 from registry_tool.site import lineage as lineage_mod
 from registry_tool.site import pages as p
+from registry_tool.site import shell
 from registry_tool.site.load import load
 from registry_tool.site.model import SiteData
 from registry_tool.store.paths import cache_home
 
 DOT_BATCH = 200
+NAV_PROJECTS = 50  # projects listed in the nav, which every page carries
 
 
 @dataclass
@@ -42,6 +46,7 @@ class BuildReport:
     seconds: float
     dot: bool
     warnings: list[str] = field(default_factory=list)
+    markdown: dict[str, str] = field(default_factory=dict, repr=False)  # every page
 
     @property
     def index(self) -> Path:
@@ -86,11 +91,23 @@ class _Renderer:
         self.env = env
         self.docs = docs
         self.pages: dict[str, str] = {}
+        self.detached: set[str] = set()  # rendered into a shell, not built by mkdocs
+        self.searchable: set[str] = set()  # detached pages still in the search index
         self.graphs: dict[str, tuple[str, bool]] = {}  # page -> (DOT source, cut)
         self.assets: dict[str, bytes] = {}
 
     def render(self, template: str, target: str, /, **context: Any) -> None:
+        """A page mkdocs builds (home, registries, projects)."""
         self.pages[target] = self.env.get_template(template).render(**context)
+
+    def render_detached(
+        self, template: str, target: str, /, searchable: bool = False, **context: Any
+    ) -> None:
+        """A page out of the nav, set into the theme's shell by ``shell.publish``."""
+        self.render(template, target, **context)
+        self.detached.add(target)
+        if searchable:
+            self.searchable.add(target)
 
     def link(self, from_page: str, key: str) -> str:
         if key.startswith("r:"):
@@ -198,6 +215,52 @@ def _registries(r: _Renderer) -> None:
         )
 
 
+def _projects(r: _Renderer) -> None:
+    """A page per project listing its artifacts, and one listing the projects."""
+    by_project: dict[str, list[Any]] = {}
+    for collection in r.data.collections.values():
+        by_project.setdefault(collection.record.project, []).append(collection)
+    everything = p.page_path("artifacts")
+    rows = []
+    for project, collections in sorted(by_project.items()):
+        page = p.page_path("project", project)
+        items = []
+        for c in sorted(collections, key=lambda c: c.record.name):
+            latest = c.versions[-1] if c.versions else None
+            items.append(
+                {
+                    "name": c.record.name,
+                    "href": p.href(page, p.page_path("collection", project, c.record.name)),
+                    "type": c.record.type,
+                    "versions": len(c.versions),
+                    "latest": latest.version if latest else None,
+                    "latest_href": p.href(
+                        page, p.page_path("version", project, c.record.name, str(latest.version))
+                    )
+                    if latest
+                    else None,
+                    "aliases": c.aliases_of(latest.version) if latest else [],
+                    "updated": latest.created_at if latest else c.record.created_at,
+                }
+            )
+        r.render(
+            "project.md.j2",
+            page,
+            project=project,
+            collections=items,
+            all_href=p.href(page, everything),
+        )
+        rows.append(
+            {
+                "name": project,
+                "href": p.href(everything, page),
+                "collections": len(collections),
+                "versions": sum(len(c.versions) for c in collections),
+            }
+        )
+    r.render("artifacts.md.j2", everything, projects=rows)
+
+
 def _collections(r: _Renderer, lineage: _PageLineage) -> None:
     for collection in r.data.collections.values():
         record = collection.record
@@ -224,9 +287,10 @@ def _collections(r: _Renderer, lineage: _PageLineage) -> None:
         charts = [
             (k, p.sparkline(points)) for k, points in p.numeric_series(collection.versions).items()
         ]
-        r.render(
+        r.render_detached(
             "collection.md.j2",
             page,
+            searchable=True,
             record=record,
             versions=versions,
             metadata_keys=keys,
@@ -278,7 +342,7 @@ def _version(
             _table(r, v, entry, name, table_page, page)
     around = lineage.around(lineage_mod.version_key(v.project, v.name, v.version))
     r.graphs[page] = (around.to_dot(), around.cut)
-    r.render(
+    r.render_detached(
         "version.md.j2",
         page,
         record=v,
@@ -319,7 +383,7 @@ def _version(
             }
             for x in pages_list
         ]
-        r.render(
+        r.render_detached(
             "files_page.md.j2",
             files_page,
             record=v,
@@ -354,7 +418,7 @@ def _table(r: _Renderer, v: Any, entry: Any, name: str, page: str, version_page:
         return relative.removesuffix(".html") + ext
 
     rows = doc.get("data", []) if isinstance(doc, dict) else []
-    r.render(
+    r.render_detached(
         "table.md.j2",
         page,
         record=v,
@@ -380,7 +444,7 @@ def _runs(r: _Renderer, lineage: _PageLineage) -> None:
 
         around = lineage.around(lineage_mod.run_key(run.project, run.id))
         r.graphs[page] = (around.to_dot(), around.cut)
-        r.render(
+        r.render_detached(
             "run.md.j2",
             page,
             run=run,
@@ -483,12 +547,7 @@ def _config(ctx: Context, data: SiteData, docs: Path, out: Path) -> dict[str, An
     config["docs_dir"] = str(docs)
     config["site_dir"] = str(out)
     config["use_directory_urls"] = False
-    projects: dict[str, list[dict[str, str]]] = {}
-    for collection in data.collections.values():
-        record = collection.record
-        projects.setdefault(record.project, []).append(
-            {record.name: p.page_path("collection", record.project, record.name)}
-        )
+    projects = sorted({c.record.project for c in data.collections.values()})
     nav: list[Any] = [{"Home": "index.md"}]
     if data.registries:
         nav.append(
@@ -498,10 +557,18 @@ def _config(ctx: Context, data: SiteData, docs: Path, out: Path) -> dict[str, An
                 ]
             }
         )
-    if projects:
-        nav.append({"Artifacts": [{project: items} for project, items in sorted(projects.items())]})
+    everything = p.page_path("artifacts")
+    if len(projects) <= NAV_PROJECTS:
+        nav.append(
+            {
+                "Artifacts": [{"All projects": everything}]
+                + [{project: p.page_path("project", project)} for project in projects]
+            }
+        )
+    else:  # the nav is on every page: past this many, the projects page lists them
+        nav.append({"Artifacts": everything})
     config["nav"] = nav
-    config["not_in_nav"] = "/artifacts/*/*/v*.md\n/runs/\n"
+    config["not_in_nav"] = f"/{shell.SHELL_DIR}/\n/artifacts/*/index.md\n"
     return config
 
 
@@ -512,15 +579,11 @@ def build(
     templates: Path | None = None,
     docs: Path | None = None,
     strict: bool = True,
-    dirty: bool = False,
 ) -> BuildReport:
-    """Render the pages into ``docs`` (a per-registry cache folder by default) and run
-    ``mkdocs build`` into ``out``.
-
-    ``dirty`` passes ``--dirty`` to mkdocs, which rebuilds only changed pages but also
-    writes a search index of only those pages: off by default until the search index
-    is merged instead of replaced.
-    """
+    """Render the pages; run ``mkdocs build`` on the navigable ones (home, registries,
+    projects, kept in ``docs``, a per-registry cache folder by default) into a staging
+    folder; then publish into ``out``: what mkdocs built, and every other page set
+    into the theme's shell (only those whose Markdown changed since the last build)."""
     started = time.monotonic()
     out = out.resolve()
     workdir = cache_home() / "site" / hashlib.sha256(str(ctx.store.root).encode()).hexdigest()[:16]
@@ -531,6 +594,7 @@ def build(
     lineage = _PageLineage(graph, renderer)
     _home(renderer)
     _registries(renderer)
+    _projects(renderer)
     _collections(renderer, lineage)
     _runs(renderer, lineage)
     have_dot, warnings = _render_lineage(renderer, workdir / "svg")
@@ -539,15 +603,18 @@ def build(
     renderer.assets["assets/registry-tool.css"] = (
         own_css if own_css.is_file() else css
     ).read_bytes()
-    written, removed = _write_pages(docs, renderer.pages, renderer.assets)
+    detached = {page: renderer.pages[page] for page in renderer.detached}
+    navigable = {k: v for k, v in renderer.pages.items() if k not in renderer.detached}
+    for levels in {shell.depth(page) for page in detached}:
+        navigable[shell.shell_page(levels)] = shell.shell_markdown()
+    docs_written, _ = _write_pages(docs, navigable, renderer.assets)
+    config = _config(ctx, data, docs, workdir / "mkdocs-site")
     config_file = workdir / "mkdocs.yml"
     config_file.parent.mkdir(parents=True, exist_ok=True)
-    config_file.write_text(yaml.safe_dump(_config(ctx, data, docs, out), sort_keys=False))
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     args = [sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(config_file)]
     if strict:
         args.append("--strict")
-    if dirty and (out / "index.html").is_file():
-        args.append("--dirty")
     proc = subprocess.run(
         args,
         capture_output=True,
@@ -558,15 +625,25 @@ def build(
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise RegistryError(f"mkdocs build failed: {' | '.join(detail[-5:])}")
+    out_key = hashlib.sha256(str(out).encode()).hexdigest()[:16]
+    published = shell.publish(
+        workdir / "mkdocs-site",
+        out,
+        detached,
+        renderer.searchable,
+        config,
+        workdir / f"published-{out_key}.json",
+    )
     return BuildReport(
         out,
         docs,
         len(renderer.pages),
-        written,
-        removed,
+        published.converted + docs_written,
+        published.removed,
         time.monotonic() - started,
         have_dot,
         warnings,
+        markdown=renderer.pages,
     )
 
 

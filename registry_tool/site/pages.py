@@ -76,6 +76,10 @@ def page_path(kind: str, *parts: str) -> str:
         return "index.md"
     if kind == "registry":
         return f"registries/{parts[0]}.md"
+    if kind == "artifacts":
+        return "artifacts/index.md"
+    if kind == "project":
+        return f"artifacts/{parts[0]}/index.md"
     if kind == "collection":
         return f"artifacts/{parts[0]}/{parts[1]}/index.md"
     if kind == "version":

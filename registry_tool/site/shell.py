@@ -1,0 +1,227 @@
+"""Pages rendered into the theme's own HTML without a trip through mkdocs.
+
+mkdocs builds the pages people navigate to (home, registries, projects). Collection,
+version, files, run and table pages are many (one per version and per run) and none of
+them is in the nav, so they are rendered here instead: their Markdown is converted with
+the site's Markdown extensions and set into a *shell*, a page mkdocs built at the same
+folder depth with a marker for its title and content. So they look and behave exactly
+like the theme's pages (header, palette toggle, search box, nav), at a fraction of the
+cost, and a rebuild converts only the pages whose Markdown or shell changed (a manifest
+of content hashes per output folder, in the build's work dir).
+
+Collection pages stay findable: their title and text are added to the search index
+mkdocs wrote. Version, files, run and table pages are not searchable, as before.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SHELL_DIR = "_rt_shell"
+TITLE = "RTSHELLTITLE"
+CONTENT = "RTSHELLCONTENT"
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def depth(page: str) -> int:
+    """Folders between the site root and ``page``."""
+    return page.count("/")
+
+
+def shell_page(levels: int) -> str:
+    """Where the shell for pages ``levels`` folders deep lives in the docs tree."""
+    return "/".join([SHELL_DIR] + [f"d{n}" for n in range(1, levels)] + ["shell.md"])
+
+
+def shell_markdown() -> str:
+    return f"---\nsearch:\n  exclude: true\nhide:\n  - toc\n---\n\n# {TITLE}\n\n{CONTENT}\n"
+
+
+@dataclass(frozen=True)
+class Shell:
+    """A built page split around its title heading and content marker."""
+
+    page: str  # its .html path in the site
+    head: str  # up to the title heading
+    tail: str  # after the content marker
+    key: str  # hash of the whole, so a changed theme or nav re-renders every page
+
+    @classmethod
+    def parse(cls, page: str, text: str) -> Shell:
+        start = text.find("<h1")
+        marker = f"<p>{CONTENT}</p>"
+        end = text.find(marker)
+        if start < 0 or end < start or TITLE not in text[start:end]:
+            raise ValueError(f"{page}: the theme's page has no title heading and content marker")
+        return cls(
+            page,
+            text[:start],
+            text[end + len(marker) :],
+            hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        )
+
+    def wrap(self, page: str, title: str, body: str) -> str:
+        here = page.removesuffix(".md") + ".html"
+        head = self.head.replace(TITLE, html.escape(title, quote=False))
+        tail = self.tail.replace(TITLE, html.escape(title, quote=False))
+        if self.page in head:  # a canonical URL, when the config sets site_url
+            head = head.replace(self.page, here)
+        return head + body + tail
+
+
+class Converter:
+    """Markdown to HTML with the site's configured extensions (and ``toc``, as mkdocs
+    adds it), one ``markdown.Markdown`` reused across pages."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        import markdown
+
+        names: list[str] = []
+        options: dict[str, Any] = {}
+        for item in config.get("markdown_extensions") or []:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, dict):
+                for name, value in item.items():
+                    names.append(name)
+                    if value:
+                        options[name] = value
+        if "toc" not in names:
+            names.append("toc")
+        self._md = markdown.Markdown(extensions=names, extension_configs=options)
+
+    def convert(self, text: str) -> tuple[str, str]:
+        """(title, body HTML) of a page's Markdown (front matter dropped)."""
+        text = _FRONT_MATTER.sub("", text, count=1)
+        body = self._md.reset().convert(text)
+        found = _H1.search(body)
+        title = html.unescape(_TAGS.sub("", found.group(1))).strip() if found else ""
+        return title, body
+
+
+def search_text(body: str) -> str:
+    """What the search index keeps of a page: its text with tags and SVG removed, and
+    still HTML-escaped, since the theme shows search results as HTML."""
+    body = re.sub(r"<svg.*?</svg>", " ", body, flags=re.S)
+    return re.sub(r"\s+", " ", _TAGS.sub(" ", body)).strip()
+
+
+@dataclass
+class Published:
+    converted: int  # detached pages converted (and written) by this build
+    written: int  # files written into OUT, all kinds
+    removed: int  # files removed from OUT
+
+
+def publish(
+    staging: Path,
+    out: Path,
+    pages: dict[str, str],
+    searchable: set[str],
+    config: dict[str, Any],
+    manifest_file: Path,
+) -> Published:
+    """Copy what mkdocs built in ``staging`` into ``out`` (changed files only), render
+    ``pages`` (docs path -> Markdown) into their shells, add the ``searchable`` ones to
+    the search index, and remove whatever else ``out`` held."""
+    shells: dict[int, Shell] = {}
+    for levels in sorted({depth(page) for page in pages}):
+        built = shell_page(levels).removesuffix(".md") + ".html"
+        shells[levels] = Shell.parse(built, (staging / built).read_text(encoding="utf-8"))
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_file.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    converter = Converter(config)
+    wanted: set[str] = set()
+    written = converted = 0
+    search_docs = []
+    fresh: dict[str, Any] = {}  # html path -> [content key, search entry or None]
+    for page, text in pages.items():
+        shell = shells[depth(page)]
+        rel = page.removesuffix(".md") + ".html"
+        wanted.add(rel)
+        key = hashlib.sha256(f"{shell.key}\n{page in searchable}\n{text}".encode()).hexdigest()
+        target = out / rel
+        known = manifest.get(rel)
+        if known and known[0] == key and target.is_file():
+            fresh[rel] = known
+        else:
+            title, body = converter.convert(text)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(shell.wrap(page, title, body), encoding="utf-8")
+            converted += 1
+            written += 1
+            entry = None
+            if page in searchable:
+                entry = {
+                    "location": rel,
+                    "title": html.escape(title, quote=False),
+                    "text": search_text(body),
+                }
+            fresh[rel] = [key, entry]
+        if fresh[rel][1] is not None:
+            search_docs.append(fresh[rel][1])
+    for path in staging.rglob("*"):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(staging).as_posix()
+        if rel.startswith(SHELL_DIR + "/"):
+            continue
+        data = path.read_bytes()
+        if rel == "search/search_index.json" and search_docs:
+            index = json.loads(data)
+            index["docs"].extend(search_docs)
+            data = json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode()
+        elif rel == "sitemap.xml":
+            data = _without_shells(data)
+        elif rel == "sitemap.xml.gz":
+            data = gzip.compress(_without_shells(gzip.decompress(data)), mtime=0)
+        wanted.add(rel)
+        target = out / rel
+        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written += 1
+    removed = _remove_unwanted(out, wanted)
+    manifest_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = manifest_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(fresh))
+    os.replace(tmp, manifest_file)
+    return Published(converted, written, removed)
+
+
+def _without_shells(sitemap: bytes) -> bytes:
+    text = sitemap.decode("utf-8")
+    text = re.sub(rf"\s*<url>(?:(?!</url>).)*?/{SHELL_DIR}/.*?</url>", "", text, flags=re.S)
+    return text.encode("utf-8")
+
+
+def _remove_unwanted(out: Path, wanted: set[str]) -> int:
+    removed = 0
+    for folder, dirs, files in os.walk(out, topdown=False):
+        base = Path(folder)
+        for name in files:
+            path = base / name
+            if path.relative_to(out).as_posix() not in wanted:
+                path.unlink()
+                removed += 1
+        for name in dirs:
+            with_path = base / name
+            if with_path.is_symlink():
+                with_path.unlink()
+            elif not any(with_path.iterdir()):
+                shutil.rmtree(with_path)
+    return removed
