@@ -7,7 +7,9 @@ What is measured (wall-clock seconds, every build a fresh CLI process,
    no docs folder) and an empty OUT. Reported: seconds (and CPU seconds and peak RSS of
    the whole process tree: CLI, ``dot`` and the ``mkdocs`` subprocess), the number of
    pages (Markdown pages the CLI rendered / HTML pages in OUT), the total size of OUT,
-   the largest HTML page (bytes, path, and how much of it is mkdocs-material's nav).
+   the largest HTML page (bytes, path, and how much of it is mkdocs-material's nav), and
+   the split between registry-tool's own work (load, render, ``dot``: CLI start until its
+   ``mkdocs`` child appears) and the ``mkdocs build`` child (seen by polling /proc).
    Goals: 10,000 versions under 120 s on this 2-core machine; every page under 100 KB
    (100,000 bytes).
 2. **Incremental build after one new version**, same cache dir and OUT, two kinds:
@@ -19,11 +21,6 @@ What is measured (wall-clock seconds, every build a fresh CLI process,
    Also reported: the entries of ``search/search_index.json`` after the full build and
    after each incremental build (the index should not lose pages in a rebuild) and
    whether the new version's page is in OUT.
-3. **Nav cost** (1,000 versions only; ``--no-nav-compare`` skips it): the same docs
-   folder built once more by ``mkdocs build`` with every version page in the nav (a
-   section per collection: its index and its versions), against the library's
-   configuration (version pages out of the nav). Reported: size of the same version
-   page both ways, the average version page both ways, total OUT, and seconds.
 
 The synthetic registries are written directly as the files the library writes (records
 from ``registry_tool.model``, ``to_doc()``, ``yamlio.dumps``, blobs in ``.blobs`` under
@@ -73,6 +70,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -87,7 +85,6 @@ GOAL_FULL_SECONDS = 120.0
 GOAL_FULL_AT = 10_000  # versions the full-build goal applies to
 GOAL_PAGE_BYTES = 100_000  # 100 KB
 GOAL_INCREMENTAL_RATIO = 5.0
-NAV_COMPARE_AT = 1_000
 
 VERSIONS_PER_COLLECTION = 10
 COLLECTIONS_PER_PROJECT = 10
@@ -179,27 +176,73 @@ class Timed:
     cpu: float  # user + system of the whole process tree
     max_rss_mib: float  # the largest process of the tree
     stdout: str
+    mkdocs_seconds: float = 0.0  # the CLI's mkdocs child, seen from start to end
+    before_mkdocs_seconds: float = 0.0  # CLI start to mkdocs start: load, render, dot
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path, logs: Path) -> Timed:
+class ChildWatch(threading.Thread):
+    """Polls /proc every ``interval`` s for children of one process and notes when each
+    ``mkdocs`` child was first and last seen (so the build splits into registry-tool's
+    own work and mkdocs', to about ``interval``)."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.seen: dict[int, list[float]] = {}  # mkdocs pid -> [first, last]
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            now = time.perf_counter()
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    stat = Path(f"/proc/{entry.name}/stat").read_text()
+                    if int(stat[stat.rfind(")") + 2 :].split()[1]) != self.pid:
+                        continue
+                    cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+                except (OSError, ValueError, IndexError):
+                    continue
+                if b"mkdocs" in cmdline:
+                    self.seen.setdefault(int(entry.name), [now, now])[1] = now
+            self.stopped.wait(self.interval)
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path, logs: Path, watch: bool = False) -> Timed:
     """Run one command after an untimed ``sync``; wall, CPU and peak RSS come from
-    ``wait4`` on the child, which includes every descendant it waited for (dot, mkdocs)."""
+    ``wait4`` on the child, which includes every descendant it waited for (dot, mkdocs).
+    With ``watch``, a thread notes when the command's mkdocs child runs."""
     os.sync()
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logs / "stdout", logs / "stderr"
+    watcher = None
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
+        if watch:
+            watcher = ChildWatch(proc.pid)
+            watcher.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
+    mkdocs = before = 0.0
+    if watcher is not None:
+        watcher.stopped.set()
+        watcher.join()
+        if watcher.seen:
+            mkdocs = sum(last - first for first, last in watcher.seen.values())
+            before = min(first for first, _ in watcher.seen.values()) - start
     stdout = out_path.read_text("utf-8", "replace")
     if proc.returncode != 0:
         raise SystemExit(
             f"bench_site: command failed (exit {proc.returncode}): {shlex.join(cmd)}\n"
             + err_path.read_text("utf-8", "replace")[-3000:]
         )
-    return Timed(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+    return Timed(
+        wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, mkdocs, before
+    )
 
 
 # -- the synthetic registry ----------------------------------------------------------
@@ -644,7 +687,6 @@ class SizeResult:
     check_files: int
     generate_seconds: float
     reps: list[Rep] = field(default_factory=list)
-    nav: dict[str, Any] | None = None
 
 
 class Bench:
@@ -737,7 +779,7 @@ class Bench:
         env = isolated_env(base / "home")
         out = base / "out"
         say(f"{size} #{rep + 1}: full build (fresh cache dir, empty OUT)")
-        full = timed(self.build_cmd(registry, out), env, base, base / "logs" / "full")
+        full = timed(self.build_cmd(registry, out), env, base, base / "logs" / "full", True)
         report = json.loads(full.stdout)
         stats = out_stats(out)
         say(
@@ -790,7 +832,8 @@ class Bench:
         base: Path,
         path: str,
     ) -> None:
-        t = timed(self.build_cmd(registry, out), env, base, base / "logs" / f"incr-{kind}")
+        logs = base / "logs" / f"incr-{kind}"
+        t = timed(self.build_cmd(registry, out), env, base, logs, True)
         result.incr[kind] = t
         result.incr_report[kind] = json.loads(t.stdout)
         result.incr_search[kind] = search_index(out)
@@ -803,74 +846,6 @@ class Bench:
             f" {result.incr_report[kind]['written']} pages written;"
             f" full/incremental {result.full.wall / t.wall:.1f}x"
         )
-
-    def nav_compare(self, size: int, rep: int) -> dict[str, Any]:
-        """Build the same docs again with every version page in the nav."""
-        import yaml
-
-        base = self.runs / f"v{size}-{rep}"
-        configs = list((base / "home" / ".cache" / "registry-tool" / "site").glob("*/mkdocs.yml"))
-        if len(configs) != 1:
-            return {"skipped": f"expected one generated mkdocs.yml, found {len(configs)}"}
-        config = yaml.safe_load(configs[0].read_text())
-        docs = Path(config["docs_dir"])
-        nav_entries = 0
-        for top in config["nav"]:
-            if "Artifacts" not in top:
-                continue
-            for project in top["Artifacts"]:
-                for _pname, items in project.items():
-                    for i, item in enumerate(items):
-                        ((cname, index),) = item.items()
-                        folder = docs / Path(index).parent
-                        numbers = sorted(
-                            int(p.stem[1:])
-                            for p in folder.glob("v*.md")
-                            if re.fullmatch(r"v[0-9]+", p.stem)
-                        )
-                        section = [{"All versions": index}]
-                        section += [
-                            {f"v{n}": f"{Path(index).parent.as_posix()}/v{n}.md"} for n in numbers
-                        ]
-                        nav_entries += len(numbers)
-                        items[i] = {cname: section}
-        nav_out = base / "out-with-version-nav"
-        config["site_dir"] = str(nav_out)
-        config["not_in_nav"] = "/artifacts/*/*/v*-*.md\n/runs/\n"
-        cfg = configs[0].with_name("mkdocs-version-nav.yml")
-        cfg.write_text(yaml.safe_dump(config, sort_keys=False))
-        env = isolated_env(base / "home")
-        env["NO_MKDOCS_2_WARNING"] = "1"
-        say(f"{size}: nav comparison: mkdocs build with {nav_entries} version pages in the nav")
-        t = timed(
-            [str(self.python), "-m", "mkdocs", "build", "-f", str(cfg)],
-            env,
-            base,
-            base / "logs" / "nav-compare",
-        )
-        out = base / "out"
-        page = "artifacts/proj000/raw/v5.html"
-        with_nav = nav_out / page
-        without_nav = out / page
-        stats_with = out_stats(nav_out)
-        stats_without = out_stats(out)
-        text_with = with_nav.read_text("utf-8") if with_nav.is_file() else ""
-        text_without = without_nav.read_text("utf-8") if without_nav.is_file() else ""
-        return {
-            "page": page,
-            "version_nav_entries": nav_entries,
-            "page_bytes_without": len(text_without.encode()),
-            "page_bytes_with": len(text_with.encode()),
-            "page_nav_bytes_without": nav_bytes(text_without),
-            "page_nav_bytes_with": nav_bytes(text_with),
-            "version_page_avg_without": stats_without.version_page_avg,
-            "version_page_avg_with": stats_with.version_page_avg,
-            "out_bytes_without": stats_without.total_bytes,
-            "out_bytes_with": stats_with.total_bytes,
-            "seconds_with": t.wall,
-            "cpu_with": t.cpu,
-            "note": "mkdocs build only (no page rendering), same docs folder, not --dirty",
-        }
 
     def run_all(self) -> None:
         if self.runs.exists():
@@ -887,8 +862,6 @@ class Bench:
                 if rep:
                     run(["git", "-C", str(registry), "reset", "-q", "--hard", shape.base_commit])
                 sr.reps.append(self.one_rep(size, registry, rep))
-                if size == NAV_COMPARE_AT and self.args.nav_compare and rep == self.args.repeat - 1:
-                    sr.nav = self.nav_compare(size, rep)
                 keep_last = self.args.keep and rep == self.args.repeat - 1
                 if not keep_last:
                     shutil.rmtree(self.runs / f"v{size}-{rep}")
@@ -927,6 +900,18 @@ def package_version(python: Path, name: str) -> str:
     return first_line([str(python), "-c", code])
 
 
+def library_commit() -> str:
+    """The project's git commit, and whether registry_tool/ has uncommitted changes."""
+    head = first_line(["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"])
+    proc = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--", "registry_tool", "site_templates"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return head + (" + uncommitted changes to registry_tool/" if proc.stdout.strip() else "")
+
+
 def machine_facts(cli: Path, python: Path) -> dict[str, str]:
     cpu = "?"
     try:
@@ -953,6 +938,7 @@ def machine_facts(cli: Path, python: Path) -> dict[str, str]:
         "mkdocs": package_version(python, "mkdocs"),
         "mkdocs-material": package_version(python, "mkdocs-material"),
         "registry-tool": first_line([str(cli), "--version"]),
+        "library commit": library_commit(),
     }
 
 
@@ -970,8 +956,6 @@ def reproduce_command(args: argparse.Namespace) -> str:
         "--repeat",
         str(args.repeat),
     ]
-    if not args.nav_compare:
-        parts.append("--no-nav-compare")
     if args.keep:
         parts.append("--keep")
     if args.json:
@@ -997,6 +981,8 @@ def size_summary(size: int, sr: SizeResult) -> dict[str, Any]:
             "cpu_seconds": median([r.full.cpu for r in reps]),
             "max_rss_mib": max(r.full.max_rss_mib for r in reps),
             "cli_seconds": median([float(r.full_report["seconds"]) for r in reps]),
+            "before_mkdocs_seconds": median([r.full.before_mkdocs_seconds for r in reps]),
+            "mkdocs_seconds": median([r.full.mkdocs_seconds for r in reps]),
             "pages": last.full_report["pages"],
             "html_pages": last.full_out.html_pages,
             "out_bytes": last.full_out.total_bytes,
@@ -1028,6 +1014,8 @@ def size_summary(size: int, sr: SizeResult) -> dict[str, Any]:
         out["incremental"][kind] = {
             "seconds": secs,
             "cpu_seconds": median([r.incr[kind].cpu for r in reps]),
+            "before_mkdocs_seconds": median([r.incr[kind].before_mkdocs_seconds for r in reps]),
+            "mkdocs_seconds": median([r.incr[kind].mkdocs_seconds for r in reps]),
             "written": last.incr_report[kind]["written"],
             "removed": last.incr_report[kind]["removed"],
             "pages": last.incr_report[kind]["pages"],
@@ -1040,8 +1028,6 @@ def size_summary(size: int, sr: SizeResult) -> dict[str, Any]:
             "search_index_bytes": size_b,
             "largest_page_bytes": last.incr_out[kind].largest_bytes,
         }
-    if sr.nav is not None:
-        out["nav_compare"] = sr.nav
     return out
 
 
@@ -1176,7 +1162,9 @@ def render(r: dict[str, Any]) -> str:
         )
         details.append(
             f"  full: {f['seconds']:.1f} s wall ({f['cli_seconds']:.1f} s by the CLI's own"
-            f" clock), {f['cpu_seconds']:.1f} s CPU; {f['out_files']:,} files in OUT;"
+            f" clock), {f['cpu_seconds']:.1f} s CPU; {f['before_mkdocs_seconds']:.1f} s before"
+            f" mkdocs starts (load, render, dot) + {f['mkdocs_seconds']:.1f} s in mkdocs;"
+            f" {f['out_files']:,} files in OUT;"
             f" largest page {f['largest_page_bytes']:,} B {f['largest_page']}"
             f" (of which mkdocs-material nav {f['largest_page_nav_bytes']:,} B);"
             f" {f['version_pages']:,} version pages, avg {f['version_page_avg_bytes']:,.0f} B;"
@@ -1191,26 +1179,14 @@ def render(r: dict[str, Any]) -> str:
             )
             details.append(
                 f"  incremental {kind} [{how}]: {inc['seconds']:.1f} s wall,"
-                f" {inc['cpu_seconds']:.1f} s CPU; {inc['written']} pages written of"
+                f" {inc['cpu_seconds']:.1f} s CPU; {inc['before_mkdocs_seconds']:.1f} s before"
+                f" mkdocs + {inc['mkdocs_seconds']:.1f} s in mkdocs; {inc['written']} pages written of"
                 f" {inc['pages']:,}, {inc['removed']} removed; new page in OUT:"
                 f" {yes[inc['new_page_in_out']]}; search index after it:"
                 f" {inc['search_index_entries']:,} entries from {inc['search_index_pages']:,}"
                 f" pages (full build: {f['search_index_entries']:,} from"
                 f" {f['search_index_pages']:,})"
             )
-        nav = s.get("nav_compare")
-        if nav and "skipped" not in nav:
-            details.append(
-                f"  nav cost ({nav['version_nav_entries']:,} version pages in the nav,"
-                f" mkdocs build only): {nav['page']} {nav['page_bytes_without']:,} B ->"
-                f" {nav['page_bytes_with']:,} B (nav {nav['page_nav_bytes_without']:,} B ->"
-                f" {nav['page_nav_bytes_with']:,} B); average version page"
-                f" {nav['version_page_avg_without']:,.0f} B -> {nav['version_page_avg_with']:,.0f}"
-                f" B; OUT {mb(nav['out_bytes_without'])} -> {mb(nav['out_bytes_with'])};"
-                f" mkdocs build with that nav {nav['seconds_with']:.1f} s"
-            )
-        elif nav:
-            details.append(f"  nav cost: skipped ({nav['skipped']})")
     samples = []
     if p["repeat"] > 1:
         for s in r["sizes"].values():
@@ -1259,12 +1235,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1,
         help="repetitions per size, each with a fresh cache dir and OUT (median reported)",
-    )
-    p.add_argument(
-        "--no-nav-compare",
-        dest="nav_compare",
-        action="store_false",
-        help=f"skip the {NAV_COMPARE_AT:,}-version build with version pages in the nav",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--keep", action="store_true", help="keep the registries and last builds")

@@ -196,3 +196,25 @@ def test_an_artifact_table_is_a_page_with_thumbnails(registry, tmp_path):
     assert len(sources) == 3
     for src in sources:
         assert (pages[0].parent / src).resolve().is_file()
+
+
+def test_the_fast_converter_makes_what_markdown_makes(showcase, tmp_path):
+    import markdown
+
+    from registry_tool.site import shell
+
+    report = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    extensions = ["tables", "attr_list", "md_in_html"]
+    fast = shell.Converter({"markdown_extensions": extensions})
+    plain = markdown.Markdown(extensions=[*extensions, "toc"])
+    for page, text in sorted(report.markdown.items()):
+        _, got = fast.convert(text)
+        want = plain.reset().convert(shell._FRONT_MATTER.sub("", text, count=1))
+        # Equal but for blank lines between block elements, which HTML ignores.
+        assert re.sub(r"\n+", "\n", got) == re.sub(r"\n+", "\n", want), page
+    # A user's Markdown inside a kept block would not be converted: none is kept when
+    # it asks for that, and ordinary Markdown paragraphs are never kept.
+    assert fast.convert("<div markdown>\n*x*\n</div>\n")[1] == plain.reset().convert(
+        "<div markdown>\n*x*\n</div>\n"
+    )
+    assert "<em>x</em>" in fast.convert("*x* <span>y</span>\n")[1]

@@ -113,9 +113,9 @@ class Lineage:
                 queue.append(other)
         for key in seen:
             graph.nodes[key] = self._attrs(key, focus)
-        for run in self.data.runs.values():
-            r = run_key(run.project, run.id)
-            if r not in seen:
+        for r in seen:
+            run = self.data.runs.get(r[2:]) if r.startswith("r:") else None
+            if run is None:
                 continue
             for use in run.inputs:
                 a = version_key(use.project, use.name, use.version)

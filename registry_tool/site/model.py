@@ -67,6 +67,9 @@ class SiteData:
     runs: dict[str, RunRecord] = field(default_factory=dict)  # "project/id" -> run
     registries: list[ModelRegistry] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
+    _consumers: dict[tuple[str, str, int], list[RunRecord]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def version(self, project: str, name: str, number: int) -> VersionRecord | None:
         collection = self.collections.get(f"{project}/{name}")
@@ -75,11 +78,14 @@ class SiteData:
         return next((v for v in collection.versions if v.version == number), None)
 
     def consumers(self, project: str, name: str, number: int) -> list[RunRecord]:
-        return [
-            run
-            for run in self.runs.values()
-            if any((u.project, u.name, u.version) == (project, name, number) for u in run.inputs)
-        ]
+        """The runs that used a version (indexed once: asked for every version)."""
+        if self._consumers is None:
+            index: dict[tuple[str, str, int], list[RunRecord]] = {}
+            for run in self.runs.values():
+                for u in {(u.project, u.name, u.version) for u in run.inputs}:
+                    index.setdefault(u, []).append(run)
+            self._consumers = index
+        return list(self._consumers.get((project, name, number), []))
 
     def stages_of(self, project: str, name: str, number: int) -> list[str]:
         """``registry/stage`` badges of a source version, through its links."""

@@ -32,6 +32,12 @@ CONTENT = "RTSHELLCONTENT"
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 _H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 _TAGS = re.compile(r"<[^>]+>")
+_PARAGRAPHS = re.compile(r"(\n[ \t]*\n)")
+_BLOCK_TAGS = "table|div|figure|p|pre|ul|ol|dl|details|blockquote|section|nav"
+_HTML_BLOCK = re.compile(rf"\A<({_BLOCK_TAGS})\b[^>]*>.*</\1>\s*\Z", re.S)
+_MD_IN_HTML = re.compile(r"<[^>]*\smarkdown\b")  # md_in_html: Markdown inside, so not kept
+_KEPT = "RTKEPTHTMLBLOCK"
+_KEPT_P = re.compile(rf"<p>{_KEPT}(\d+){_KEPT}</p>")
 
 
 def depth(page: str) -> int:
@@ -102,9 +108,22 @@ class Converter:
         self._md = markdown.Markdown(extensions=names, extension_configs=options)
 
     def convert(self, text: str) -> tuple[str, str]:
-        """(title, body HTML) of a page's Markdown (front matter dropped)."""
+        """(title, body HTML) of a page's Markdown (front matter dropped).
+
+        A paragraph that is one whole HTML element (the pages' tables, most of their
+        bytes) is passed through as Markdown would pass it, without going through
+        Markdown's HTML parser, which is most of the time of converting a page.
+        """
         text = _FRONT_MATTER.sub("", text, count=1)
-        body = self._md.reset().convert(text)
+        kept: list[str] = []
+        parts = _PARAGRAPHS.split(text)
+        for i, part in enumerate(parts):
+            if _HTML_BLOCK.match(part) and not _MD_IN_HTML.search(part):
+                parts[i] = f"{_KEPT}{len(kept)}{_KEPT}"
+                kept.append(part.strip())
+        body = self._md.reset().convert("".join(parts))
+        if kept:
+            body = _KEPT_P.sub(lambda m: kept[int(m.group(1))], body)
         found = _H1.search(body)
         title = html.unescape(_TAGS.sub("", found.group(1))).strip() if found else ""
         return title, body
