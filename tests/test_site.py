@@ -23,6 +23,7 @@ def test_build_writes_every_page_and_mkdocs_strict_passes(showcase, tmp_path):
     for page in (
         "index.html",
         "registries/prod.html",
+        "registries/prod/classifier.html",
         "artifacts/demo/classifier/index.html",
         "artifacts/demo/classifier/v2.html",
         "artifacts/demo/two-blobs/v0.html",
@@ -156,6 +157,7 @@ def _normalised(text: str) -> str:
     [
         "index.md",
         "registries/prod.md",
+        "registries/prod/classifier.md",
         "artifacts/index.md",
         "artifacts/demo/index.md",
         "artifacts/demo/classifier/index.md",
@@ -218,3 +220,41 @@ def test_the_fast_converter_makes_what_markdown_makes(showcase, tmp_path):
         "<div markdown>\n*x*\n</div>\n"
     )
     assert "<em>x</em>" in fast.convert("*x* <span>y</span>\n")[1]
+
+
+def test_href_is_posix_relpath():
+    import posixpath
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from registry_tool.site import pages
+
+    part = st.sampled_from(["a", "b", "artifacts", "runs", "v1", "index", "x-y"])
+    page = st.lists(part, min_size=1, max_size=5).map(lambda xs: "/".join(xs) + ".md")
+
+    @given(page, page)
+    def check(here: str, there: str) -> None:
+        want = posixpath.relpath(
+            there.removesuffix(".md") + ".html", posixpath.dirname(here) or "."
+        )
+        assert pages.href(here, there) == want
+
+    check()
+
+
+def test_long_collections_and_histories_are_cut_with_a_note(showcase, tmp_path, monkeypatch):
+    from registry_tool.site import pages
+
+    monkeypatch.setattr(pages, "VERSIONS_SHOWN", 2)
+    monkeypatch.setattr(pages, "METADATA_COLUMNS", 1)
+    monkeypatch.setattr(pages, "HISTORY_SHOWN", 1)
+    report = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    collection = report.markdown["artifacts/demo/classifier/index.md"]
+    assert "The newest 2 of 3 versions" in collection
+    assert 'href="v0.html"' not in collection.split("## Metadata")[0]
+    assert collection.split("## Metadata")[1].count("<th>v") == 1
+    registry = report.markdown["registries/prod/classifier.md"]
+    assert "The last 1 of 3 changes" in registry
+    v1 = (tmp_path / "site/artifacts/demo/classifier/v1.html").read_text()
+    assert 'Changes since <a href="v0.html">v0</a>' in v1

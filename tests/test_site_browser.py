@@ -60,6 +60,7 @@ def page():
 PAGES = {
     "home": "index.html",
     "registry": "registries/prod.html",
+    "registry collection": "registries/prod/classifier.html",
     "collection": "artifacts/demo/classifier/index.html",
     "version": "artifacts/demo/two-blobs/v0.html",
     "run": "runs/demo/train001.html",

@@ -169,10 +169,16 @@ def _home(r: _Renderer) -> None:
 
 
 def _registries(r: _Renderer) -> None:
+    """A page per model registry (its stage holders, collection by collection) and a
+    page per registry collection (links and stage history), so no page grows with
+    the number of collections times their history."""
     for registry in r.data.registries:
-        page = p.page_path("registry", registry.config.name)
-        collections = []
+        name = registry.config.name
+        page = p.page_path("registry", name)
+        columns = list(registry.config.stages)
+        rows = []
         for collection in registry.collections:
+            here = p.page_path("registry_collection", name, collection.name)
             links = []
             for link in collection.links:
                 held = {a for a, rec in collection.aliases.items() if rec.version == link.version}
@@ -181,17 +187,18 @@ def _registries(r: _Renderer) -> None:
                         "version": link.version,
                         "source": link.source_path,
                         "href": p.href(
-                            page,
+                            here,
                             p.page_path(
                                 "version", link.project, link.name, str(link.source_version)
                             ),
                         ),
                         "digest": p.short(link.digest),
-                        "stages": [s in held for s in registry.config.stages],
+                        "stages": [s in held for s in columns],
                         "linked_at": link.linked_at,
                         "unlinked": link.version in collection.unlinked,
                     }
                 )
+            events = collection.history[-p.HISTORY_SHOWN :]
             history = [
                 {
                     "when": e.when,
@@ -202,15 +209,54 @@ def _registries(r: _Renderer) -> None:
                     "pull_request": e.pull_request,
                     "reason": e.reason or "",
                 }
-                for e in collection.history
+                for e in events
             ]
-            collections.append({"name": collection.name, "links": links, "history": history})
+            entry = {
+                "name": collection.name,
+                "links": links,
+                "history": history,
+                "older": len(collection.history) - len(events),
+            }
+            r.render_detached(
+                "registry_collection.md.j2",
+                here,
+                searchable=True,
+                registry=name,
+                c=entry,
+                columns=columns,
+                registry_href=p.href(here, page),
+            )
+            holders = []
+            for stage in columns:
+                link = collection.holder(stage)
+                holders.append(
+                    {
+                        "source": link.source_path,
+                        "href": p.href(
+                            page,
+                            p.page_path(
+                                "version", link.project, link.name, str(link.source_version)
+                            ),
+                        ),
+                    }
+                    if link
+                    else None
+                )
+            rows.append(
+                {
+                    "name": collection.name,
+                    "href": p.href(page, here),
+                    "holders": holders,
+                    "links": links,
+                    "last_change": collection.history[-1].when if collection.history else "",
+                }
+            )
         r.render(
             "registry.md.j2",
             page,
             config=registry.config,
-            collections=collections,
-            columns=list(registry.config.stages),
+            collections=rows,
+            columns=columns,
             description_html=p.safe_markdown(registry.config.description),
         )
 
@@ -265,8 +311,10 @@ def _collections(r: _Renderer, lineage: _PageLineage) -> None:
     for collection in r.data.collections.values():
         record = collection.record
         page = p.page_path("collection", record.project, record.name)
+        shown = collection.versions[-p.VERSIONS_SHOWN :]
+        compared = shown[-p.METADATA_COLUMNS :]
         versions = []
-        for v in collection.versions:
+        for v in shown:
             versions.append(
                 {
                     "version": v.version,
@@ -283,16 +331,16 @@ def _collections(r: _Renderer, lineage: _PageLineage) -> None:
                     "metadata": dict(v.metadata),
                 }
             )
-        keys = sorted({k for v in collection.versions for k in v.metadata})
-        charts = [
-            (k, p.sparkline(points)) for k, points in p.numeric_series(collection.versions).items()
-        ]
+        keys = sorted({k for v in compared for k in v.metadata})
+        charts = [(k, p.sparkline(points)) for k, points in p.numeric_series(shown).items()]
         r.render_detached(
             "collection.md.j2",
             page,
             searchable=True,
             record=record,
             versions=versions,
+            total=len(collection.versions),
+            compared=versions[-len(compared) :] if compared else [],
             metadata_keys=keys,
             charts=charts,
             description_html=p.safe_markdown(record.description),
@@ -350,6 +398,9 @@ def _version(
         aliases=aliases,
         stages=r.data.stages_of(v.project, v.name, v.version),
         collection_href=p.href(page, p.page_path("collection", v.project, v.name)),
+        previous_href=p.href(page, p.page_path("version", v.project, v.name, str(previous.version)))
+        if previous is not None
+        else None,
         description_html=p.safe_markdown(v.description),
         lineage=f"@@LINEAGE:{page}@@",
         producer={

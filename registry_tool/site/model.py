@@ -70,6 +70,9 @@ class SiteData:
     _consumers: dict[tuple[str, str, int], list[RunRecord]] | None = field(
         default=None, repr=False, compare=False
     )
+    _stages: dict[tuple[str, str, int], list[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def version(self, project: str, name: str, number: int) -> VersionRecord | None:
         collection = self.collections.get(f"{project}/{name}")
@@ -88,17 +91,16 @@ class SiteData:
         return list(self._consumers.get((project, name, number), []))
 
     def stages_of(self, project: str, name: str, number: int) -> list[str]:
-        """``registry/stage`` badges of a source version, through its links."""
-        out = []
-        for registry in self.registries:
-            for collection in registry.collections:
-                for alias in collection.aliases:
-                    link = collection.holder(alias)
-                    if (
-                        link is not None
-                        and (link.project, link.name, link.source_version)
-                        == (project, name, number)
-                        and alias in registry.config.stages
-                    ):
-                        out.append(f"{registry.config.name}/{alias}")
-        return sorted(out)
+        """``registry/stage`` badges of a source version, through its links (indexed
+        once: asked for every version and every lineage node)."""
+        if self._stages is None:
+            index: dict[tuple[str, str, int], list[str]] = {}
+            for registry in self.registries:
+                for collection in registry.collections:
+                    for alias in collection.aliases:
+                        link = collection.holder(alias)
+                        if link is not None and alias in registry.config.stages:
+                            key = (link.project, link.name, link.source_version)
+                            index.setdefault(key, []).append(f"{registry.config.name}/{alias}")
+            self._stages = {key: sorted(names) for key, names in index.items()}
+        return list(self._stages.get((project, name, number), []))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import posixpath
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +18,9 @@ from registry_tool.model.records import VersionRecord
 
 FILES_PER_PAGE = 1000
 TABLE_ROWS = 100
+VERSIONS_SHOWN = 100  # the newest versions listed on a collection's page
+METADATA_COLUMNS = 20  # of those, the newest compared key by key
+HISTORY_SHOWN = 500  # stage changes listed on a registry collection's page
 MAX_TEXT = 2000  # characters of one value shown before it is cut
 
 
@@ -76,6 +78,8 @@ def page_path(kind: str, *parts: str) -> str:
         return "index.md"
     if kind == "registry":
         return f"registries/{parts[0]}.md"
+    if kind == "registry_collection":
+        return f"registries/{parts[0]}/{parts[1]}.md"
     if kind == "artifacts":
         return "artifacts/index.md"
     if kind == "project":
@@ -94,9 +98,18 @@ def page_path(kind: str, *parts: str) -> str:
 
 
 def href(from_page: str, to_page: str) -> str:
-    """Relative URL between two pages (the site uses ``.html`` URLs)."""
-    target = to_page.removesuffix(".md") + ".html"
-    return posixpath.relpath(target, posixpath.dirname(from_page) or ".")
+    """Relative URL between two pages (the site uses ``.html`` URLs). Pages are plain
+    relative paths (no ``.``, ``..`` or doubled slashes), so this is the common-prefix
+    arithmetic of ``posixpath.relpath`` without its normalising, which is most of the
+    cost of a site's hundreds of thousands of links."""
+    target = (to_page.removesuffix(".md") + ".html").split("/")
+    here = from_page.split("/")[:-1]
+    common = 0
+    for a, b in zip(here, target[:-1], strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(here) - common) + target[common:])
 
 
 def short(digest: str) -> str:
