@@ -228,18 +228,18 @@ def _registries(r: _Renderer) -> None:
             )
             holders = []
             for stage in columns:
-                link = collection.holder(stage)
+                holder = collection.holder(stage)
                 holders.append(
                     {
-                        "source": link.source_path,
+                        "source": holder.source_path,
                         "href": p.href(
                             page,
                             p.page_path(
-                                "version", link.project, link.name, str(link.source_version)
+                                "version", holder.project, holder.name, str(holder.source_version)
                             ),
                         ),
                     }
-                    if link
+                    if holder
                     else None
                 )
             rows.append(
