@@ -8,6 +8,7 @@ cleaned to a short list of tags and http(s)/mailto links, so no script, handler 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -36,6 +37,11 @@ def safe_markdown(text: str | None) -> str:
     """A description as HTML: Markdown, then sanitised (no raw HTML, no script)."""
     if not text:
         return ""
+    return _safe_markdown(text)
+
+
+@functools.lru_cache(maxsize=4096)  # the same description on many versions of a collection
+def _safe_markdown(text: str) -> str:
     import markdown
     import nh3
 
