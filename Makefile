@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint system-deps clean
+.PHONY: demo test soak lint system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ system-deps:
 ## test: install everything the tests need and run the whole suite (slow tests included)
 test: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## soak: full-count concurrency and crash tests (8 writers x 25 logs, 50 SIGKILLed logs), figures printed
+soak: $(VENV)/.dev-installed
+	REGISTRY_TOOL_SOAK=1 $(BIN)/python -m pytest -n 2 -rP $(PYTEST_ARGS) tests/test_soak.py
 
 ## lint: ruff and mypy (strict) over the package
 lint: $(VENV)/.dev-installed

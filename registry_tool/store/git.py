@@ -64,6 +64,19 @@ def _format_tree(entries: Mapping[str, TreeEntry]) -> bytes:
     return bytes(out)
 
 
+ENV_TIMEOUT = "REGISTRY_TOOL_GIT_TIMEOUT"
+_NETWORK = frozenset({"push", "fetch", "pull", "ls-remote", "clone"})
+
+
+def network_timeout() -> float:
+    """Seconds a git remote may stall (no byte moving) before a command gives up:
+    ``REGISTRY_TOOL_GIT_TIMEOUT``, default 60; the whole command gets ten times that."""
+    try:
+        return max(1.0, float(os.environ.get(ENV_TIMEOUT) or 60))
+    except ValueError:
+        return 60.0
+
+
 class Git:
     """One repository: run commands, read objects, write blobs and trees."""
 
@@ -91,14 +104,29 @@ class Git:
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
         full_env = {**os.environ, **self.env, **(env or {})}
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=self.root,
-            input=input,
-            capture_output=True,
-            env=full_env,
-            check=False,
-        )
+        timeout = None
+        if args and args[0] in _NETWORK:
+            # A remote that takes the connection and never answers must not hang a
+            # write: git's own stall detection (http), and a backstop for the rest.
+            stall = network_timeout()
+            full_env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+            full_env.setdefault("GIT_HTTP_LOW_SPEED_TIME", str(max(1, round(stall))))
+            timeout = stall * 10
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                input=input,
+                capture_output=True,
+                env=full_env,
+                check=False,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise GitError(
+                f"git {args[0]} in {self.root} gave no result in {timeout:.0f} s "
+                f"(the remote does not answer; {ENV_TIMEOUT} sets the wait)"
+            ) from None
         if check and proc.returncode != 0:
             message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             detail = message[-1] if message else f"exit code {proc.returncode}"

@@ -6,7 +6,9 @@
 A write is a function from the current snapshot to a set of file changes. It runs under
 a lock on the clone, is committed with a compare-and-swap on the branch, and, when the
 registry has a remote, pushed; a rejected push fetches and runs the function again on
-the new tip, so a version number another writer took is renumbered.
+the new tip, so a version number another writer took is renumbered. With a remote, the
+commit is pushed before the local branch moves to it, so a writer killed at any point
+leaves no local commit the remote lacks for the next write to trip over.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import random
 import re
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -55,7 +58,17 @@ _PUSH_REJECTED = re.compile(
     r"|failed to update ref|incorrect old value",
     re.I,
 )
-PUSH_ATTEMPTS = 8
+# How long a write keeps rebuilding and pushing again while other writers win the race
+# (each loss means another write landed, so the registry as a whole makes progress).
+PUSH_PATIENCE = 300.0
+# Failed pushes that were not rejections (remote unreachable) before giving up.
+PUSH_FAILURES = 3
+_SYNC_MARKER = "registry-tool-sync"
+# sh -c script: $1 reflog message, $2 ref, $3 new commit, $4 old (CAS), $5 old or "".
+_ADVANCE = """git update-ref -m "$1" "$2" "$3" "$4" || exit 3
+if [ -n "$5" ]; then exec git read-tree -m -u "$5" "$3"; fi
+exec git read-tree -m -u "$3"
+"""
 _DIGEST_LINE = re.compile(rb"^digest: '?([0-9a-f]{64})'?$", re.M)
 
 
@@ -295,14 +308,17 @@ class RegistryStore:
             raise GitError(f"{self.root} has a detached HEAD: check out a branch to write")
         ref = f"refs/heads/{branch}"
         with self.lock():
+            self._finish_interrupted_sync(ref)
             parent = self.git.rev_parse(ref)
             change = build(Snapshot(self.git, parent))
             if not change.files:
                 return WriteResult(change.result, None)
-            commit = self._commit(ref, parent, change)
             remote = self.remote()
-            if remote is not None:
-                change, commit = self._push(remote, branch, ref, commit, change, build)
+            if remote is None:
+                commit = self._new_commit(parent, change)
+                self._advance(ref, parent, commit, change.message)
+            else:
+                change, commit = self._push(remote, branch, ref, parent, change, build)
         return WriteResult(change.result, commit)
 
     def commit_on_branch(self, branch: str, parent: str, change: Change[Any]) -> str:
@@ -342,17 +358,59 @@ class RegistryStore:
                 self.docs.prime(blob_id(data), kind, doc)
         return tree
 
-    def _commit(self, ref: str, parent: str | None, change: Change[Any]) -> str:
+    def _new_commit(self, parent: str | None, change: Change[Any]) -> str:
+        """A commit of ``change`` on ``parent``, on no branch yet."""
         tree = self._tree_for(parent, change)
         args = ["commit-tree", tree, "-m", change.message]
         if parent:
             args[2:2] = ["-p", parent]
-        commit = self.git.out(*args)
-        self.git.run(
-            "update-ref", "-m", change.message.splitlines()[0], ref, commit, parent or "0" * 40
+        return self.git.out(*args)
+
+    def _advance(self, ref: str, old: str | None, new: str, message: str) -> None:
+        """Move ``ref`` from ``old`` to ``new`` (compare-and-swap) and bring the index and
+        working tree along, keeping the user's changes to other paths.
+
+        One child shell runs both git commands: a writer killed between them (SIGKILL
+        reaches this process, not its children) cannot leave the branch moved and the
+        index behind, which would show the new files as deleted. Should the shell die
+        too, the marker tells the next write to finish the sync."""
+        marker = self.git.objects.parent / _SYNC_MARKER
+        tmp = marker.with_name(f"{_SYNC_MARKER}.{os.getpid()}")
+        tmp.write_text(f"{old or ''} {new}\n")
+        os.replace(tmp, marker)
+        cas = old or "0" * 40
+        proc = subprocess.run(
+            ["sh", "-c", _ADVANCE, "sh", message.splitlines()[0], ref, new, cas, old or ""],
+            cwd=self.root,
+            env={**os.environ, **self.git.env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
         )
-        self._sync_worktree(parent, commit)
-        return commit
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {proc.returncode}"
+            if proc.returncode == 3:
+                marker.unlink(missing_ok=True)
+                raise GitError(f"git update-ref failed in {self.root}: {reason}")
+            raise GitError(
+                f"committed {new[:12]} but could not update the working tree of {self.root}: "
+                f"{reason} (run 'git reset --keep HEAD')"
+            )
+        marker.unlink(missing_ok=True)
+
+    def _finish_interrupted_sync(self, ref: str) -> None:
+        """Finish the working-tree sync of a writer that was killed after moving the
+        branch: without it the index would keep the files of that commit as deleted."""
+        marker = self.git.objects.parent / _SYNC_MARKER
+        try:
+            old, new = marker.read_text().split(" ")
+        except (OSError, ValueError):
+            marker.unlink(missing_ok=True)
+            return
+        if self.git.rev_parse(ref) == new.strip():
+            self._sync_worktree(old or None, new.strip())
+        marker.unlink(missing_ok=True)
 
     def _sync_worktree(self, old: str | None, new: str) -> None:
         """Bring the index and working tree from ``old`` to ``new``, keeping the user's
@@ -373,52 +431,58 @@ class RegistryStore:
         remote: str,
         branch: str,
         ref: str,
-        commit: str,
+        parent: str | None,
         change: Change[T],
         build: Callable[[Snapshot], Change[T]],
     ) -> tuple[Change[T], str]:
+        """Push ``change`` built on ``parent``; on rejection rebuild it on the remote's
+        tip and push again. The local branch moves only once the remote has the commit.
+        """
+        local, base = parent, parent
         delay = 0.05
-        for attempt in range(PUSH_ATTEMPTS):
-            proc = self.git.run("push", "--porcelain", remote, f"{ref}:{ref}", check=False)
+        failures = 0
+        deadline = time.monotonic() + PUSH_PATIENCE
+        while True:
+            commit = self._new_commit(base, change)
+            proc = self.git.run("push", "--porcelain", remote, f"{commit}:{ref}", check=False)
             if proc.returncode == 0:
+                self._advance(ref, local, commit, change.message)
+                self.git.run("update-ref", f"refs/remotes/{remote}/{branch}", commit, check=False)
                 return change, commit
             text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
             if not _PUSH_REJECTED.search(text):
-                if attempt < 2:
-                    time.sleep(delay * (attempt + 1))
+                failures += 1
+                if failures < PUSH_FAILURES:
+                    time.sleep(delay * failures)
                     continue
+                # The remote is out of reach: keep the write locally; the next write
+                # pushes it along with its own.
+                self._advance(ref, local, commit, change.message)
                 raise GitError(
                     f"committed {commit[:12]} locally but could not push to {remote!r}: "
                     f"{_push_reason(text)}"
                 )
+            if time.monotonic() > deadline:
+                raise GitError(
+                    f"the push to {remote!r} was rejected for {PUSH_PATIENCE:.0f} s (other "
+                    "writers kept winning); nothing was written: run the write again"
+                )
             # Someone else pushed first: rebuild our change on their tip.
             self.git.run("fetch", "--quiet", remote, f"+{ref}:refs/remotes/{remote}/{branch}")
             tip = self.git.rev_parse(f"refs/remotes/{remote}/{branch}")
-            parent_of_ours = self.git.rev_parse(f"{commit}^") if commit else None
-            if parent_of_ours and tip and not self._is_ancestor(parent_of_ours, tip):
+            if local and tip and not self._is_ancestor(local, tip):
                 raise GitError(
                     f"{self.root}: the local branch has commits the remote does not; "
                     f"push or rebase them first ('git -C {self.root} pull --rebase')"
                 )
             change = build(Snapshot(self.git, tip))
             if not change.files:
-                self.git.run("update-ref", ref, tip or "", commit)
-                self._sync_worktree(commit, tip or commit)
+                if tip is not None and tip != local:
+                    self._advance(ref, local, tip, f"fast-forward to {remote}/{branch}")
                 return change, tip or commit
-            new_tree = self._tree_for(tip, change)
-            args = ["commit-tree", new_tree, "-m", change.message]
-            if tip:
-                args[2:2] = ["-p", tip]
-            new_commit = self.git.out(*args)
-            self.git.run("update-ref", ref, new_commit, commit)
-            self._sync_worktree(commit, new_commit)
-            commit = new_commit
+            base = tip
             time.sleep(random.uniform(0, delay))
             delay = min(delay * 2, 1.0)
-        raise GitError(
-            f"committed {commit[:12]} locally but the push to {remote!r} was rejected "
-            f"{PUSH_ATTEMPTS} times (other writers kept winning); run the write again"
-        )
 
     def _is_ancestor(self, a: str, b: str) -> bool:
         return self.git.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
