@@ -140,8 +140,9 @@ class SyncReport:
 
 
 def named_blobs(ctx: Context) -> tuple[dict[str, list[str]], dict[str, int], int]:
-    """Every blob a version on the current branch names (reference entries aside):
-    digest -> the versions naming it, digest -> size, and how many versions there are."""
+    """Every blob a live version on the current branch names (reference entries and
+    deleted versions aside, whose blobs gc may have taken): digest -> the versions
+    naming it, digest -> size, and how many versions there are."""
     store = ctx.store
     snap = store.head()
     needed: dict[str, list[str]] = {}
@@ -151,7 +152,7 @@ def named_blobs(ctx: Context) -> tuple[dict[str, list[str]], dict[str, int], int
         for name in store.collections(snap, project):
             for number in store.version_numbers(snap, project, name):
                 record = store.read_version(snap, project, name, number)
-                if record is None:
+                if record is None or record.deleted is not None:
                     continue
                 versions += 1
                 label = f"{project}/{name}:v{number}"

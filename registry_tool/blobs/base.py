@@ -8,6 +8,7 @@ overwrite one; readers verify what they read against the digest.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -17,6 +18,15 @@ from registry_tool.hashing import Advance
 def blob_key(hexdigest: str, prefix: str = "") -> str:
     key = f"sha256/{hexdigest[:2]}/{hexdigest}"
     return f"{prefix.rstrip('/')}/{key}" if prefix else key
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """One stored blob as a listing sees it: what garbage collection weighs."""
+
+    hexdigest: str
+    size: int
+    modified: float  # POSIX seconds: when the blob was written (mtime, LastModified)
 
 
 @runtime_checkable
@@ -44,4 +54,12 @@ class BlobStore(Protocol):
 
     def iter_digests(self) -> Iterator[str]:
         """Every blob's digest (for sync and garbage collection)."""
+        ...
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every blob with its size and when it was written (for garbage collection)."""
+        ...
+
+    def delete(self, hexdigest: str) -> bool:
+        """Remove a blob; whether it was there. Only garbage collection calls this."""
         ...

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from registry_tool.blobs.base import blob_key
+from registry_tool.blobs.base import BlobInfo, blob_key
 from registry_tool.errors import CorruptBlobError, StorageError
 from registry_tool.hashing import CHUNK, Advance, copy_and_hash
 
@@ -91,6 +91,31 @@ class LocalBlobStore:
         for sub in sorted(base.iterdir()):
             for blob in sorted(sub.iterdir()):
                 yield blob.name
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        base = self.root / "sha256"
+        if not base.is_dir():
+            return
+        for sub in sorted(base.iterdir()):
+            with os.scandir(sub) as it:
+                found = sorted(it, key=lambda e: e.name)
+            for entry in found:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed since the listing (another gc)
+                yield BlobInfo(entry.name, st.st_size, st.st_mtime)
+
+    def delete(self, hexdigest: str) -> bool:
+        try:
+            os.unlink(self.path_for(hexdigest))
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(
+                f"cannot remove blob sha256:{hexdigest} from {self.root}: {exc}"
+            ) from exc
+        return True
 
 
 __all__ = ["CHUNK", "LocalBlobStore"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from registry_tool.blobs.base import BlobInfo
 from registry_tool.errors import CorruptBlobError
 from registry_tool.hashing import Advance
 
@@ -17,6 +19,7 @@ class MemoryBlobStore:
         self.url = "memory://"
         self.blobs: dict[str, bytes] = {}
         self.writes = 0
+        self.modified: dict[str, float] = {}  # digest -> when it was stored
 
     def has(self, hexdigest: str) -> bool:
         return hexdigest in self.blobs
@@ -30,6 +33,7 @@ class MemoryBlobStore:
         if digest in self.blobs:
             return digest, False
         self.blobs[digest] = data
+        self.modified[digest] = time.time()
         self.writes += 1
         return digest, True
 
@@ -45,3 +49,13 @@ class MemoryBlobStore:
 
     def iter_digests(self) -> Iterator[str]:
         yield from sorted(self.blobs)
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        for digest in sorted(self.blobs):
+            # A blob put in ``blobs`` directly (tests) counts as stored just now.
+            modified = self.modified.setdefault(digest, time.time())
+            yield BlobInfo(digest, len(self.blobs[digest]), modified)
+
+    def delete(self, hexdigest: str) -> bool:
+        self.modified.pop(hexdigest, None)
+        return self.blobs.pop(hexdigest, None) is not None

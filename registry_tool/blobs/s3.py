@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from registry_tool.blobs.base import blob_key
+from registry_tool.blobs.base import BlobInfo, blob_key
 from registry_tool.blobs.s3http import FastS3
 from registry_tool.errors import CorruptBlobError, StorageError, UsageError
 from registry_tool.hashing import Advance, hash_file
@@ -393,6 +393,9 @@ class S3BlobStore:
         return h.hexdigest()
 
     def iter_digests(self) -> Iterator[str]:
+        return (blob.hexdigest for blob in self.iter_blobs())
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         base = f"{self.prefix}/sha256/" if self.prefix else "sha256/"
@@ -404,6 +407,18 @@ class S3BlobStore:
                 for item in page.get("Contents", []):
                     name = item["Key"].rsplit("/", 1)[-1]
                     if len(name) == 64:
-                        yield name
+                        yield BlobInfo(name, int(item["Size"]), item["LastModified"].timestamp())
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"listing {self.url}") from exc
+
+    def delete(self, hexdigest: str) -> bool:
+        """One DELETE per blob (DeleteObjects needs Content-MD5, which some S3-compatible
+        servers and botocore's checksum settings disagree on); callers run them in parallel.
+        S3 answers a delete of a missing key with success, so this returns True."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(hexdigest))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"removing sha256:{hexdigest} from {self.url}") from exc
+        return True

@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from registry_tool import __version__, progress
-from registry_tool.cli import admin_cmds, artifacts, governance_cmds, registry_cmds, site_cmds
+from registry_tool.cli import (
+    admin_cmds,
+    artifacts,
+    gc_cmds,
+    governance_cmds,
+    registry_cmds,
+    site_cmds,
+)
 from registry_tool.cli.render import error, progress_sink
 from registry_tool.errors import RegistryError
 
@@ -66,6 +73,7 @@ for command in (
     *registry_cmds.COMMANDS,
     *governance_cmds.COMMANDS,
     *admin_cmds.COMMANDS,
+    *gc_cmds.COMMANDS,
     *site_cmds.COMMANDS,
 ):
     cli.add_command(command)

@@ -135,8 +135,31 @@ class CollectionRecord:
 
 
 @dataclass(frozen=True)
+class Deletion:
+    """The mark a soft delete leaves on a version: when, by whom, why."""
+
+    at: str
+    by: str
+    reason: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = {"at": self.at, "by": self.by}
+        if self.reason:
+            doc["reason"] = self.reason
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Deletion:
+        return cls(at=doc["at"], by=doc["by"], reason=doc.get("reason"))
+
+
+@dataclass(frozen=True)
 class VersionRecord:
-    """``versions/vN.yaml``: one immutable version and its manifest."""
+    """``versions/vN.yaml``: one immutable version and its manifest.
+
+    ``deleted`` is the one change a version file ever takes: ``registry-tool delete``
+    marks it (the number stays taken, the history stays in git, the blobs may go).
+    """
 
     project: str
     name: str
@@ -149,6 +172,7 @@ class VersionRecord:
     description: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     digest_algorithm: str = DIGEST_ALGORITHM
+    deleted: Deletion | None = None
 
     @property
     def size(self) -> int:
@@ -169,6 +193,9 @@ class VersionRecord:
             "size": self.size,
             "file_count": len(self.entries),
         }
+        if self.deleted is not None:
+            # Before metadata and entries: a reader finds it in the file's first lines.
+            doc["deleted"] = self.deleted.to_doc()
         if self.description:
             doc["description"] = self.description
         doc["metadata"] = dict(self.metadata)
@@ -189,6 +216,7 @@ class VersionRecord:
             description=doc.get("description"),
             metadata=dict(doc.get("metadata") or {}),
             digest_algorithm=doc["digest_algorithm"],
+            deleted=Deletion.from_doc(doc["deleted"]) if doc.get("deleted") else None,
         )
 
 

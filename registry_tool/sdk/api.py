@@ -57,7 +57,7 @@ class Api:
         return True
 
     def artifacts(self, project_or_type: str, name: str, **ignored: Any) -> list[Artifact]:
-        """Every version of a collection, oldest first.
+        """Every version of a collection, oldest first (deleted ones left out).
 
         ``api.artifacts("my-project", "training-data")``; the W&B form
         ``api.artifacts("dataset", "my-project/training-data")`` works too.
@@ -82,7 +82,7 @@ class Api:
         out = []
         for number in store.version_numbers(snap, project, base):
             record = store.read_version(snap, project, base, number)
-            if record is not None:
+            if record is not None and record.deleted is None:
                 out.append(Artifact._from_record(self._ctx, record))
         return out
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry_tool import checks
 from registry_tool.errors import NotFoundError, UsageError
 from registry_tool.model.names import parse_artifact_path, validate_alias, validate_name
+from registry_tool.model.records import version_file
 from registry_tool.sdk.artifact import Artifact, VerifyReport
 from registry_tool.sdk.context import Context
 from registry_tool.sdk.run import DEFAULT_PROJECT
+from registry_tool.store import RegistryStore, Snapshot
 from registry_tool.store.history import AliasEvent, alias_history
+
+if TYPE_CHECKING:
+    from registry_tool.deletion import DeleteOutcome
+    from registry_tool.gc import GcReport
 
 Registry = str | os.PathLike[str] | None
 
@@ -72,9 +78,12 @@ def log_path(
     return artifact
 
 
-def get_artifact(path: str, *, registry: Registry = None) -> Artifact:
+def get_artifact(
+    path: str, *, include_deleted: bool = False, registry: Registry = None
+) -> Artifact:
     ctx = Context.open(registry)
-    return Artifact._from_record(ctx, ctx.resolve(path, project=None))
+    record = ctx.resolve(path, project=None, include_deleted=include_deleted)
+    return Artifact._from_record(ctx, record)
 
 
 def download(
@@ -91,7 +100,9 @@ def verify(path: str, root: str, *, registry: Registry = None) -> VerifyReport:
 def list_collections(
     project: str | None = None, *, registry: Registry = None
 ) -> list[dict[str, Any]]:
-    """One row per collection: path, type, version count, latest version, aliases."""
+    """One row per collection: path, type, version count (deleted ones included: their
+    numbers stay taken), latest version, aliases, and ``deleted`` (the deleted
+    versions, ``["v3"]``) when there are any."""
     ctx = Context.open(registry)
     store = ctx.store
     snap = store.head()
@@ -103,22 +114,34 @@ def list_collections(
             assert collection is not None
             numbers = store.version_numbers(snap, proj, name)
             aliases = store.aliases(snap, proj, name)
-            rows.append(
-                {
-                    "path": f"{proj}/{name}",
-                    "type": collection.type,
-                    "versions": len(numbers),
-                    "latest": f"v{aliases['latest'].version}" if "latest" in aliases else None,
-                    "aliases": {a: f"v{r.version}" for a, r in sorted(aliases.items())},
-                    "description": collection.description,
-                }
-            )
+            row: dict[str, Any] = {
+                "path": f"{proj}/{name}",
+                "type": collection.type,
+                "versions": len(numbers),
+                "latest": f"v{aliases['latest'].version}" if "latest" in aliases else None,
+                "aliases": {a: f"v{r.version}" for a, r in sorted(aliases.items())},
+                "description": collection.description,
+            }
+            deleted = [f"v{n}" for n in numbers if _is_deleted(store, snap, proj, name, n)]
+            if deleted:
+                row["deleted"] = deleted
+            rows.append(row)
     return rows
 
 
+def _is_deleted(store: RegistryStore, snap: Snapshot, project: str, name: str, n: int) -> bool:
+    # Most version files never were: the bytes tell without parsing the manifest.
+    data = snap.read(version_file(project, name, n))
+    if data is None or b"deleted" not in data:
+        return False
+    record = store.read_version(snap, project, name, n)
+    return record is not None and record.deleted is not None
+
+
 def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:
-    """Everything about one version: identity, aliases, metadata, run, files."""
-    artifact = get_artifact(path, registry=registry)
+    """Everything about one version: identity, aliases, metadata, run, files, and
+    ``deleted`` (when, by whom, why; None for a live version)."""
+    artifact = get_artifact(path, include_deleted=True, registry=registry)
     record = artifact._logged()
     return {
         "path": f"{record.project}/{record.name}:v{record.version}",
@@ -134,6 +157,7 @@ def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:
         "description": record.description,
         "metadata": dict(record.metadata),
         "files": [e.to_doc() for e in record.entries],
+        "deleted": record.deleted.to_doc() if record.deleted else None,
     }
 
 
@@ -147,6 +171,27 @@ def set_alias(
         record.project, record.name, record.version, add=[alias], reason=reason
     )
     return get_artifact(f"{record.project}/{record.name}:v{record.version}", registry=registry)
+
+
+def delete(
+    path: str,
+    *,
+    delete_aliases: bool = False,
+    reason: str | None = None,
+    registry: Registry = None,
+) -> DeleteOutcome:
+    """Soft-delete ``project/name:vN`` (an explicit version: never an alias)."""
+    ref = parse_artifact_path(path)
+    if ref.registry is not None or ref.project is None or ref.version is None:
+        raise UsageError(f"{path}: name the version to delete as project/name:vN")
+    ctx = Context.open(registry)
+    if ref.entity is not None and ref.entity != ctx.entity:
+        raise NotFoundError(f"{path}: entity {ref.entity!r} is not this registry ({ctx.entity!r})")
+    from registry_tool.deletion import delete_version
+
+    return delete_version(
+        ctx, ref.project, ref.name, ref.version, delete_aliases=delete_aliases, reason=reason
+    )
 
 
 def remove_alias(collection: str, alias: str, *, registry: Registry = None) -> int:
@@ -297,6 +342,14 @@ def stage_history(path: str, stage: str | None, *, registry: Registry = None) ->
     return promotion.stage_history(
         Context.open(registry), ref.registry, ref.name, validate_alias(stage) if stage else None
     )
+
+
+def gc(*, grace: float, dry_run: bool = False, registry: Registry = None) -> GcReport:
+    """Remove the blobs no version on any branch or tag names, older than ``grace``
+    seconds (see ``registry_tool.gc``)."""
+    from registry_tool.gc import collect_garbage
+
+    return collect_garbage(Context.open(registry), grace=grace, dry_run=dry_run)
 
 
 def registry_root(registry: Registry = None) -> Path:

@@ -1,0 +1,101 @@
+"""Commands that take things away: delete (a version, softly) and gc (unnamed blobs)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from registry_tool.cli.artifacts import _registry, json_option
+from registry_tool.cli.render import emit_json, human_size, line
+from registry_tool.gc import DEFAULT_GRACE, format_duration, parse_duration
+from registry_tool.sdk import ops
+
+
+@click.command("delete")
+@click.argument("path", metavar="PROJECT/NAME:vN")
+@click.option(
+    "--delete-aliases",
+    is_flag=True,
+    help="Remove the version's aliases (model-registry ones too) in the same commit.",
+)
+@click.option("--reason", metavar="TEXT", help="Why: kept in the version file and the commit.")
+@json_option
+@click.pass_context
+def delete_cmd(
+    ctx: click.Context, path: str, delete_aliases: bool, reason: str | None, as_json: bool
+) -> None:
+    """Soft-delete a version: mark it deleted, in one commit.
+
+    The version file stays (git keeps its history) and its number is never reused;
+    getting or using it is then an error, and 'registry-tool gc' may reclaim the blobs
+    no other version names. A version with aliases is refused unless --delete-aliases
+    is given; 'latest' moves to the newest version left. A protected model-registry
+    alias on a link to it always refuses: demote it by pull request first.
+    """
+    outcome = ops.delete(
+        path, delete_aliases=delete_aliases, reason=reason, registry=_registry(ctx)
+    )
+    record = outcome.record
+    label = f"{record.project}/{record.name}:v{record.version}"
+    if as_json:
+        emit_json(
+            {
+                "path": label,
+                "deleted": record.deleted.to_doc() if record.deleted else None,
+                "removed_aliases": list(outcome.removed_aliases),
+                "latest": f"v{outcome.latest}" if outcome.latest is not None else None,
+                "commit": outcome.commit,
+            }
+        )
+        return
+    text = f"Deleted {label}"
+    if outcome.removed_aliases:
+        text += f"; removed aliases: {', '.join(outcome.removed_aliases)}"
+    latest = f"v{outcome.latest}" if outcome.latest is not None else "none (no version left)"
+    line(f"{text}; latest: {latest}")
+
+
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--grace",
+    default=DEFAULT_GRACE,
+    show_default=True,
+    metavar="DURATION",
+    help="Keep unnamed blobs younger than this (s, m, h, d, w): a log uploads its blobs "
+    "before it commits, and this is what protects a log in progress.",
+)
+@json_option
+@click.pass_context
+def gc_cmd(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None:
+    """Remove blobs that no version on any branch or tag names.
+
+    Every ref is read (local and remote-tracking branches, tags; remotes are fetched
+    first). Blobs named only by deleted versions go; blobs younger than --grace stay.
+    """
+    seconds = parse_duration(grace)
+    report = ops.gc(grace=seconds, dry_run=dry_run, registry=_registry(ctx))
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    now = time.time()
+    if dry_run:
+        for blob in report.removed:
+            age = format_duration(int((now - blob.modified) // 3600) * 3600.0)
+            line(f"sha256:{blob.hexdigest}  {human_size(blob.size)}  {age} old")
+    verb = "would remove" if dry_run else "removed"
+    line(
+        f"{report.store}: {verb} {_blobs(len(report.removed))} "
+        f"({human_size(report.removed_bytes)}) of {_blobs(report.blobs)} "
+        f"({human_size(report.bytes)}); kept {report.kept} named by versions on "
+        f"{report.refs} {'ref' if report.refs == 1 else 'refs'}, {report.young} younger "
+        f"than {format_duration(seconds)}"
+    )
+
+
+def _blobs(n: int) -> str:
+    return f"{n} blob" if n == 1 else f"{n} blobs"
+
+
+COMMANDS = [delete_cmd, gc_cmd]
