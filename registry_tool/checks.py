@@ -1,21 +1,44 @@
-"""What ``registry-tool check`` verifies on a whole registry.
+"""What ``registry-tool check`` verifies on a whole registry or on a change to it.
 
 Every YAML file is parsed strictly and validated against the schema of its kind, and
 the documents must agree with each other: a file sits at the path its content names,
 versions are numbered from v0 with no gap, every alias and lineage edge names a version
-that exists, and each manifest's digest is the digest of its entries.
+that exists, and each manifest's digest is the digest of its entries. ``registry.yaml``
+files must hold no credentials (``registry_tool.secret_scan``). With ``deep``, every
+link's source digest is also recomputed from the source version's manifest, and on a
+change every version and link of the head is checked, not only the changed ones.
+
+A change (``check --base/--head``, what a pull request would merge) is judged by rules:
+
+- **Versions and links are immutable.** The tool never rewrites a version file: aliases
+  live in their own files, and ``Artifact.save()`` refuses to change a logged version's
+  metadata or description. So a version file that exists on the base may not change at
+  all (a comment or a reformat included), with one exception: a change that only adds
+  the soft-delete mark ``deleted`` (``registry-tool delete``), every other field equal
+  as parsed. Taking the mark away again is an edit too. Links never change.
+- **A promotion does not change its own gates** (the *separate approval* policy). A
+  change that moves or removes a protected alias of a model registry may not also
+  change that registry's ``stages``, ``protected``, ``types`` or ``gates`` in
+  ``registries/<registry>/registry.yaml``; its description may change. Otherwise one
+  pull request could lower a gate and pass it, with reviewers approving both at once,
+  and the promotion would be checked against the gates it brings itself. A gate or
+  protection change is approved on its own: it lands by its own pull request first,
+  so it is on the base before any promotion that relies on it, and the promotion is
+  then checked against gates that were already approved.
+- **Protected aliases move only by pull request**, and stage aliases meet their gates
+  and the previous-stage rule.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from registry_tool import schemas, yamlio
-from registry_tool.errors import DocumentError, NotFoundError, RegistryError
+from registry_tool import schemas, secret_scan, yamlio
+from registry_tool.errors import DocumentError, NotFoundError, RegistryError, UsageError
 from registry_tool.model.manifest import Entry, artifact_digest, check_entries
 from registry_tool.model.names import parse_version
 from registry_tool.model.records import REGISTRY_FILE
@@ -39,6 +62,7 @@ class Problem:
 class CheckReport:
     files: int
     problems: list[Problem]
+    root: Path | None = None  # the registry checked
 
     @property
     def ok(self) -> bool:
@@ -54,10 +78,12 @@ def _yaml_files(root: Path) -> list[str]:
     return out
 
 
-def check_tree(root: Path) -> CheckReport:
-    """Validate every registry file in a working tree (committed or not)."""
+def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
+    """Validate every registry file in a working tree (committed or not); ``deep`` also
+    recomputes every link's source digest from the source version's manifest."""
     problems: list[Problem] = []
     docs: dict[str, dict[str, Any]] = {}
+    unreadable: set[str] = set()
     files = _yaml_files(root)
     for rel in files:
         kind = schemas.kind_for_path(rel)
@@ -66,22 +92,122 @@ def check_tree(root: Path) -> CheckReport:
                 Problem(rel, "$", "not a registry file (unexpected path under projects/)")
             )
             continue
-        try:
-            doc = yamlio.loads((root / rel).read_bytes(), rel)
-            schemas.validate(doc, kind, rel)
-        except DocumentError as exc:
-            problems.append(Problem(exc.path, exc.field, exc.message))
-            continue
-        docs[rel] = doc
-    problems += _consistency(docs)
-    return CheckReport(files=len(files), problems=problems)
+        doc, found = _parse(rel, kind, (root / rel).read_bytes())
+        problems += found
+        if doc is not None:
+            docs[rel] = doc
+        else:
+            unreadable.add(rel)
+    problems += _consistency(docs, unreadable)
+    if deep:
+        from registry_tool import verify
+
+        problems += verify.link_digests(docs)
+    return CheckReport(files=len(files), problems=problems, root=root)
 
 
-def _consistency(docs: dict[str, dict[str, Any]]) -> list[Problem]:
+def check_registry(
+    registry: str | os.PathLike[str] | None = None,
+    *,
+    base: str | None = None,
+    head: str | None = None,
+    main_branch: str = "main",
+    verify_blobs: bool = False,
+    deep: bool = False,
+) -> CheckReport:
+    """What ``registry-tool check`` runs: every file of the working tree, or with
+    ``base`` the change from ``base`` to ``head`` (see ``check_diff``).
+
+    A ``registry.yaml`` too broken to open the registry with (a key the schema refuses,
+    a secret among them) is reported with the rest of the working tree, not raised.
+
+    >>> check_registry("my-registry", base="origin/main", deep=True).ok  # doctest: +SKIP
+    True
+    """
+    from registry_tool import verify
+    from registry_tool.sdk.context import Context
+    from registry_tool.store import open_registry
+
+    if base is None and head is not None:
+        raise UsageError("--head needs --base")
+    try:
+        store = open_registry(registry)
+    except DocumentError as exc:
+        root = _unopened_root(registry) if exc.path == REGISTRY_FILE else None
+        if root is None:
+            raise
+        return check_tree(root, deep=deep)
+    if base is None:
+        return check_tree(store.root, deep=deep)
+    report = check_diff(
+        store,
+        base,
+        head or "HEAD",
+        main_branch=main_branch,
+        verify_blobs=verify.missing_blobs(Context(store)) if verify_blobs else None,
+        deep=deep,
+    )
+    report.root = store.root
+    return report
+
+
+def _unopened_root(registry: str | os.PathLike[str] | None) -> Path | None:
+    """The folder of the registry.yaml that failed to open, when it is local."""
+    from registry_tool.store.locate import ENV_DIR, find_registry_root
+
+    given = os.fspath(registry) if registry is not None else os.environ.get(ENV_DIR)
+    if given:
+        path = Path(given.removeprefix("file://")).expanduser().resolve()
+        return path if (path / REGISTRY_FILE).is_file() else None
+    return find_registry_root()
+
+
+SECRET_KINDS = ("registry", "model-registry")
+
+
+def _parse(path: str, kind: str, data: bytes) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A file's document (None when it does not parse or validate) and its problems:
+    credentials in a registry.yaml first, then the schema's verdict."""
+    problems: list[Problem] = []
+    try:
+        doc = yamlio.loads(data, path)
+    except DocumentError as exc:
+        if kind in SECRET_KINDS:
+            problems += _secrets(path, None, data)
+        return None, [*problems, Problem(exc.path, exc.field, exc.message)]
+    if kind in SECRET_KINDS:
+        problems += _secrets(path, doc, data)
+    try:
+        schemas.validate(doc, kind, path)
+    except DocumentError as exc:
+        return None, [*problems, Problem(exc.path, exc.field, exc.message)]
+    return doc, problems
+
+
+def _secrets(path: str, doc: Any, data: bytes) -> list[Problem]:
+    return [Problem(path, f.field, f.message) for f in secret_scan.scan(doc, data)]
+
+
+def _consistency(
+    docs: dict[str, dict[str, Any]], unreadable: Set[str] = frozenset()
+) -> list[Problem]:
+    """Problems between files. A file reported as invalid still counts as present, so
+    it is not reported again as missing, nor are the files that name it."""
     problems = []
     versions: dict[tuple[str, str], set[int]] = {}
+    deleted: dict[tuple[str, str], set[int]] = {}
     collections = set()
     links: dict[tuple[str, str], set[int]] = {}
+    for path in unreadable:
+        parts = path.split("/")
+        if parts[0] != "projects" or len(parts) < 4:
+            continue
+        if parts[3] == "artifact.yaml":
+            collections.add((parts[1], parts[2]))
+        elif len(parts) == 5 and parts[3] == "versions":
+            number = parse_version(parts[4].removesuffix(".yaml"))
+            if number is not None:
+                versions.setdefault((parts[1], parts[2]), set()).add(number)
     for path, doc in docs.items():
         parts = path.split("/")
         kind = doc["kind"]
@@ -122,7 +248,9 @@ def _consistency(docs: dict[str, dict[str, Any]]) -> list[Problem]:
                 )
                 continue
             versions.setdefault((project, name), set()).add(number)
-            problems += _check_manifest(path, doc)
+            if doc.get("deleted"):
+                deleted.setdefault((project, name), set()).add(number)
+            problems += check_manifest(path, doc)
         elif kind == "alias" and doc["alias"] != parts[4].removesuffix(".yaml"):
             problems.append(
                 Problem(path, "$.alias", f"is {doc['alias']!r}, but the file is named {parts[4]}")
@@ -178,6 +306,14 @@ def _consistency(docs: dict[str, dict[str, Any]]) -> list[Problem]:
                         f"alias {doc['alias']!r} names v{doc['version']}, which does not exist",
                     )
                 )
+            elif doc["version"] in deleted.get((parts[1], parts[2]), set()):
+                problems.append(
+                    Problem(
+                        path,
+                        "$.version",
+                        f"alias {doc['alias']!r} names v{doc['version']}, which is deleted",
+                    )
+                )
         elif doc["kind"] == "run":
             for field in ("inputs", "outputs"):
                 for i, use in enumerate(doc[field]):
@@ -193,7 +329,7 @@ def _consistency(docs: dict[str, dict[str, Any]]) -> list[Problem]:
     return problems
 
 
-def _check_manifest(path: str, doc: dict[str, Any]) -> list[Problem]:
+def check_manifest(path: str, doc: dict[str, Any]) -> list[Problem]:
     entries = [Entry.from_doc(e) for e in doc["entries"]]
     try:
         check_entries(entries)
@@ -235,14 +371,10 @@ def _diff(store: RegistryStore, base: str, head: str) -> list[tuple[str, str]]:
     return [(parts[i][0], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
 
-def _load(store: RegistryStore, snap: Snapshot, path: str, kind: str) -> tuple[Any, Problem | None]:
+def _load(snap: Snapshot, path: str, kind: str) -> dict[str, Any] | None:
+    """A file's document at a commit, or None when it is missing or invalid."""
     data = snap.read(path)
-    try:
-        doc = yamlio.loads(data or b"", path)
-        schemas.validate(doc, kind, path)
-    except DocumentError as exc:
-        return None, Problem(exc.path, exc.field, exc.message)
-    return doc, None
+    return None if data is None else _parse(path, kind, data)[0]
 
 
 def is_pull_request(store: RegistryStore, head_commit: str, main_branch: str) -> bool:
@@ -261,13 +393,17 @@ def check_diff(
     *,
     main_branch: str = "main",
     verify_blobs: Callable[[list[str]], list[str]] | None = None,
+    deep: bool = False,
 ) -> CheckReport:
     """Judge the change from ``base`` to ``head`` (what a pull request would merge).
 
-    Every changed file must be valid; versions and links are immutable; an alias must
-    name a version or link that exists; a stage alias must meet its gates and order;
-    a protected alias may change only by pull request; with ``verify_blobs``, every
-    blob an added version names must be in storage.
+    Every changed file must be valid; versions and links are immutable (a version may
+    only gain the soft-delete marker ``deleted``); an alias must name a version or link
+    that exists; a stage alias must meet its gates and order; a protected alias may
+    change only by pull request, and never in the same change as its registry's gates
+    or protection (see the module docstring); a registry.yaml holds no credentials;
+    with ``verify_blobs``, every blob an added version names must be in storage; with
+    ``deep``, every version and link of ``head`` has its digest recomputed.
     """
     from registry_tool.sdk.context import Context
 
@@ -278,6 +414,7 @@ def check_diff(
         raise NotFoundError(f"no commit {missing!r} in {store.root}")
     merge_base = store.git.out("merge-base", base_commit, head_commit, check=False) or base_commit
     snap = Snapshot(store.git, head_commit)
+    base_snap = Snapshot(store.git, merge_base)
     ctx = Context(store)
     problems: list[Problem] = []
     changes = _diff(store, merge_base, head_commit)
@@ -293,6 +430,11 @@ def check_diff(
                 problems.append(Problem(path, "$", "not a registry file (unexpected path)"))
             continue
         if kind in ("version", "link") and status in ("M", "D"):
+            if kind == "version" and status == "M":
+                found = _version_change(base_snap, snap, path)
+                if found is not None:
+                    problems += found
+                    continue
             what = "modified" if status == "M" else "deleted"
             problems.append(Problem(path, "$", f"{kind}s are immutable: this file was {what}"))
             continue
@@ -300,9 +442,9 @@ def check_diff(
             if kind == "alias" and path.startswith("registries/"):
                 problems += _protected(ctx, snap, path, from_pr, deleted=True)
             continue
-        doc, problem = _load(store, snap, path, kind)
-        if problem:
-            problems.append(problem)
+        doc, found = _parse(path, kind, snap.read(path) or b"")
+        problems += found
+        if doc is None:
             continue
         parts = path.split("/")
         if (
@@ -313,17 +455,26 @@ def check_diff(
                 Problem(path, "$.version", f"is {doc['version']}, but the file is named {parts[4]}")
             )
         if kind == "version":
-            problems += _check_manifest(path, doc)
+            problems += check_manifest(path, doc)
             for entry in doc["entries"]:
                 if "ref" not in entry and entry["digest"].startswith("sha256:"):
                     added_blobs[entry["digest"][7:]] = path
         elif kind == "alias" and parts[0] == "projects":
-            if not snap.exists(f"projects/{parts[1]}/{parts[2]}/versions/v{doc['version']}.yaml"):
+            named = _version_doc(store, snap, parts[1], parts[2], doc["version"])
+            if named is None:
                 problems.append(
                     Problem(
                         path,
                         "$.version",
                         f"alias {doc['alias']!r} names v{doc['version']}, which does not exist",
+                    )
+                )
+            elif named.get("deleted"):
+                problems.append(
+                    Problem(
+                        path,
+                        "$.version",
+                        f"alias {doc['alias']!r} names v{doc['version']}, which is deleted",
                     )
                 )
         elif kind == "alias":
@@ -362,10 +513,13 @@ def check_diff(
                                 f"{use['artifact']}:v{use['version']} does not exist",
                             )
                         )
-    problems += _contiguous(
-        snap,
-        {p for s, p in changes if schemas.kind_for_path(p) in ("version", "link") and s == "A"},
-    )
+    added = {p for s, p in changes if schemas.kind_for_path(p) in ("version", "link") and s == "A"}
+    problems += _contiguous(snap, added)
+    problems += _gates_moved_with_promotion(base_snap, snap, changes)
+    if deep:
+        from registry_tool import verify
+
+        problems += verify.deep_problems(store, snap, checked=added)
     if verify_blobs is not None and added_blobs:
         for digest in verify_blobs(sorted(added_blobs)):
             problems.append(
@@ -376,6 +530,82 @@ def check_diff(
                 )
             )
     return CheckReport(files=len(changes), problems=problems)
+
+
+def _version_doc(
+    store: RegistryStore, snap: Snapshot, project: str, name: str, version: int
+) -> dict[str, Any] | None:
+    path = f"projects/{project}/{name}/versions/v{version}.yaml"
+    try:
+        return store.load(snap, path, "version")
+    except DocumentError:
+        return {}  # it exists; its own problems are reported where it changed
+
+
+def _version_change(base: Snapshot, head: Snapshot, path: str) -> list[Problem] | None:
+    """The problems of a modified version file that only gains the soft-delete marker
+    ``deleted`` (its other fields equal once parsed); None for any other change."""
+    try:
+        old = yamlio.loads(base.read(path) or b"", path)
+        new = yamlio.loads(head.read(path) or b"", path)
+    except DocumentError:
+        return None
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return None
+    if "deleted" in old or "deleted" not in new:
+        return None
+    if {k: v for k, v in new.items() if k != "deleted"} != old:
+        return None
+    try:
+        schemas.validate(new, "version", path)
+    except DocumentError as exc:
+        return [Problem(exc.path, exc.field, exc.message)]
+    return []
+
+
+# What decides whether a version may take a protected stage.
+GATE_FIELDS = ("stages", "protected", "types", "gates")
+
+
+def _gates_moved_with_promotion(
+    base: Snapshot, head: Snapshot, changes: list[tuple[str, str]]
+) -> list[Problem]:
+    """The separate-approval policy: a change that moves (or removes) a protected alias
+    of a model registry may not also change that registry's stages, protection, types
+    or gates. See the module docstring."""
+    problems = []
+    for registry in sorted({p.split("/")[1] for _, p in changes if _is_config(p)}):
+        path = f"registries/{registry}/registry.yaml"
+        old = _load(base, path, "model-registry") or {}
+        new = _load(head, path, "model-registry") or {}
+        changed = [f for f in GATE_FIELDS if old.get(f) != new.get(f)]
+        protected = {*old.get("protected", ()), *new.get("protected", ())}
+        moved = sorted(
+            p
+            for _, p in changes
+            if p.startswith(f"registries/{registry}/")
+            and schemas.kind_for_path(p) == "alias"
+            and p.split("/")[4].removesuffix(".yaml") in protected
+        )
+        if not changed or not moved:
+            continue
+        aliases = ", ".join(sorted({repr(p.split("/")[4].removesuffix(".yaml")) for p in moved}))
+        problems.append(
+            Problem(
+                path,
+                f"$.{changed[0]}",
+                f"{' and '.join(changed)} of model-registry/{registry} changed in the same "
+                f"change that moves the protected alias {aliases} ({', '.join(moved)}): a "
+                "gate or protection change needs its own review. Split the pull request: "
+                f"first merge the change to {path} alone, then open the promotion on the "
+                "updated main (registry-tool promote ... --pr), checked against those gates",
+            )
+        )
+    return problems
+
+
+def _is_config(path: str) -> bool:
+    return schemas.kind_for_path(path) == "model-registry"
 
 
 def _contiguous(snap: Snapshot, added: set[str]) -> list[Problem]:
@@ -439,6 +669,11 @@ def _registry_alias(
             Problem(
                 path, "$.version", f"{link.path} links {link.source_path}, which does not exist"
             ),
+        ]
+    if source.deleted is not None:
+        return [
+            *problems,
+            Problem(path, "$.version", f"{link.path} links {link.source_path}, which is deleted"),
         ]
     verdict = promotion.check_stage(ctx, snap, config, link, source, doc["alias"], ref=head)
     for problem in verdict.problems():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from registry_tool.cli.render import emit_json, human_size, line, table
+from registry_tool.cli.render import emit_json, human_size, line, problem, table
 from registry_tool.errors import VerificationError
 from registry_tool.progress import files
 from registry_tool.sdk import ops
@@ -116,7 +116,9 @@ def ls_cmd(ctx: click.Context, project: str | None, as_json: bool) -> None:
             [
                 r["path"],
                 r["type"],
-                r["versions"],
+                f"{r['versions']} ({len(r['deleted'])} deleted)"
+                if r.get("deleted")
+                else r["versions"],
                 r["latest"],
                 ", ".join(f"{a}={v}" for a, v in r["aliases"].items() if a != "latest"),
             ]
@@ -136,6 +138,10 @@ def show_cmd(ctx: click.Context, path: str, as_json: bool) -> None:
         emit_json(info)
         return
     line(f"{info['qualified_name']}  ({info['type']})")
+    if info.get("deleted"):
+        gone = info["deleted"]
+        why = f": {gone['reason']}" if gone.get("reason") else ""
+        line(f"  DELETED {gone['at']} by {gone['by']}{why}")
     for key in ("digest", "created_at", "run", "description"):
         if info[key]:
             line(f"  {key}: {info[key]}")
@@ -154,17 +160,39 @@ def show_cmd(ctx: click.Context, path: str, as_json: bool) -> None:
 
 
 @click.command("verify")
-@click.argument("path", metavar="ARTIFACT_PATH")
+@click.argument("path", metavar="ARTIFACT_PATH", required=False)
+@click.option("--root", metavar="DIR", help="Directory holding the downloaded files.")
 @click.option(
-    "--root", required=True, metavar="DIR", help="Directory holding the downloaded files."
+    "--all",
+    "check_all",
+    is_flag=True,
+    help="Instead: check every blob every version names, in the blob store, against its digest.",
 )
 @json_option
 @click.pass_context
-def verify_cmd(ctx: click.Context, path: str, root: str, as_json: bool) -> None:
+def verify_cmd(
+    ctx: click.Context, path: str | None, root: str | None, check_all: bool, as_json: bool
+) -> None:
     """Check files under DIR against a version: missing, extra and changed files.
 
+    With --all (no ARTIFACT_PATH): read every blob that a version of the registry
+    names from the blob store (local or S3), each distinct blob once, and report every
+    one that is missing or whose bytes do not hash to its digest, with the versions and
+    files that name it. Soft-deleted versions are skipped.
+
     Exits 1 when anything differs.
+
+    \b
+    registry-tool verify my-project/data:v3 --root ./artifacts/data:v3
+    registry-tool verify --all
     """
+    if check_all:
+        if path or root:
+            raise click.UsageError("--all checks the blob store: give no ARTIFACT_PATH or --root")
+        _verify_all(ctx, as_json)
+        return
+    if not path or not root:
+        raise click.UsageError("give ARTIFACT_PATH and --root DIR, or --all")
     try:
         report = ops.verify(path, root, registry=_registry(ctx))
     except VerificationError as exc:
@@ -176,6 +204,30 @@ def verify_cmd(ctx: click.Context, path: str, root: str, as_json: bool) -> None:
         emit_json({"ok": True, **_report(report)})
     else:
         line(str(report))
+
+
+def _verify_all(ctx: click.Context, as_json: bool) -> None:
+    from registry_tool.sdk.context import Context
+    from registry_tool.verify import verify_store
+
+    report = verify_store(Context.open(_registry(ctx)))
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for bad in report.bad:
+            problem(f"{bad.artifact}:v{bad.version}: {bad.path}: {bad.digest}: {bad.problem}")
+        skipped = f", {_count(report.deleted, 'deleted version')} skipped" if report.deleted else ""
+        line(
+            f"{_count(report.blobs, 'blob')} ({human_size(report.bytes)}) named by "
+            f"{files(report.files)} of {_count(report.versions, 'version')} checked in "
+            f"{report.store}{skipped}: {len(report.bad)} bad"
+        )
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 def _report(report: VerifyReport) -> dict[str, object]:

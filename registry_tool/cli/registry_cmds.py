@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from registry_tool import checks
 from registry_tool.checks import CheckReport
 from registry_tool.cli.artifacts import _registry, json_option
 from registry_tool.cli.render import emit_json, line, problem, table
@@ -179,6 +180,12 @@ def history_cmd(ctx: click.Context, collection: str, alias: str | None, as_json:
     is_flag=True,
     help="Also check that every blob an added version names is in storage.",
 )
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also recompute the digest of every version from its manifest and every link's "
+    "source digest (with --base: of the whole head, not only the changed files).",
+)
 @json_option
 @click.pass_context
 def check_cmd(
@@ -187,21 +194,26 @@ def check_cmd(
     head: str | None,
     main_branch: str,
     verify_blobs: bool,
+    deep: bool,
     as_json: bool,
 ) -> None:
     """Validate the registry: every file, or with --base the change a pull request makes.
 
     With --base: changed files must be schema-valid; versions and links are never
-    modified or deleted; aliases name existing versions; stage aliases meet their gates
-    and order; protected aliases change only by pull request. Exits 1 on any problem.
-    Under GitHub Actions it also writes ::error annotations and a step summary.
+    modified or deleted (a version may only gain the soft-delete mark); aliases name
+    existing versions; stage aliases meet their gates and order; protected aliases
+    change only by pull request, and never in the same change as their registry's
+    gates or protection (merge that change alone first). No registry.yaml may hold
+    credentials. Exits 1 on any problem. Under GitHub Actions it also writes ::error
+    annotations and a step summary.
     """
-    report = ops.check(
+    report = checks.check_registry(
+        _registry(ctx),
         base=base,
         head=head,
         main_branch=main_branch,
         verify_blobs=verify_blobs,
-        registry=_registry(ctx),
+        deep=deep,
     )
     if as_json:
         emit_json(
@@ -216,7 +228,7 @@ def check_cmd(
             problem(str(found))
         line(f"{report.files} files checked, {len(report.problems)} problems")
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        github_report(report, root=ops.registry_root(_registry(ctx)))
+        github_report(report, root=report.root or ops.registry_root(_registry(ctx)))
     if not report.ok:
         raise click.exceptions.Exit(1)
 

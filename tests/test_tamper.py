@@ -1,0 +1,288 @@
+"""Tampering, and what catches it: a changed blob (download, `verify --all`, locally and
+in SeaweedFS), a version file edited by hand (`check --base/--head`), a promotion that
+brings its own gate change (the separate-approval policy), and digests that no longer
+add up (`check --deep`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from registry_tool import schemas
+from registry_tool.cli.main import cli
+from registry_tool.errors import DocumentError
+from tests.conftest import write
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, result.output + result.stderr
+    return result.output + result.stderr
+
+
+def log(name: str, files: dict[str, str], **metadata: object) -> None:
+    folder = Path(f"payload-{uuid.uuid4().hex[:8]}")
+    for rel, text in files.items():
+        write(folder / rel, text)
+    run("log", str(folder), "--name", f"training/{name}", "--type", "model",
+        "--metadata", json.dumps(metadata))
+
+
+def blob(root: Path, text: str) -> Path:
+    import hashlib
+
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    path = root / ".blobs/sha256" / digest[:2] / digest
+    path.chmod(0o644)
+    return path
+
+
+def s3_key(text: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"blobs/sha256/{digest[:2]}/{digest}"
+
+
+# -- blobs changed in storage -----------------------------------------------------------
+
+
+def test_download_refuses_a_blob_changed_in_storage(registry):
+    log("clf", {"model.pth": "weights"})
+    blob(registry.root, "weights").write_text("tampered")
+    out = run("get", "training/clf:v0", "--root", "out", code=1)
+    assert "corrupt" in out and not Path("out/model.pth").exists()
+
+
+def test_verify_all_reports_every_bad_blob_once_checked(registry):
+    log("clf", {"model.pth": "weights v0", "vocab.txt": "shared vocab"}, f1=0.8)
+    log("clf", {"model.pth": "weights v1", "vocab.txt": "shared vocab"}, f1=0.9)
+    log("data", {"train.csv": "a,b\n1,2\n"})
+    report = json.loads(run("verify", "--all", "--json"))
+    assert report["ok"] is True and report["bad"] == []
+    # 5 files name 4 distinct blobs: the shared vocab is read once.
+    assert (report["versions"], report["files"], report["blobs"]) == (3, 5, 4)
+
+    blob(registry.root, "shared vocab").write_text("shared vocab, edited")
+    blob(registry.root, "a,b\n1,2\n").unlink()
+    report = json.loads(run("verify", "--all", "--json", code=1))
+    shared = "sha256:" + _sha("shared vocab")
+    assert report["ok"] is False and report["blobs"] == 4
+    assert report["bad"] == [
+        {"artifact": "training/clf", "version": 0, "path": "vocab.txt", "digest": shared,
+         "problem": "corrupt"},
+        {"artifact": "training/clf", "version": 1, "path": "vocab.txt", "digest": shared,
+         "problem": "corrupt"},
+        {"artifact": "training/data", "version": 0, "path": "train.csv",
+         "digest": "sha256:" + _sha("a,b\n1,2\n"), "problem": "missing"},
+    ]
+    out = run("verify", "--all", code=1)
+    assert f"training/clf:v1: vocab.txt: {shared}: corrupt" in out
+    assert "4 blobs" in out and "3 bad" in out
+
+
+def test_verify_all_on_s3_reads_every_blob_from_the_bucket(s3_registry, s3_env, bucket, monkeypatch):
+    log("clf", {"model.pth": "s3 weights", "config.json": "{}"})
+    log("data", {"train.csv": "x,y\n"})
+    assert json.loads(run("verify", "--all", "--json"))["blobs"] == 3
+    client = s3_env.client()
+    client.put_object(Bucket=bucket, Key=s3_key("s3 weights"), Body=b"s3 weights, swapped")
+    client.delete_object(Bucket=bucket, Key=s3_key("x,y\n"))
+    monkeypatch.setenv("REGISTRY_TOOL_CACHE_DIR", str(Path("fresh-cache").resolve()))
+    report = json.loads(run("verify", "--all", "--json", code=1))
+    assert [(b["artifact"], b["path"], b["problem"]) for b in report["bad"]] == [
+        ("training/clf", "model.pth", "corrupt"),
+        ("training/data", "train.csv", "missing"),
+    ]
+    assert report["store"] == f"s3://{bucket}/blobs"
+    # A download from the bucket refuses the swapped bytes too.
+    out = run("get", "training/clf:v0", "--root", "out", code=1)
+    assert "corrupt" in out
+
+
+def test_verify_usage():
+    assert "--all checks the blob store" in run("verify", "training/clf:v0", "--all", code=2)
+    assert "give ARTIFACT_PATH and --root DIR, or --all" in run("verify", code=2)
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- a version file edited by hand -------------------------------------------------------
+
+VERSION = "projects/training/clf/versions/v0.yaml"
+
+
+def on_branch(root: Path, edits: dict[str, str], branch: str = "change") -> None:
+    git(root, "checkout", "--quiet", "-B", branch, "main")
+    for path, text in edits.items():
+        write(root / path, text)
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", f"edit on {branch}")
+    git(root, "checkout", "--quiet", "main")
+
+
+def check(*extra: str, code: int = 0, head: str = "change") -> list[dict]:
+    out = run("check", "--base", "main", "--head", head, "--json", *extra, code=code)
+    return json.loads(out)["problems"]
+
+
+def edited(root: Path, path: str, **changes: object) -> str:
+    doc = yaml.safe_load((root / path).read_text())
+    doc.update(changes)
+    for key in [k for k, v in changes.items() if v is None]:
+        del doc[key]
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+MARK = {"at": "2026-01-02T03:04:05Z", "by": "Ada <ada@example.test>", "reason": "leak"}
+
+
+@pytest.fixture
+def pr(registry, monkeypatch):
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    log("clf", {"model.pth": "weights"}, f1=0.85)
+    return registry
+
+
+def test_a_version_edited_by_hand_is_refused(pr):
+    on_branch(pr.root, {VERSION: edited(pr.root, VERSION, metadata={"f1": 0.99})})
+    assert {"path": VERSION, "field": "$",
+            "message": "versions are immutable: this file was modified"} in check(code=1)
+
+
+def test_only_adding_the_deleted_mark_is_allowed(pr):
+    marked = edited(pr.root, VERSION, deleted=MARK)
+    on_branch(pr.root, {VERSION: marked})
+    try:
+        schemas.validate(yaml.safe_load(marked), "version", VERSION)
+        expected = []
+    except DocumentError as exc:  # until the schema knows the mark
+        expected = [{"path": exc.path, "field": exc.field, "message": exc.message}]
+    assert check(code=1 if expected else 0) == expected
+    # The mark plus anything else, or the mark taken away again, is an edit.
+    on_branch(pr.root, {VERSION: edited(pr.root, VERSION, deleted=MARK, description="x")})
+    assert "versions are immutable" in json.dumps(check(code=1))
+    git(pr.root, "merge", "--quiet", "change")
+    on_branch(pr.root, {VERSION: edited(pr.root, VERSION, deleted=None)})
+    assert "versions are immutable" in json.dumps(check(code=1))
+
+
+def test_the_tools_own_soft_delete_passes_check(pr):
+    import registry_tool as wandb
+
+    log("clf", {"model.pth": "better weights"}, f1=0.9)
+    base = git(pr.root, "rev-parse", "HEAD")
+    wandb.Api().artifact("training/clf:v0").delete()
+    assert "deleted" in (pr.root / VERSION).read_text()
+    out = json.loads(run("check", "--base", base, "--head", "main", "--deep", "--json"))
+    assert out["ok"] is True and out["files"] == 1
+    # Its blobs may be collected: verify --all leaves them out.
+    blob(pr.root, "weights").unlink()
+    report = json.loads(run("verify", "--all", "--json"))
+    assert (report["ok"], report["versions"], report["deleted_skipped"]) == (True, 1, 1)
+
+
+# -- a promotion that brings its own gate change -------------------------------------------
+
+CONFIG = "registries/models/registry.yaml"
+PRODUCTION = "registries/models/clf/aliases/production.yaml"
+PRODUCTION_DOC = "kind: alias\nalias: production\nversion: 0\nset_at: '2026-01-01T00:00:00Z'\n"
+
+
+@pytest.fixture
+def governed(pr):
+    run("registry", "create", "models", "--stages", "staging,production",
+        "--protected", "production", "--gate", "production: f1 >= 0.9")
+    run("link", "training/clf:v0", "model-registry/models")
+    return pr
+
+
+def test_a_promotion_may_not_lower_its_own_gate(governed):
+    root = governed.root
+    lowered = (root / CONFIG).read_text().replace("f1 >= 0.9", "f1 >= 0.8")
+    on_branch(root, {CONFIG: lowered, PRODUCTION: PRODUCTION_DOC})
+    found = check(code=1)
+    assert [(p["path"], p["field"]) for p in found] == [(CONFIG, "$.gates")]
+    message = found[0]["message"]
+    assert "protected alias 'production'" in message and PRODUCTION in message
+    assert f"first merge the change to {CONFIG} alone" in message
+
+    # Split: the gate change alone passes, is merged, then the promotion passes on it.
+    on_branch(root, {CONFIG: lowered}, branch="gate")
+    assert check(head="gate") == []
+    git(root, "merge", "--quiet", "gate")
+    on_branch(root, {PRODUCTION: PRODUCTION_DOC}, branch="promote")
+    assert check(head="promote") == []
+
+
+def test_unprotecting_and_moving_in_one_change_is_refused(governed):
+    root = governed.root
+    doc = yaml.safe_load((root / CONFIG).read_text())
+    doc["protected"] = []
+    doc["gates"] = {}
+    on_branch(root, {CONFIG: yaml.safe_dump(doc), PRODUCTION: PRODUCTION_DOC})
+    found = check(code=1)
+    assert [(p["path"], p["field"]) for p in found] == [(CONFIG, "$.protected")]
+    assert "protected and gates of model-registry/models changed" in found[0]["message"]
+
+
+def test_a_description_change_may_ride_along(governed):
+    root = governed.root
+    doc = yaml.safe_load((root / CONFIG).read_text())
+    doc["description"] = "models we ship"
+    doc["gates"]["production"]["conditions"] = ["f1 >= 0.8"]
+    on_branch(root, {CONFIG: yaml.safe_dump(doc)}, branch="gate")
+    git(root, "merge", "--quiet", "gate")
+    doc["description"] = "models we ship, reviewed"
+    on_branch(root, {CONFIG: yaml.safe_dump(doc), PRODUCTION: PRODUCTION_DOC})
+    assert check() == []
+
+
+# -- check --deep ---------------------------------------------------------------------------
+
+
+def test_deep_recomputes_every_link_digest_in_the_tree(governed):
+    link = "registries/models/clf/links/v0.yaml"
+    doc = yaml.safe_load((governed.root / link).read_text())
+    doc["source"]["digest"] = "0" * 64
+    write(governed.root / link, yaml.safe_dump(doc))
+    assert json.loads(run("check", "--json"))["ok"] is True
+    found = json.loads(run("check", "--deep", "--json", code=1))["problems"]
+    assert found == [
+        {"path": link, "field": "$.source.digest",
+         "message": "is not the digest of training/clf:v0 recomputed from its manifest"}
+    ]
+
+
+def test_deep_checks_the_whole_head_not_only_the_change(governed):
+    root = governed.root
+    # A manifest altered on main, in a commit no check saw.
+    doc = yaml.safe_load((root / VERSION).read_text())
+    doc["entries"][0]["digest"] = "sha256:" + _sha("other weights")
+    write(root / VERSION, yaml.safe_dump(doc, sort_keys=False))
+    git(root, "commit", "--quiet", "-am", "sneaky")
+    on_branch(root, {"projects/training/clf/aliases/best.yaml":
+                     "kind: alias\nalias: best\nversion: 0\nset_at: '2026-01-01T00:00:00Z'\n"})
+    assert check() == []
+    found = check("--deep", code=1)
+    assert [(p["path"], p["field"]) for p in found] == [
+        (VERSION, "$.digest"),
+        ("registries/models/clf/links/v0.yaml", "$.source.digest"),
+    ]
+    assert "does not match the digest of the entries" in found[0]["message"]
