@@ -208,7 +208,12 @@ class BlobCache:
         final = self.path_for(hexdigest)
         added = 0
         try:
-            store.fetch(hexdigest, Path(tmp), advance)
+            try:
+                store.fetch(hexdigest, Path(tmp), advance)
+            except OSError as exc:  # a full disk (ENOSPC), a file size limit (EFBIG)
+                raise StorageError(
+                    f"cannot write to the blob cache {self.root}: {exc.strerror or exc}"
+                ) from exc
             # Opened before it is published: from here on eviction cannot take it away.
             f = open(tmp, "rb", buffering=0)  # noqa: SIM115
             try:

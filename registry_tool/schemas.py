@@ -84,20 +84,50 @@ def schema(kind: str) -> dict[str, Any]:
     return _schemas()[kind]
 
 
-def _non_finite(value: Any, where: str) -> str | None:
-    if isinstance(value, float) and not math.isfinite(value):
-        return where
-    if isinstance(value, dict):
+# Metadata of a version and config of a run are free-form, and every listing, page and
+# check reads them: 1 MiB as compact JSON holds any metrics and hyperparameters while a
+# registry file stays quick to parse (DESIGN.md sets no figure; this one is ours).
+MAX_PLAIN_BYTES = 1024 * 1024
+_PLAIN_FIELDS = {"version": "metadata", "run": "config"}
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _bad_value(value: Any, where: str) -> tuple[str, str] | None:
+    """The first value that is not plain JSON data (NaN, infinity, text with a lone
+    surrogate, a YAML ``!!binary``, ``!!set`` or ``!!timestamp``) as (JSON path, message).
+    """
+    if value is None or isinstance(value, (bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, "NaN and infinity are not allowed")
+    if isinstance(value, str):
+        if not value.isascii() and _SURROGATE.search(value):
+            return where, "text that is not valid UTF-8 (a lone surrogate)"
+    elif isinstance(value, dict):
         for key, item in value.items():
-            found = _non_finite(item, f"{where}.{key}")
+            if not isinstance(key, str):
+                return where, f"key {key!r} is not a string"
+            if not key.isascii() and _SURROGATE.search(key):
+                return where, f"key {key!r} is not valid UTF-8 (a lone surrogate)"
+            found = _bad_value(item, f"{where}.{key}")
             if found:
                 return found
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found = _non_finite(item, f"{where}[{i}]")
+            found = _bad_value(item, f"{where}[{i}]")
             if found:
                 return found
+    else:
+        return where, (
+            f"a {type(value).__name__} is not allowed here (only strings, numbers, booleans, "
+            "null, lists and mappings)"
+        )
     return None
+
+
+def _plain_size(value: Any) -> int:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def validate(doc: Any, kind: str, path: str) -> None:
@@ -119,9 +149,19 @@ def validate(doc: Any, kind: str, path: str) -> None:
         if error.validator in ("pattern", "not") and described:
             message = f"{error.instance!r} is not {described}"
         raise DocumentError(path, error.json_path, message)
-    where = _non_finite(doc, "$")
-    if where:
-        raise DocumentError(path, where, "NaN and infinity are not allowed")
+    found = _bad_value(doc, "$")
+    if found:
+        raise DocumentError(path, *found)
+    field = _PLAIN_FIELDS.get(kind)
+    if field is not None and field in doc:
+        size = _plain_size(doc[field])
+        if size > MAX_PLAIN_BYTES:
+            raise DocumentError(
+                path,
+                f"$.{field}",
+                f"is {size} bytes as JSON, more than the "
+                f"{MAX_PLAIN_BYTES // (1024 * 1024)} MiB allowed",
+            )
 
 
 _ENTRY_KEYS = frozenset({"path", "digest", "size", "ref", "extra"})

@@ -1,9 +1,11 @@
 """Strict YAML in and canonical YAML out.
 
 Reading refuses what a registry file never needs and an attacker would use: anchors and
-aliases (billion laughs), duplicate keys, non-UTF-8 bytes, oversized files and deep
-nesting. Timestamps stay strings. Writing is canonical: block style, keys in record
-order, no anchors, so equal documents give equal bytes.
+aliases (billion laughs), duplicate keys, non-UTF-8 bytes, a byte order mark past the
+start and raw NEL characters (YAML drops the one and reads the other as a line break,
+unseen in a diff), oversized files and deep nesting. Timestamps stay strings. Writing is canonical: block style, keys in
+record order, no anchors, so equal documents give equal bytes; a document too large to
+be read back is refused.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def loads(data: bytes, path: str) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DocumentError(path, "$", f"not UTF-8 (byte {exc.start})") from None
+    _refuse_invisible(text, path)
     try:
         value = yaml.load(text, Loader=_StrictLoader)
     except _Refused as exc:
@@ -97,12 +100,34 @@ def loads(data: bytes, path: str) -> Any:
     return value
 
 
-def dumps(doc: Any) -> bytes:
-    """Canonical YAML bytes for a plain document."""
+def _refuse_invisible(text: str, path: str) -> None:
+    """Refuse characters the canonical writer always escapes and YAML reads specially:
+    a byte order mark past the start (dropped silently) and NEL (a line break). Only a
+    hand edit puts them raw in a file, and there they hide structure from whoever
+    reviews the diff. A BOM at the very start, as some editors save, is fine."""
+    start = 1 if text.startswith("\ufeff") else 0
+    for char, what in (("\ufeff", "a byte order mark (U+FEFF)"), ("\x85", "a raw NEL (U+0085)")):
+        at = text.find(char, start)
+        if at >= 0:
+            line = text.count("\n", 0, at) + 1
+            raise DocumentError(path, "$", f"contains {what}; write it escaped (line {line})")
+
+
+def dumps(doc: Any, *, path: str = "(new document)") -> bytes:
+    """Canonical YAML bytes for a plain document; ``path`` names it in errors."""
     try:
-        return _dump(doc)
+        data = _dump(doc)
     except UnicodeEncodeError:
-        raise DocumentError("(new document)", "$", "text that is not valid UTF-8") from None
+        raise DocumentError(path, "$", "text that is not valid UTF-8") from None
+    if len(data) > MAX_BYTES:
+        # Never write what ``loads`` would refuse: the registry could not read it back.
+        raise DocumentError(
+            path,
+            "$",
+            f"would be {len(data) // (1024 * 1024)} MiB, larger than the "
+            f"{MAX_BYTES // (1024 * 1024)} MiB a registry file may be",
+        )
+    return data
 
 
 def _dump(doc: Any) -> bytes:

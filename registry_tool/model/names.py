@@ -53,6 +53,13 @@ def parse_version(value: str) -> int | None:
 
 
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_.@+=,%~ -]+(?:/[A-Za-z0-9_.@+=,%~ -]+)*")
+# Characters no file name may hold: C0 and C1 controls and DEL (terminal escapes, NEL,
+# which YAML reads as a line break), the line and paragraph separators (they break the
+# one-line messages and listings a name is printed in) and the bidirectional controls
+# (they make a listed name read as another one: "evil\u202etxt.exe").
+_UNSAFE_CHAR = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def validate_entry_path(value: object) -> str:
@@ -78,8 +85,8 @@ def validate_entry_path(value: object) -> str:
         problem = f"is longer than {MAX_ENTRY_PATH} bytes"
     elif any(part in ("", ".", "..") for part in value.split("/")):
         problem = "has an empty, '.' or '..' segment"
-    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        problem = "contains a control character"
+    elif unsafe := _UNSAFE_CHAR.search(value):
+        problem = f"contains a control character (U+{ord(unsafe.group()):04X})"
     elif any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         problem = "is not valid UTF-8"
     elif unicodedata.normalize("NFC", value) != value:

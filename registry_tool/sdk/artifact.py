@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from registry_tool import progress
-from registry_tool.errors import ArtifactError, RegistryError, UsageError, VerificationError
+from registry_tool.errors import (
+    ArtifactError,
+    NotFoundError,
+    RegistryError,
+    UsageError,
+    VerificationError,
+)
 from registry_tool.hashing import hash_file
 from registry_tool.model.manifest import Entry, artifact_digest, check_entries, file_digest
 from registry_tool.model.names import (
@@ -30,7 +36,7 @@ from registry_tool.model.names import (
 from registry_tool.model.plain import to_plain
 from registry_tool.model.records import VersionRecord
 from registry_tool.references import expand_reference
-from registry_tool.sdk.context import Context
+from registry_tool.sdk.context import Context, deleted_message
 
 if TYPE_CHECKING:
     from registry_tool.model.governance import LinkRecord
@@ -103,7 +109,9 @@ class Artifact:
     @classmethod
     def _from_link(cls, ctx: Context, link: LinkRecord, source: VersionRecord) -> Artifact:
         """The artifact a model-registry path names: the source version's files, the
-        registry's version number and aliases."""
+        registry's version number and aliases. A link to a deleted version is an error."""
+        if source.deleted is not None:
+            raise NotFoundError(f"{link.path} links {deleted_message(source)}")
         art = cls._from_record(ctx, source)
         art._link = link
         art._bind(ctx, source)
@@ -175,6 +183,14 @@ class Artifact:
         if self._link is not None:
             return f"v{self._link.version}"
         return f"v{self._logged().version}"
+
+    @property
+    def state(self) -> str:
+        """``PENDING`` before logging, ``COMMITTED`` once logged, ``DELETED`` after
+        ``delete()`` (as W&B's ``Artifact.state``)."""
+        if self._record is None:
+            return "PENDING"
+        return "DELETED" if self._record.deleted is not None else "COMMITTED"
 
     @property
     def created_at(self) -> str:
@@ -253,7 +269,9 @@ class Artifact:
         if not root.is_dir():
             raise ArtifactError(f"cannot add {root}: not a directory")
         real_root = os.path.realpath(root)
-        prefix = f"{name.strip('/')}/" if name else ""
+        # Trailing slashes are a folder's; a leading one would make every path absolute,
+        # which each file's own check then refuses.
+        prefix = f"{name.rstrip('/')}/" if name else ""
         added: list[tuple[str, str]] = []
         self._scan(real_root, real_root, prefix, added, root, frozenset())
         for entry_name, full in added:
@@ -461,6 +479,29 @@ class Artifact:
         self._aliases = []
         self._saved_aliases = []
 
+    def delete(self, *, delete_aliases: bool = False) -> None:
+        """Soft-delete this version, in one commit.
+
+        >>> api.artifact("my-project/model:v3").delete(delete_aliases=True)  # doctest: +SKIP
+
+        The version file stays (marked ``deleted``) and its number is never reused;
+        getting, downloading or using it is then an error naming it as deleted, and
+        ``registry-tool gc`` may reclaim the blobs no other version names. A version
+        with aliases (``latest`` aside, which moves to the newest version left) is
+        refused unless ``delete_aliases=True`` removes them in the same commit; a
+        protected model-registry alias on a link to it always refuses.
+        """
+        from registry_tool.deletion import delete_version
+
+        record = self._logged()
+        assert self._ctx is not None
+        outcome = delete_version(
+            self._ctx, record.project, record.name, record.version, delete_aliases=delete_aliases
+        )
+        self._record = outcome.record
+        self._aliases = []
+        self._saved_aliases = []
+
     def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
         """Link this logged version into a model registry and apply ``aliases``.
 
@@ -473,6 +514,8 @@ class Artifact:
 
         record = self._logged()
         assert self._ctx is not None
+        if record.deleted is not None:
+            raise ArtifactError(deleted_message(record))
         if isinstance(aliases, str):
             raise UsageError("aliases must be a list of strings, not one string")
         linked = link_version(self._ctx, record, target_path, list(aliases or []))
@@ -489,6 +532,8 @@ class Artifact:
         record = self._logged()
         ctx = self._ctx
         assert ctx is not None
+        if record.deleted is not None:
+            raise ArtifactError(deleted_message(record))
         target_root = (
             Path(root)
             if root is not None
@@ -608,6 +653,16 @@ class Artifact:
         metadata = to_plain(self.metadata, where=f"artifact {self._name!r} metadata")
         if not self._files and not self._refs:
             raise ArtifactError(f"artifact {self._name!r} has no files: add some before logging")
+        ctx.precheck_log(
+            project=project,
+            name=self._name,
+            type=self._type,
+            paths=self._files,
+            refs=self._refs.values(),
+            description=self.description,
+            metadata=metadata,
+            aliases=[*self._aliases, *aliases],
+        )
         entries = ctx.ingest(self._files)
         entries = check_entries([*entries, *self._refs.values()])
         outcome, new_run = ctx.log(

@@ -55,6 +55,17 @@ class LogOutcome:
     commit: str | None
 
 
+def deleted_message(record: VersionRecord) -> str:
+    """``p/name:v3 was deleted on <when> by <who> (<why>)``: the error for using it."""
+    mark = record.deleted
+    assert mark is not None
+    why = f" ({mark.reason})" if mark.reason else ""
+    return (
+        f"{record.project}/{record.name}:v{record.version} was deleted on {mark.at} by "
+        f"{mark.by}{why}; it can no longer be used"
+    )
+
+
 class Context:
     """An opened registry with its blob store, blob cache and stat cache."""
 
@@ -93,8 +104,10 @@ class Context:
         project: str | None,
         entities: Sequence[str] = (),
         snap: Snapshot | None = None,
+        include_deleted: bool = False,
     ) -> VersionRecord:
-        """The version a path names; ``project`` is the default project."""
+        """The version a path names; ``project`` is the default project. A deleted
+        version is an error naming it as deleted, unless ``include_deleted``."""
         ref = parse_artifact_path(path) if isinstance(path, str) else path
         if ref.registry is not None:
             raise RegistryError(
@@ -118,6 +131,8 @@ class Context:
         record = self.store.read_version(snap, proj, ref.name, number)
         if record is None:
             raise NotFoundError(f"{proj}/{ref.name} has no version v{number}")
+        if record.deleted is not None and not include_deleted:
+            raise NotFoundError(deleted_message(record))
         check_entries(record.entries)
         return record
 
@@ -218,6 +233,39 @@ class Context:
             raise failed[0]
         return list(entries.values())
 
+    def precheck_log(
+        self,
+        *,
+        project: str,
+        name: str,
+        type: str,
+        paths: Iterable[str],
+        refs: Iterable[Entry],
+        description: str | None,
+        metadata: dict[str, object],
+        aliases: Iterable[str],
+    ) -> None:
+        """Refuse, before a byte is stored, whatever ``log`` would refuse without the
+        bytes: file names, aliases, and the version document (schema, metadata size),
+        checked with a placeholder digest for each file."""
+        for alias in aliases:
+            if alias != LATEST:
+                validate_alias(alias)
+        placeholder = "sha256:" + "0" * 64
+        entries = check_entries([*(Entry(p, placeholder, 0) for p in paths), *refs])
+        record = VersionRecord(
+            project=project,
+            name=name,
+            version=0,
+            type=type,
+            digest=artifact_digest(entries),
+            created_at=now(),
+            entries=tuple(entries),
+            description=description,
+            metadata=metadata,
+        )
+        Change[None]().put(version_file(project, name, 0), record.to_doc(), "version")
+
     def log(
         self,
         *,
@@ -247,11 +295,13 @@ class Context:
                     f"not {type!r}: use another name"
                 )
             numbers = store.version_numbers(snap, project, name)
+            # Content equal to a deleted version is logged again, as a new number.
             same = next(
                 (
                     n
                     for n in reversed(numbers)
                     if store.version_digest(snap, project, name, n) == digest
+                    and not self._is_deleted(snap, project, name, n)
                 ),
                 None,
             )
@@ -293,6 +343,10 @@ class Context:
         record, created, new_run = written.result
         return LogOutcome(record, created, written.commit), new_run
 
+    def _is_deleted(self, snap: Snapshot, project: str, name: str, number: int) -> bool:
+        record = self.store.read_version(snap, project, name, number)
+        return record is not None and record.deleted is not None
+
     def _alias_changes(
         self,
         snap: Snapshot,
@@ -333,6 +387,12 @@ class Context:
             change: Change[None] = Change()
             if store.read_version(snap, project, name, version) is None:
                 raise NotFoundError(f"{project}/{name} has no version v{version}")
+            latest = store.read_alias(snap, project, name, LATEST)
+            if LATEST in add and (latest is None or latest.version != version):
+                raise UsageError(
+                    f"{LATEST!r} always names the newest version; "
+                    "it moves only when a version is logged"
+                )
             moved = self._alias_changes(snap, change, project, name, version, add, None, reason)
             dropped = []
             for alias in remove:
@@ -394,9 +454,9 @@ class Context:
             fetch_reference(entry, target, advance)
             return
         hexdigest = blob_hex(entry.digest)
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = str(scratch_path(target.parent, f".{target.name}.part-"))
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(self.blobs, LocalBlobStore):
                 self.blobs.fetch(hexdigest, Path(tmp), advance)
             elif not self.cache.path_for(hexdigest).is_file():
@@ -418,6 +478,9 @@ class Context:
                     self.cache.discard(hexdigest)
                     raise CorruptBlobError(f"cached blob {entry.digest} was corrupt; removed it")
             os.replace(tmp, target)
+        except OSError as exc:
+            # A full disk (ENOSPC), a file size limit (EFBIG), a read-only folder.
+            raise ArtifactError(f"cannot write {target}: {exc.strerror or exc}") from exc
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
