@@ -258,3 +258,13 @@ def test_long_collections_and_histories_are_cut_with_a_note(showcase, tmp_path, 
     assert "The last 1 of 3 changes" in registry
     v1 = (tmp_path / "site/artifacts/demo/classifier/v1.html").read_text()
     assert 'Changes since <a href="v0.html">v0</a>' in v1
+
+
+def test_a_deleted_version_is_marked_on_its_pages(showcase, tmp_path):
+    from registry_tool.sdk import ops
+
+    ops.delete("demo/classifier:v0", reason="bad <b>labels</b>", delete_aliases=True)
+    report = site_build.build(Context.open(showcase.root), tmp_path / "site")
+    assert "v0</a> (deleted)" in report.markdown["artifacts/demo/classifier/index.md"]
+    page = (tmp_path / "site/artifacts/demo/classifier/v0.html").read_text()
+    assert 'class="rt-deleted"' in page and "bad &lt;b&gt;labels&lt;/b&gt;" in page

@@ -329,6 +329,7 @@ def _collections(r: _Renderer, lineage: _PageLineage) -> None:
                     if v.run and f"{v.project}/{v.run}" in r.data.runs
                     else None,
                     "metadata": dict(v.metadata),
+                    "deleted": v.deleted is not None,
                 }
             )
         keys = sorted({k for v in compared for k in v.metadata})
