@@ -481,3 +481,15 @@ def test_fast_entry_check_agrees_with_jsonschema(entry: Any) -> None:
     items_schema = schemas.schema("version")["properties"]["entries"]["items"]
     validator = type(schemas.validator("version"))(items_schema)
     assert schemas.entry_ok(entry) == validator.is_valid(entry)
+
+
+def test_no_file_is_written_that_could_not_be_read_back(monkeypatch):
+    from registry_tool import yamlio
+    from registry_tool.errors import DocumentError
+
+    monkeypatch.setattr(yamlio, "MAX_ITEMS", 5)
+    with pytest.raises(DocumentError, match="more than 5 items"):
+        yamlio.dumps({"a": list(range(10))}, path="x.yaml")
+    with pytest.raises(DocumentError, match="too many YAML nodes"):
+        yamlio.loads(b"a: [1, 2, 3, 4, 5, 6]\n", "x.yaml")
+    assert yamlio.loads(yamlio.dumps({"a": 1}), "x.yaml") == {"a": 1}
