@@ -36,6 +36,7 @@ PART_GET = 8 * MiB
 MIN_PART = 8 * MiB
 MAX_PARTS = 10_000
 PART_WORKERS = 8
+BODY_ATTEMPTS = 3  # reads of a GET's body cut half-way, after the fast path's one
 
 ENV_PATH_STYLE = "REGISTRY_TOOL_S3_PATH_STYLE"
 ENV_CHECKSUM = "REGISTRY_TOOL_S3_CHECKSUM"
@@ -356,10 +357,30 @@ class S3BlobStore:
             if "/" in content_range:
                 return int(content_range.rsplit("/", 1)[1]), answer.body
             return len(answer.body), answer.body
-        response = self.client.get_object(
-            Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}"
+        from botocore.exceptions import (
+            ConnectionClosedError,
+            IncompleteReadError,
+            ReadTimeoutError,
+            ResponseStreamingError,
         )
-        return _total_size(response), response["Body"].read()
+
+        # botocore retries a request, not the reading of its body: a connection cut
+        # half-way through the bytes is read again, a bounded number of times.
+        for attempt in range(1, BODY_ATTEMPTS + 1):
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}"
+            )
+            try:
+                return _total_size(response), response["Body"].read()
+            except (
+                ResponseStreamingError,
+                IncompleteReadError,
+                ReadTimeoutError,
+                ConnectionClosedError,
+            ):
+                if attempt == BODY_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     def _get_ranged(self, key: str, size: int, dest: Path, advance: Advance, head: bytes) -> str:
         """Ranges fetched in parallel, written and hashed in order: one pass, no re-read."""
