@@ -104,7 +104,7 @@ class SeaweedFS:
             return
         os.killpg(proc.pid, signal.SIGTERM)  # its own session: weed and nothing else
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=5)  # it often lingers in shutdown; its data is on disk by then
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
