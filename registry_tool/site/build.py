@@ -118,6 +118,14 @@ class _Renderer:
         return p.href(from_page, p.page_path("version", project, name, version))
 
 
+def _holder(page: str, link: Any) -> dict[str, Any] | None:
+    """A stage holder's cell: the registry version, its source and a link to it."""
+    if link is None:
+        return None
+    target = p.page_path("version", link.project, link.name, str(link.source_version))
+    return {"version": link.version, "source": link.source_path, "href": p.href(page, target)}
+
+
 def _home(r: _Renderer) -> None:
     data = r.data
     page = p.page_path("home")
@@ -127,22 +135,10 @@ def _home(r: _Renderer) -> None:
     rows = []
     for registry in data.registries:
         for collection in registry.collections:
-            holders = []
-            for stage in all_stages:
-                link = collection.holder(stage)
-                holders.append(
-                    {
-                        "version": link.version,
-                        "href": p.href(
-                            page,
-                            p.page_path(
-                                "version", link.project, link.name, str(link.source_version)
-                            ),
-                        ),
-                    }
-                    if link and stage in registry.config.stages
-                    else None
-                )
+            holders = [
+                _holder(page, collection.holder(stage)) if stage in registry.config.stages else None
+                for stage in all_stages
+            ]
             rows.append(
                 {
                     "registry": registry.config.name,
@@ -226,22 +222,7 @@ def _registries(r: _Renderer) -> None:
                 columns=columns,
                 registry_href=p.href(here, page),
             )
-            holders = []
-            for stage in columns:
-                holder = collection.holder(stage)
-                holders.append(
-                    {
-                        "source": holder.source_path,
-                        "href": p.href(
-                            page,
-                            p.page_path(
-                                "version", holder.project, holder.name, str(holder.source_version)
-                            ),
-                        ),
-                    }
-                    if holder
-                    else None
-                )
+            holders = [_holder(page, collection.holder(stage)) for stage in columns]
             rows.append(
                 {
                     "name": collection.name,
