@@ -171,3 +171,25 @@ def test_embedded_default_registry_is_created_on_first_use(caplog):
     default = Path(os.environ["XDG_DATA_HOME"]) / "registry-tool" / "default"
     assert (default / "projects/p/a/versions/v0.yaml").is_file()
     assert "created the default registry at" in caplog.text
+
+
+def test_ls_of_a_collection_lists_its_versions(tmp_path, monkeypatch):
+    reg = tmp_path / "reg"
+    run("init", str(reg))
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(reg))
+    for text in ("one", "two"):
+        write("f.txt", text)
+        run("log", "f.txt", "--name", "proj/data", "--type", "dataset")
+    run("alias", "set", "proj/data:v0", "best")
+    rows = json.loads(run("ls", "proj/data", "--json"))
+    assert [(r["version"], r["aliases"], r["files"]) for r in rows] == [
+        ("v0", ["best"], 1),
+        ("v1", ["latest"], 1),
+    ]
+    assert all(r["deleted"] is None and len(r["digest"]) == 64 for r in rows)
+    run("delete", "proj/data:v0", "--delete-aliases")
+    text = run("ls", "proj/data")
+    assert "v0 (deleted)" in text and "latest" in text
+    assert run_err("ls", "proj/nothing", code=1).strip() == (
+        "error: artifact proj/nothing does not exist in 'reg'"
+    )

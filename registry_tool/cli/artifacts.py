@@ -98,12 +98,34 @@ def get_cmd(ctx: click.Context, path: str, root: str | None, as_json: bool) -> N
 
 
 @click.command("ls")
-@click.argument("project", required=False)
+@click.argument("path", metavar="[PROJECT | PROJECT/NAME]", required=False)
 @json_option
 @click.pass_context
-def ls_cmd(ctx: click.Context, project: str | None, as_json: bool) -> None:
-    """List artifact collections (of one PROJECT, or all)."""
-    rows = ops.list_collections(project, registry=_registry(ctx))
+def ls_cmd(ctx: click.Context, path: str | None, as_json: bool) -> None:
+    """List artifact collections (of one PROJECT, or all), or the versions of one
+    collection (PROJECT/NAME)."""
+    if path is not None and "/" in path:
+        versions = ops.list_versions(path, registry=_registry(ctx))
+        if as_json:
+            emit_json(versions)
+            return
+        table(
+            ["VERSION", "ALIASES", "DIGEST", "SIZE", "FILES", "CREATED", "RUN"],
+            [
+                [
+                    v["version"] + (" (deleted)" if v["deleted"] else ""),
+                    ", ".join(v["aliases"]),
+                    v["digest"][:12],
+                    human_size(v["size"]),
+                    v["files"],
+                    v["created_at"],
+                    v["run"] or "",
+                ]
+                for v in versions
+            ],
+        )
+        return
+    rows = ops.list_collections(path, registry=_registry(ctx))
     if as_json:
         emit_json(rows)
         return

@@ -129,6 +129,40 @@ def list_collections(
     return rows
 
 
+def list_versions(path: str, *, registry: Registry = None) -> list[dict[str, Any]]:
+    """One row per version of ``project/name``, oldest first: version, aliases, digest,
+    size, files, created, run, and ``deleted`` (the mark) when it was deleted."""
+    project, _, name = path.partition("/")
+    validate_name(project, what="project")
+    validate_name(name, what="artifact name")
+    ctx = Context.open(registry)
+    store = ctx.store
+    snap = store.head()
+    if store.read_collection(snap, project, name) is None:
+        raise NotFoundError(f"artifact {project}/{name} does not exist in {ctx.entity!r}")
+    held: dict[int, list[str]] = {}
+    for alias, record in sorted(store.aliases(snap, project, name).items()):
+        held.setdefault(record.version, []).append(alias)
+    rows = []
+    for number in store.version_numbers(snap, project, name):
+        version = store.read_version(snap, project, name, number)
+        if version is None:
+            continue
+        rows.append(
+            {
+                "version": f"v{number}",
+                "aliases": held.get(number, []),
+                "digest": version.digest,
+                "size": version.size,
+                "files": len(version.entries),
+                "created_at": version.created_at,
+                "run": version.run,
+                "deleted": version.deleted.to_doc() if version.deleted else None,
+            }
+        )
+    return rows
+
+
 def _is_deleted(store: RegistryStore, snap: Snapshot, project: str, name: str, n: int) -> bool:
     # Most version files never were: the bytes tell without parsing the manifest.
     data = snap.read(version_file(project, name, n))
