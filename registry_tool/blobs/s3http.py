@@ -10,7 +10,9 @@ a urllib3 connection pool.
 Only the answers it expects are taken: 2xx, 412 for a conditional PUT, 404 for a GET.
 Anything else (a redirect, a throttle, a 5xx, a refused signature, a dropped
 connection) returns None and the caller makes the same request through botocore,
-which retries, follows redirects and explains errors. Used with path-style addressing
+which retries, follows redirects and explains errors; after three connection failures
+in a row (a TLS set-up or proxy only botocore knows, say) it steps aside for the rest of
+the process. It verifies TLS with ``AWS_CA_BUNDLE`` when set. Used with path-style addressing
 only (an ``endpoint_url``, i.e. an S3-compatible server); elsewhere, botocore as is.
 ``REGISTRY_TOOL_S3_FAST=0`` turns it off.
 """
@@ -23,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 ENV_FAST = "REGISTRY_TOOL_S3_FAST"
+GIVE_UP_AFTER = 3  # connection failures in a row after which botocore does all the work
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
@@ -47,8 +50,11 @@ class FastS3:
             maxsize=pool,
             retries=False,
             timeout=urllib3.Timeout(connect=10, read=60),
+            # The CA bundle botocore would use for a server with a private CA.
+            ca_certs=os.environ.get("AWS_CA_BUNDLE") or None,
         )
         self.requests = 0  # sent, whatever came back (for tests and benchmarks)
+        self._failures = 0  # connection failures in a row
 
     @classmethod
     def for_client(cls, client: Any, bucket: str, credentials: Any, pool: int) -> FastS3 | None:
@@ -95,6 +101,8 @@ class FastS3:
     ) -> Answer | None:
         from botocore.awsrequest import AWSRequest
 
+        if self._failures >= GIVE_UP_AFTER:
+            return None  # this path cannot reach the server (TLS, proxy...): botocore only
         url = self.url(key)
         request = AWSRequest(method, url, data=body, headers=headers)
         request.context["payload_sha256"] = sha256_hex
@@ -114,7 +122,9 @@ class FastS3:
                 redirect=False,
             )
         except Exception:
+            self._failures += 1
             return None  # connection trouble: botocore's retries take it from here
+        self._failures = 0
         return Answer(response.status, response.headers, response.data)
 
 
