@@ -320,3 +320,16 @@ def test_the_fast_path_gives_up_on_a_dead_server_and_botocore_says_why(tmp_path,
             store.ingest(write(tmp_path / "a", f"abc {attempt}"), None, lambda n: None)
     # After 3 failures in a row the fast path stops trying: botocore alone goes on.
     assert store.fast.requests == s3http.GIVE_UP_AFTER
+
+
+def test_the_fast_path_leaves_a_proxied_endpoint_to_botocore(s3_env, bucket, monkeypatch):
+    store = s3_module.S3BlobStore(
+        s3_module.StorageConfig(url=f"s3://{bucket}/p", endpoint_url=s3_env.endpoint)
+    )
+    assert store.fast is not None
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    proxied = s3_module.S3BlobStore(
+        s3_module.StorageConfig(url=f"s3://{bucket}/p", endpoint_url="http://example.invalid:8333")
+    )
+    assert proxied.fast is None

@@ -69,6 +69,8 @@ class FastS3:
         endpoint = client.meta.endpoint_url
         if not endpoint or not endpoint.startswith(("http://", "https://")):
             return None
+        if _proxied(endpoint) or getattr(client.meta.config, "proxies", None):
+            return None  # botocore knows the way through the proxy; this pool does not
         return cls(endpoint, bucket, client.meta.region_name or "us-east-1", credentials, pool)
 
     def url(self, key: str) -> str:
@@ -126,6 +128,18 @@ class FastS3:
             return None  # connection trouble: botocore's retries take it from here
         self._failures = 0
         return Answer(response.status, response.headers, response.data)
+
+
+def _proxied(endpoint: str) -> bool:
+    """Whether the environment sends requests to ``endpoint`` through a proxy."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    proxies = urllib.request.getproxies()
+    if parts.scheme not in proxies and "all" not in proxies:
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def _signer_class() -> type:
