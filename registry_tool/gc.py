@@ -271,17 +271,19 @@ def collect_garbage(
     if dry_run:
         report.removed = candidates
         return report
-    removed = _remove(ctx, candidates)
+    removed = _remove(ctx, candidates, cutoff)
     report.removed = [b for b, gone in zip(candidates, removed, strict=True) if gone]
     report.missing = len(candidates) - len(report.removed)
     return report
 
 
-def _remove(ctx: Context, blobs: Iterable[BlobInfo]) -> list[bool]:
+def _remove(ctx: Context, blobs: Iterable[BlobInfo], cutoff: float) -> list[bool]:
+    """Remove each blob unless it is younger than ``cutoff`` by now: a log that reuses a
+    blob refreshes its age, so a blob listed as old may have become young since."""
     items = list(blobs)
 
     def remove(blob: BlobInfo, advance: Callable[[int], None]) -> bool:
-        gone = ctx.blobs.delete(blob.hexdigest)
+        gone = ctx.blobs.delete(blob.hexdigest, older_than=cutoff)
         advance(blob.size)
         return gone
 

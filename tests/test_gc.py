@@ -418,3 +418,84 @@ def test_an_unprotected_registry_alias_goes_with_delete_aliases(governed):
     with pytest.raises(NotFoundError, match="p/model:v0 was deleted"):
         wandb.Api().artifact("model-registry/prod/model:v0")
     assert "0 problems" in run("check")
+
+
+# -- a blob reused while nothing names it -------------------------------------------
+
+
+def test_a_log_reusing_an_unnamed_blob_refreshes_its_age(registry):
+    log("p/old", {"x.bin": "content nobody names"})
+    run("delete", "p/old:v0")
+    age_blobs(registry)
+    blob = registry.root / ".blobs" / "sha256" / digest_of("content nobody names")[:2]
+    blob = blob / digest_of("content nobody names")
+    assert blob.stat().st_mtime < time.time() - MONTH / 2
+
+    # The same bytes logged again elsewhere: found stored, not written, but made young,
+    # so a gc running before this log commits would have spared it.
+    log("p/new", {"x.bin": "content nobody names"})
+
+    assert blob.stat().st_mtime > time.time() - 60
+    # Blobs the collection's latest version already names are left as they were.
+    age_blobs(registry)
+    log("p/new", {"x.bin": "content nobody names", "y.bin": "another file"})
+    assert blob.stat().st_mtime < time.time() - MONTH / 2
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_gc_spares_a_blob_that_turned_young_after_the_listing(where, request, monkeypatch):
+    """gc lists a blob as old; a log refreshes it before gc removes it: it stays."""
+    if where == "s3":
+        request.getfixturevalue("s3_registry")
+    else:
+        request.getfixturevalue("registry")
+    log("p/old", {"x.bin": "listed old, young by now"})
+    run("delete", "p/old:v0")
+    ctx = Context.open()
+    listed = list(ctx.blobs.iter_blobs())
+    assert len(listed) == 1
+    stale = [type(b)(b.hexdigest, b.size, b.modified - MONTH) for b in listed]
+    monkeypatch.setattr(type(ctx.blobs), "iter_blobs", lambda self: iter(stale))
+
+    report = collect_garbage(ctx, grace=7 * 86400, fetch=False)
+
+    assert report.removed == [] and report.missing == 1
+    assert ctx.blobs.has(listed[0].hexdigest)
+
+
+def test_a_reused_blob_that_vanished_before_the_commit_is_stored_again(registry, monkeypatch):
+    write("same/x.bin", "gone under our feet")  # one file, so the stat cache knows it
+    ops.log_path(Path("same"), "p/old", "dataset")
+    digest = digest_of("gone under our feet")
+    run("delete", "p/old:v0")
+    ctx = Context.open()
+    # The store says it holds the blob; by the time the log refreshes it, gc took it.
+    assert ctx.blobs.delete(digest)
+    real_has = type(ctx.blobs).has
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            type(ctx.blobs), "has", lambda self, d: d == digest or real_has(self, d)
+        )
+        ops.log_path(Path("same"), "p/new", "dataset")
+
+    assert LocalBlobStore(registry.root / ".blobs").has(digest)
+    root = Path(ops.download("p/new:v0", "out")[1])
+    assert (root / "x.bin").read_text() == "gone under our feet"
+
+
+def test_on_s3_a_reused_old_blob_gets_a_new_last_modified(s3_registry, s3_env, bucket, monkeypatch):
+    from registry_tool.blobs import s3 as s3_module
+
+    log("p/old", {"x.bin": "old on s3"})
+    run("delete", "p/old:v0")
+    key = f"blobs/sha256/{digest_of('old on s3')[:2]}/{digest_of('old on s3')}"
+    client = s3_env.client()
+    before = client.head_object(Bucket=bucket, Key=key)["LastModified"]
+    time.sleep(1.1)  # LastModified has whole seconds
+    monkeypatch.setattr(s3_module, "FRESH_FOR", -1.0)  # every blob counts as old
+
+    log("p/new", {"x.bin": "old on s3"})
+
+    assert client.head_object(Bucket=bucket, Key=key)["LastModified"] > before
+    root = Path(ops.download("p/new:v0", "out")[1])
+    assert (root / "x.bin").read_text() == "old on s3"

@@ -29,6 +29,9 @@ class BlobInfo:
     modified: float  # POSIX seconds: when the blob was written (mtime, LastModified)
 
 
+FRESH_FOR = 3600.0  # a blob this young needs no refresh: a gc's grace must outlast a log
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     """Where artifact bytes live. Digests here are bare SHA-256 hex strings."""
@@ -60,6 +63,13 @@ class BlobStore(Protocol):
         """Every blob with its size and when it was written (for garbage collection)."""
         ...
 
-    def delete(self, hexdigest: str) -> bool:
-        """Remove a blob; whether it was there. Only garbage collection calls this."""
+    def refresh(self, hexdigest: str) -> bool:
+        """Make a blob count as written just now, so that a garbage collection's grace
+        period protects it again (a log reusing it calls this); False when it is gone.
+        A blob written within ``FRESH_FOR`` seconds is left as it is."""
+        ...
+
+    def delete(self, hexdigest: str, older_than: float | None = None) -> bool:
+        """Remove a blob (only if written before ``older_than``, POSIX seconds, checked
+        as it goes); whether it was removed. Only garbage collection calls this."""
         ...

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from registry_tool.blobs.base import BlobInfo, blob_key
+from registry_tool.blobs.base import FRESH_FOR, BlobInfo, blob_key
 from registry_tool.errors import CorruptBlobError, StorageError
-from registry_tool.hashing import CHUNK, Advance, copy_and_hash
+from registry_tool.hashing import CHUNK, Advance, copy_and_hash, scratch_path
 
 
 class LocalBlobStore:
@@ -106,15 +107,37 @@ class LocalBlobStore:
                     continue  # removed since the listing (another gc)
                 yield BlobInfo(entry.name, st.st_size, st.st_mtime)
 
-    def delete(self, hexdigest: str) -> bool:
+    def refresh(self, hexdigest: str) -> bool:
+        path = self.path_for(hexdigest)
         try:
-            os.unlink(self.path_for(hexdigest))
+            if os.stat(path).st_mtime > time.time() - FRESH_FOR:
+                return True
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        except OSError:  # another user's blob in a shared store: there, not refreshed
+            return self.has(hexdigest)
+        return True
+
+    def delete(self, hexdigest: str, older_than: float | None = None) -> bool:
+        """Moved aside first (one rename), then its age read: a blob a log refreshed
+        meanwhile goes back, and a refresh after the move finds it gone and stores it
+        again, so a reused blob is never lost to a race."""
+        final = self.path_for(hexdigest)
+        aside = scratch_path(self._tmp, f".gc-{hexdigest[:12]}-")
+        try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            os.rename(final, aside)
         except FileNotFoundError:
             return False
         except OSError as exc:
             raise StorageError(
                 f"cannot remove blob sha256:{hexdigest} from {self.root}: {exc}"
             ) from exc
+        if older_than is not None and os.stat(aside).st_mtime > older_than:
+            os.replace(aside, final)
+            return False
+        os.unlink(aside)
         return True
 
 

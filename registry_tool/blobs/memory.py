@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from registry_tool.blobs.base import BlobInfo
+from registry_tool.blobs.base import FRESH_FOR, BlobInfo
 from registry_tool.errors import CorruptBlobError
 from registry_tool.hashing import Advance
 
@@ -56,6 +56,15 @@ class MemoryBlobStore:
             modified = self.modified.setdefault(digest, time.time())
             yield BlobInfo(digest, len(self.blobs[digest]), modified)
 
-    def delete(self, hexdigest: str) -> bool:
+    def refresh(self, hexdigest: str) -> bool:
+        if hexdigest not in self.blobs:
+            return False
+        if self.modified.get(hexdigest, 0.0) <= time.time() - FRESH_FOR:
+            self.modified[hexdigest] = time.time()
+        return True
+
+    def delete(self, hexdigest: str, older_than: float | None = None) -> bool:
+        if older_than is not None and self.modified.get(hexdigest, 0.0) > older_than:
+            return False
         self.modified.pop(hexdigest, None)
         return self.blobs.pop(hexdigest, None) is not None

@@ -15,13 +15,14 @@ import contextlib
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from registry_tool.blobs.base import BlobInfo, blob_key
+from registry_tool.blobs.base import FRESH_FOR, BlobInfo, blob_key
 from registry_tool.blobs.s3http import FastS3
 from registry_tool.errors import CorruptBlobError, StorageError, UsageError
 from registry_tool.hashing import Advance, hash_file
@@ -432,14 +433,54 @@ class S3BlobStore:
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"listing {self.url}") from exc
 
-    def delete(self, hexdigest: str) -> bool:
-        """One DELETE per blob (DeleteObjects needs Content-MD5, which some S3-compatible
-        servers and botocore's checksum settings disagree on); callers run them in parallel.
-        S3 answers a delete of a missing key with success, so this returns True."""
+    def refresh(self, hexdigest: str) -> bool:
+        """A HEAD, and for a blob older than ``FRESH_FOR`` a copy of the object onto
+        itself, which gives it a new LastModified (objects over 5 GB cannot be copied in
+        one request: those are only checked present)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        key = self.key(hexdigest)
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self.key(hexdigest))
-        except (ClientError, BotoCoreError) as exc:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            if head["LastModified"].timestamp() > time.time() - FRESH_FOR:
+                return True
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+            )
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = exc.response.get("Error", {}).get("Code")
+            if status == 404 or code in ("404", "NoSuchKey"):
+                return False
+            if code in ("InvalidRequest", "AccessDenied"):  # too big to copy, or not allowed
+                return self.has(hexdigest)
+            raise translate(exc, f"refreshing sha256:{hexdigest} in {self.url}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"refreshing sha256:{hexdigest} in {self.url}") from exc
+        return True
+
+    def delete(self, hexdigest: str, older_than: float | None = None) -> bool:
+        """One DELETE per blob (DeleteObjects needs Content-MD5, which some S3-compatible
+        servers and botocore's checksum settings disagree on); callers run them in
+        parallel. With ``older_than``, a HEAD first: a blob a log refreshed since the
+        listing stays (the window left is the HEAD-to-DELETE round trip)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = self.key(hexdigest)
+        try:
+            if older_than is not None:
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+                if head["LastModified"].timestamp() > older_than:
+                    return False
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return False
+            raise translate(exc, f"removing sha256:{hexdigest} from {self.url}") from exc
+        except BotoCoreError as exc:
             raise translate(exc, f"removing sha256:{hexdigest} from {self.url}") from exc
         return True

@@ -663,7 +663,7 @@ class Artifact:
             metadata=metadata,
             aliases=[*self._aliases, *aliases],
         )
-        entries = ctx.ingest(self._files)
+        entries = ctx.ingest(self._files, ctx.latest_digests(project, self._name))
         entries = check_entries([*entries, *self._refs.values()])
         outcome, new_run = ctx.log(
             project=project,

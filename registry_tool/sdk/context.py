@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +164,19 @@ class Context:
         found = self.each(ordered, lambda d, _advance: self.blobs.has(d), "checking the store", 0)
         return dict(zip(ordered, found, strict=True))
 
+    def _refresh(self, digests: list[str]) -> list[bool]:
+        """Refresh the age of stored blobs (in parallel); which of them are still there."""
+        return self.each(digests, lambda d, _advance: self.blobs.refresh(d), "refreshing", 0)
+
+    def latest_digests(self, project: str, name: str) -> set[str]:
+        """The blobs the latest version of a collection names (none when it has none)."""
+        snap = self.store.head()
+        latest = self.store.read_alias(snap, project, name, LATEST)
+        record = self.store.read_version(snap, project, name, latest.version) if latest else None
+        if record is None:
+            return set()
+        return {blob_hex(e.digest) for e in record.entries if e.ref is None}
+
     def _project_for(self, snap: Snapshot, name: str) -> str:
         found = [p for p in self.store.projects(snap) if self.store.read_collection(snap, p, name)]
         if len(found) == 1:
@@ -177,12 +190,15 @@ class Context:
 
     # -- logging -------------------------------------------------------------------
 
-    def ingest(self, files: dict[str, str]) -> list[Entry]:
+    def ingest(self, files: dict[str, str], named: Set[str] = frozenset()) -> list[Entry]:
         """Put every pending file's bytes in the blob store; return manifest entries.
 
         A file whose (inode, size, mtime) the stat cache knows is not read again, and
         a blob the store already has is not written again; others are hashed while
-        they are copied, reading each byte once.
+        they are copied, reading each byte once. A blob found already stored that
+        ``named`` (the digests the collection's latest version names) does not hold may
+        be one nothing names any more, which a garbage collection could take before
+        this log commits: its age is refreshed, and it is stored again if it has gone.
         """
         stats: dict[str, os.stat_result] = {}
         for name, local in files.items():
@@ -193,6 +209,9 @@ class Context:
         known = self.stat_cache.lookup_many([(files[n], stats[n]) for n in files])
         # A digest the stat cache knows still needs its blob in the store.
         present = self.has_many({known[files[n]] for n in files if files[n] in known})
+        reused = sorted(d for d, there in present.items() if there and d not in named)
+        for digest, kept in zip(reused, self._refresh(reused), strict=True):
+            present[digest] = kept
         todo = [n for n in files if not present.get(known.get(files[n], ""), False)]
         pending = set(todo)
         entries = {
@@ -207,7 +226,9 @@ class Context:
         def store(name: str, advance: Callable[[int], None]) -> Stored:
             local = files[name]
             try:
-                hexdigest, _ = self.blobs.ingest(Path(local), known.get(local), advance)
+                hexdigest, written = self.blobs.ingest(Path(local), known.get(local), advance)
+                if not written and hexdigest not in named and not self.blobs.refresh(hexdigest):
+                    hexdigest, _ = self.blobs.ingest(Path(local), None, advance)
             except RegistryError as exc:
                 return exc  # the others go on; what was stored is remembered below
             after = os.stat(local)
