@@ -62,7 +62,6 @@ import contextlib
 import json
 import os
 import platform
-import resource
 import shlex
 import shutil
 import statistics
@@ -73,6 +72,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import children_cpu, find_cli, first_line, say
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = REPO / "benchmarks" / ".work"
 GOAL_BIG_RATIO = 1.5
@@ -82,23 +83,6 @@ WRITE_CHUNK = 16 * 1024 * 1024
 # Subdirectories of the work dir this script owns (and deletes).
 DATA_DIR = "bench-data"
 RUNS_DIR = "bench-runs"
-
-
-def say(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def find_cli() -> Path:
-    for candidate in (
-        REPO / ".venv" / "bin" / "registry-tool",
-        Path(sys.executable).parent / "registry-tool",
-    ):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("registry-tool")
-    if found:
-        return Path(found)
-    sys.exit("bench_log: cannot find the registry-tool CLI (.venv/bin/registry-tool)")
 
 
 # -- environment and subprocesses ----------------------------------------------------
@@ -160,12 +144,6 @@ def timed(
     cpu0, start = children_cpu(), time.perf_counter()
     run(cmd, env=env, cwd=cwd)
     return time.perf_counter() - start, children_cpu() - cpu0
-
-
-def children_cpu() -> float:
-    """User+system CPU seconds of all waited-for children (their git children included)."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def git_head(registry: Path) -> str:
@@ -260,7 +238,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.work: Path = args.work
-        self.cli = find_cli()
+        self.cli = find_cli("bench_log")
         self.data = self.work / DATA_DIR
         self.runs = self.work / RUNS_DIR
         self.big = self.data / f"big-{args.big_mib}MiB.bin"
@@ -391,14 +369,6 @@ class Bench:
 
 
 # -- reporting -----------------------------------------------------------------------
-
-
-def first_line(cmd: list[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, check=False, text=True)
-    except OSError as exc:
-        return f"unavailable ({exc.strerror})"
-    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
 
 
 def machine_facts(cli: Path) -> dict[str, str]:

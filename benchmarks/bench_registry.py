@@ -75,7 +75,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shlex
 import shutil
 import statistics
@@ -86,6 +85,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from common import children_cpu, find_cli, first_line, say
 
 from registry_tool import schemas, yamlio
 from registry_tool.model.gates import check_gates
@@ -126,23 +127,6 @@ HOUR = 3600
 
 GOAL_CHECK_PR = 2.0
 GOAL_HISTORY = 1.0
-
-
-def say(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def find_cli() -> Path:
-    for candidate in (
-        REPO / ".venv" / "bin" / "registry-tool",
-        Path(sys.executable).parent / "registry-tool",
-    ):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("registry-tool")
-    if found:
-        return Path(found)
-    sys.exit("bench_registry: cannot find the registry-tool CLI (.venv/bin/registry-tool)")
 
 
 def find_python(cli: Path) -> Path:
@@ -202,12 +186,6 @@ def run(
             + proc.stderr.decode("utf-8", "replace")[-2000:]
         )
     return proc.stdout.decode("utf-8", "replace")
-
-
-def children_cpu() -> float:
-    """User+system CPU seconds of all waited-for children (their git children included)."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
@@ -674,7 +652,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.work: Path = args.work
-        self.cli = find_cli()
+        self.cli = find_cli("bench_registry")
         self.python = find_python(self.cli)
         self.layout = Layout(args.collections, args.links, args.moves)
         self.registry = self.work / "registry"
@@ -943,15 +921,6 @@ def dir_size(root: Path) -> int:
 
 
 # -- reporting -----------------------------------------------------------------------
-
-
-def first_line(cmd: list[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, check=False, text=True)
-    except OSError as exc:
-        return f"unavailable ({exc.strerror})"
-    text = (out.stdout or out.stderr).strip()
-    return text.splitlines()[0] if text else "?"
 
 
 def machine_facts(cli: Path) -> dict[str, str]:

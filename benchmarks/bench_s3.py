@@ -76,7 +76,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import shlex
 import shutil
 import signal
@@ -91,6 +90,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from common import children_cpu, find_cli, first_line, say  # noqa: E402
 
 from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS  # noqa: E402
 
@@ -148,27 +149,10 @@ print(f"{t1 - t0:.3f} {time.perf_counter() - t1:.3f}")
 """
 
 
-def say(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
 class CommandFailed(RuntimeError):
     def __init__(self, cmd: list[str], code: int, stderr: str) -> None:
         super().__init__(f"command failed (exit {code}): {shlex.join(cmd)}\n{stderr[-3000:]}")
         self.stderr = stderr
-
-
-def find_cli() -> Path:
-    for candidate in (
-        REPO / ".venv" / "bin" / "registry-tool",
-        Path(sys.executable).parent / "registry-tool",
-    ):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("registry-tool")
-    if found:
-        return Path(found)
-    sys.exit("bench_s3: cannot find the registry-tool CLI (.venv/bin/registry-tool)")
 
 
 def python_of(cli: Path) -> Path:
@@ -220,12 +204,6 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = No
     if proc.returncode != 0:
         raise CommandFailed(cmd, proc.returncode, proc.stderr.decode("utf-8", "replace"))
     return proc.stdout.decode("utf-8", "replace")
-
-
-def children_cpu() -> float:
-    """User+system CPU seconds of all waited-for children (their children included)."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def process_cpu(pid: int) -> float:
@@ -396,7 +374,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.work: Path = args.work
-        self.cli = find_cli()
+        self.cli = find_cli("bench_s3")
         self.python = python_of(self.cli)
         self.data = self.work / DATA_DIR
         self.runs = self.work / RUNS_DIR
@@ -857,15 +835,6 @@ def checksum_env() -> dict[str, str]:
 
 
 # -- reporting -----------------------------------------------------------------------
-
-
-def first_line(cmd: list[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, check=False, text=True)
-    except OSError as exc:
-        return f"unavailable ({exc.strerror})"
-    text = (out.stdout or out.stderr).strip()
-    return text.splitlines()[0] if text else "?"
 
 
 def machine_facts(bench: Bench) -> dict[str, str]:

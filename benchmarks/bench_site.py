@@ -77,6 +77,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from common import find_cli, first_line, say
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = REPO / "benchmarks" / ".work-site"
 DEFAULT_SIZES = "100,1000,10000"
@@ -117,23 +119,6 @@ BASE_TIME = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 
 RUNS_DIR = "runs"
 REGISTRIES_DIR = "registries"
-
-
-def say(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def find_cli() -> Path:
-    for candidate in (
-        REPO / ".venv" / "bin" / "registry-tool",
-        Path(sys.executable).parent / "registry-tool",
-    ):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("registry-tool")
-    if found:
-        return Path(found)
-    sys.exit("bench_site: cannot find the registry-tool CLI (.venv/bin/registry-tool)")
 
 
 def python_of(cli: Path) -> Path:
@@ -693,7 +678,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.work: Path = args.work
-        self.cli = find_cli()
+        self.cli = find_cli("bench_site")
         self.python = python_of(self.cli)
         self.runs = self.work / RUNS_DIR
         self.registries = self.work / REGISTRIES_DIR
@@ -884,15 +869,6 @@ class Bench:
 
 
 # -- reporting -----------------------------------------------------------------------
-
-
-def first_line(cmd: list[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, check=False, text=True)
-    except OSError as exc:
-        return f"unavailable ({exc.strerror})"
-    text = (out.stdout or out.stderr).strip()
-    return text.splitlines()[0] if text else "?"
 
 
 def package_version(python: Path, name: str) -> str:
