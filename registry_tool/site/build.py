@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,14 @@ class _Renderer:
         self.env = env
         self.docs = docs
         self.pages: dict[str, str] = {}
+        self.group: list[str] | None = None  # pages of the version being rendered
+        self.group_assets: set[str] = set()  # and the images its tables show
+        self.fingerprint_base = ""  # what every page depends on: templates, config, code
+        self.out = Path()
+        self.prior: dict[str, Any] = {}  # version page -> [fingerprint, pages, assets] last time
+        self.reused: dict[str, Any] = {}  # the same, this build
+        self.kept: set[str] = set()  # pages left as the last build made them
+        self.kept_assets: set[str] = set()
         self.detached: set[str] = set()  # rendered into a shell, not built by mkdocs
         self.searchable: set[str] = set()  # detached pages still in the search index
         self.graphs: dict[str, tuple[str, bool]] = {}  # page -> (DOT source, cut)
@@ -106,8 +115,23 @@ class _Renderer:
         """A page out of the nav, set into the theme's shell by ``shell.publish``."""
         self.render(template, target, **context)
         self.detached.add(target)
+        if self.group is not None:
+            self.group.append(target)
         if searchable:
             self.searchable.add(target)
+
+    def unchanged(self, page: str, fingerprint: str, out: Path) -> bool:
+        """Whether a version's pages can stay as the last build made them: the same
+        inputs, and every page of them still in OUT."""
+        prior = self.prior.get(page)
+        if not prior or prior[0] != fingerprint:
+            return False
+        if not all((out / (q.removesuffix(".md") + ".html")).is_file() for q in prior[1]):
+            return False
+        self.kept.update(prior[1])
+        self.kept_assets.update(prior[2])
+        self.reused[page] = prior
+        return True
 
     def link(self, from_page: str, key: str) -> str:
         if key.startswith("r:"):
@@ -336,8 +360,50 @@ def _collections(r: _Renderer, lineage: _PageLineage) -> None:
 def _version(
     r: _Renderer, lineage: _PageLineage, aliases: list[str], v: Any, previous: Any
 ) -> None:
+    """A version's page, its files pages and table pages, or, when nothing they show
+    changed since the last build, none of them (they stay as they are in OUT)."""
+    page = p.page_path("version", v.project, v.name, str(v.version))
+    around = lineage.around(lineage_mod.version_key(v.project, v.name, v.version))
+    dot = around.to_dot()
+    producer = r.data.runs.get(f"{v.project}/{v.run}") if v.run else None
+    consumers = r.data.consumers(v.project, v.name, v.version)
+    stages = r.data.stages_of(v.project, v.name, v.version)
+    # A version file never changes but for its delete mark, so its path, digest and
+    # time stand for all of it (and the previous version's for the diff).
+    inputs = [
+        r.fingerprint_base,
+        [v.project, v.name, v.version, v.digest, v.created_at],
+        v.deleted.to_doc() if v.deleted else None,
+        [previous.version, previous.digest, previous.created_at] if previous else None,
+        aliases,
+        stages,
+        [producer.id, producer.job_type] if producer else None,
+        [c.id for c in consumers],
+        dot,
+        around.cut,
+    ]
+    fingerprint = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+    if r.unchanged(page, fingerprint, r.out):
+        return
+    r.group, r.group_assets = [], set()
+    _version_pages(r, v, previous, aliases, stages, producer, consumers, page, dot, around.cut)
+    r.reused[page] = [fingerprint, r.group, sorted(r.group_assets)]
+    r.group = None
+
+
+def _version_pages(
+    r: _Renderer,
+    v: Any,
+    previous: Any,
+    aliases: list[str],
+    stages: list[str],
+    producer: Any,
+    consumers: list[Any],
+    page: str,
+    dot: str,
+    cut: bool,
+) -> None:
     version = str(v.version)
-    page = p.page_path("version", v.project, v.name, version)
     entries = [
         {
             "path": e.path,
@@ -360,8 +426,6 @@ def _version(
         }
         for n in range(len(chunks))
     ]
-    producer = r.data.runs.get(f"{v.project}/{v.run}") if v.run else None
-    consumers = r.data.consumers(v.project, v.name, v.version)
     tables = []
     for entry in v.entries:
         if entry.path.endswith(".table.json") and entry.ref is None:
@@ -370,15 +434,14 @@ def _version(
             table_page = p.page_path("table", v.project, v.name, version, slug)
             tables.append({"name": name, "href": p.href(page, table_page)})
             _table(r, v, entry, name, table_page, page)
-    around = lineage.around(lineage_mod.version_key(v.project, v.name, v.version))
-    r.graphs[page] = (around.to_dot(), around.cut)
+    r.graphs[page] = (dot, cut)
     r.render_detached(
         "version.md.j2",
         page,
         record=v,
         size=p.human_size(v.size),
         aliases=aliases,
-        stages=r.data.stages_of(v.project, v.name, v.version),
+        stages=stages,
         collection_href=p.href(page, p.page_path("collection", v.project, v.name)),
         previous_href=p.href(page, p.page_path("version", v.project, v.name, str(previous.version)))
         if previous is not None
@@ -447,6 +510,7 @@ def _table(r: _Renderer, v: Any, entry: Any, name: str, page: str, version_page:
                 r.assets[asset] = r.ctx.read_blob(image.digest)
             except RegistryError:
                 return None
+        r.group_assets.add(asset)
         relative: str = p.href(page, asset.removesuffix(ext) + ".md")
         return relative.removesuffix(".html") + ext
 
@@ -545,9 +609,16 @@ def _dot_many(sources: list[str]) -> list[str]:
     return svgs
 
 
-def _write_pages(docs: Path, pages: dict[str, str], assets: dict[str, bytes]) -> tuple[int, int]:
+def _write_pages(
+    docs: Path,
+    pages: dict[str, str],
+    assets: dict[str, bytes],
+    kept: AbstractSet[str] = frozenset(),
+) -> tuple[int, int]:
+    """Write what changed into the docs folder and remove what is not wanted (``kept``:
+    assets of pages left as they were, already there)."""
     written = removed = 0
-    wanted = set(pages) | set(assets)
+    wanted = set(pages) | set(assets) | set(kept)
     for rel, text in pages.items():
         target = docs / rel
         data = text.encode("utf-8")
@@ -622,7 +693,17 @@ def build(
     workdir = cache_home() / "site" / hashlib.sha256(str(ctx.store.root).encode()).hexdigest()[:16]
     docs = (docs or workdir / "docs").resolve()
     data = load(ctx)
-    renderer = _Renderer(ctx, data, _environment(ctx, templates), docs)
+    env = _environment(ctx, templates)
+    renderer = _Renderer(ctx, data, env, docs)
+    out_key = hashlib.sha256(str(out).encode()).hexdigest()[:16]
+    reuse_file = workdir / f"reuse-{out_key}.json"
+    config = _config(ctx, data, docs, workdir / "mkdocs-site")
+    renderer.fingerprint_base = _fingerprint_base(env, config)
+    renderer.out = out
+    try:
+        renderer.prior = json.loads(reuse_file.read_text())
+    except (OSError, ValueError):
+        renderer.prior = {}
     graph = lineage_mod.Lineage(data, lambda key: key)
     lineage = _PageLineage(graph, renderer)
     _home(renderer)
@@ -640,8 +721,7 @@ def build(
     navigable = {k: v for k, v in renderer.pages.items() if k not in renderer.detached}
     for levels in {shell.depth(page) for page in detached}:
         navigable[shell.shell_page(levels)] = shell.shell_markdown()
-    docs_written, _ = _write_pages(docs, navigable, renderer.assets)
-    config = _config(ctx, data, docs, workdir / "mkdocs-site")
+    docs_written, _ = _write_pages(docs, navigable, renderer.assets, renderer.kept_assets)
     config_file = workdir / "mkdocs.yml"
     config_file.parent.mkdir(parents=True, exist_ok=True)
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -658,7 +738,6 @@ def build(
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise RegistryError(f"mkdocs build failed: {' | '.join(detail[-5:])}")
-    out_key = hashlib.sha256(str(out).encode()).hexdigest()[:16]
     published = shell.publish(
         workdir / "mkdocs-site",
         out,
@@ -666,7 +745,11 @@ def build(
         renderer.searchable,
         config,
         workdir / f"published-{out_key}.json",
+        kept=renderer.kept,
     )
+    tmp = reuse_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(renderer.reused))
+    os.replace(tmp, reuse_file)
     return BuildReport(
         out,
         docs,
@@ -678,6 +761,23 @@ def build(
         warnings,
         markdown=renderer.pages,
     )
+
+
+def _fingerprint_base(env: Any, config: dict[str, Any]) -> str:
+    """What every page depends on besides its data: the templates in effect, the site
+    config (the nav, so the shells), the theme's and this code's versions."""
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    for name in sorted(env.loader.list_templates()):
+        source, _, _ = env.loader.get_source(env, name)
+        h.update(name.encode() + b"\0" + source.encode() + b"\0")
+    stable = {k: v for k, v in config.items() if k not in ("docs_dir", "site_dir")}
+    h.update(json.dumps(stable, sort_keys=True, default=str).encode())
+    h.update(version("mkdocs-material").encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(module.read_bytes())
+    return h.hexdigest()
 
 
 class _PageLineage:

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,10 +151,12 @@ def publish(
     searchable: set[str],
     config: dict[str, Any],
     manifest_file: Path,
+    kept: AbstractSet[str] = frozenset(),
 ) -> Published:
     """Copy what mkdocs built in ``staging`` into ``out`` (changed files only), render
-    ``pages`` (docs path -> Markdown) into their shells, add the ``searchable`` ones to
-    the search index, and remove whatever else ``out`` held."""
+    ``pages`` (docs path -> Markdown) into their shells, keep the ``kept`` pages as
+    they are, add the ``searchable`` ones to the search index, and remove whatever else
+    ``out`` held."""
     shells: dict[int, Shell] = {}
     for levels in sorted({depth(page) for page in pages}):
         built = shell_page(levels).removesuffix(".md") + ".html"
@@ -167,6 +170,12 @@ def publish(
     written = converted = 0
     search_docs = []
     fresh: dict[str, Any] = {}  # html path -> [content key, search entry or None]
+    for page in kept:  # left as the last build made them: OUT has them, unchanged
+        rel = page.removesuffix(".md") + ".html"
+        wanted.add(rel)
+        fresh[rel] = manifest.get(rel, ["", None])
+        if fresh[rel][1] is not None:
+            search_docs.append(fresh[rel][1])
     for page, text in pages.items():
         shell = shells[depth(page)]
         rel = page.removesuffix(".md") + ".html"
