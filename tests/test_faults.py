@@ -410,18 +410,19 @@ def test_a_connection_dropped_mid_download_fails_clearly_and_leaves_no_partial_f
     assert assert_cache_clean() == 11
     assert flaky["faults"] >= 3
 
-    # The same GET cut three times running (the fast path's try and two reads of the
-    # body through botocore): the body is read again, and it still completes. (One GET
-    # per blob here: parallel ranges of one blob would share the proxy's count.)
+    # The same GET cut twice running (the fast path's try and a read of the body through
+    # botocore, or two reads once the fast path has stepped aside): the body is read
+    # again, and it still completes. (One GET per blob here: parallel ranges of one
+    # blob would share the proxy's count.)
     monkeypatch.setattr(s3_module, "PART_GET", 8 * MiB)
     shutil.rmtree(out)
     shutil.rmtree(cache_root())
     proxy.reset_counts()
-    proxy.set(drop=True, rate=1.0, seed=4, methods=["GET"], max_in_a_row=3)
+    proxy.set(drop=True, rate=1.0, seed=4, methods=["GET"], max_in_a_row=2)
     code, output = cli_run("get", "p/data:v0", "--root", str(out))
     assert code == 0, output
     assert all((out / n).read_bytes() == d for n, d in files.items())
-    assert proxy.stats()["faults"] >= 3 * 11
+    assert proxy.stats()["faults"] >= 2 * 11
     figures(
         "dropped-connection",
         files=11,
