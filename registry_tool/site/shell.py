@@ -210,7 +210,7 @@ def publish(
         data = path.read_bytes()
         if rel == "search/search_index.json" and search_docs:
             index = json.loads(data)
-            index["docs"].extend(search_docs)
+            index["docs"].extend(sorted(search_docs, key=lambda d: d["location"]))
             data = json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode()
         elif rel == "sitemap.xml":
             data = _without_shells(data)
