@@ -97,6 +97,8 @@ def test_a_rebuild_after_one_new_version_rewrites_few_pages(showcase, tmp_path):
         run.log_artifact(model)
     third = site_build.build(Context.open(showcase.root), tmp_path / "site")
     assert 0 < third.written < first.pages / 2 + 4
+    # Versions and runs nothing new touches are not even rendered again.
+    assert third.pages < first.pages
     index = json.loads((tmp_path / "site/search/search_index.json").read_text())
     assert any("two-blobs" in doc["location"] for doc in index["docs"])  # search still whole
     assert (tmp_path / "site/artifacts/demo/classifier/v3.html").is_file()

@@ -96,7 +96,7 @@ class _Renderer:
         self.group_assets: set[str] = set()  # and the images its tables show
         self.fingerprint_base = ""  # what every page depends on: templates, config, code
         self.out = Path()
-        self.prior: dict[str, Any] = {}  # version page -> [fingerprint, pages, assets] last time
+        self.prior: dict[str, Any] = {}  # version or run page -> [fingerprint, pages, assets]
         self.reused: dict[str, Any] = {}  # the same, this build
         self.kept: set[str] = set()  # pages left as the last build made them
         self.kept_assets: set[str] = set()
@@ -121,8 +121,8 @@ class _Renderer:
             self.searchable.add(target)
 
     def unchanged(self, page: str, fingerprint: str, out: Path) -> bool:
-        """Whether a version's pages can stay as the last build made them: the same
-        inputs, and every page of them still in OUT."""
+        """Whether a version's (or a run's) pages can stay as the last build made them:
+        the same inputs, and every page of them still in OUT."""
         prior = self.prior.get(page)
         if not prior or prior[0] != fingerprint:
             return False
@@ -540,7 +540,14 @@ def _runs(r: _Renderer, lineage: _PageLineage) -> None:
             }
 
         around = lineage.around(lineage_mod.run_key(run.project, run.id))
-        r.graphs[page] = (around.to_dot(), around.cut)
+        dot = around.to_dot()
+        # A run's page shows its record and its lineage graph, nothing else.
+        inputs = [r.fingerprint_base, run.to_doc(), dot, around.cut]
+        fingerprint = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
+        if r.unchanged(page, fingerprint, r.out):
+            continue
+        r.reused[page] = [fingerprint, [page], []]
+        r.graphs[page] = (dot, around.cut)
         r.render_detached(
             "run.md.j2",
             page,
@@ -687,7 +694,9 @@ def build(
     """Render the pages; run ``mkdocs build`` on the navigable ones (home, registries,
     projects, kept in ``docs``, a per-registry cache folder by default) into a staging
     folder; then publish into ``out``: what mkdocs built, and every other page set
-    into the theme's shell (only those whose Markdown changed since the last build)."""
+    into the theme's shell (only those whose Markdown changed since the last build).
+    A version's or a run's pages whose inputs did not change since the last build into
+    the same ``out`` are not rendered at all (``reuse-*.json`` in the work dir)."""
     started = time.monotonic()
     out = out.resolve()
     workdir = cache_home() / "site" / hashlib.sha256(str(ctx.store.root).encode()).hexdigest()[:16]
