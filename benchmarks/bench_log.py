@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import shlex
@@ -72,13 +71,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import children_cpu, find_cli, first_line, say
+from common import (
+    WRITE_CHUNK,
+    children_cpu,
+    find_cli,
+    first_line,
+    make_small,
+    report,
+    say,
+    warm_read,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = REPO / "benchmarks" / ".work"
 GOAL_BIG_RATIO = 1.5
 GOAL_RELOG_RATIO = 0.10
-WRITE_CHUNK = 16 * 1024 * 1024
 
 # Subdirectories of the work dir this script owns (and deletes).
 DATA_DIR = "bench-data"
@@ -176,37 +183,6 @@ def make_big(path: Path, mib: int) -> None:
             f.write(os.urandom(n))
             left -= n
     os.replace(tmp, path)
-
-
-def make_small(folder: Path, count: int, kib: int) -> None:
-    size = kib * 1024
-    names = [f"f{i:06d}.bin" for i in range(count)]
-    if folder.is_dir():
-        present = sorted(os.listdir(folder))
-        if present == names and all((folder / n).stat().st_size == size for n in names):
-            say(f"reusing {folder} ({count} x {kib} KiB)")
-            return
-        shutil.rmtree(folder)
-    say(f"writing {count} files of {kib} KiB of random bytes to {folder}")
-    tmp = folder.with_name(folder.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for name in names:
-        with open(tmp / name, "wb") as f:
-            f.write(os.urandom(size))
-    os.replace(tmp, folder)
-
-
-def warm_read(paths: list[Path]) -> int:
-    """Read every byte once (untimed) so it is in the page cache; returns bytes read."""
-    total = 0
-    buf = bytearray(WRITE_CHUNK)
-    for p in paths:
-        with open(p, "rb", buffering=0) as f:
-            while n := f.readinto(buf):
-                total += n
-    return total
 
 
 # -- the measurements ----------------------------------------------------------------
@@ -599,16 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     bench = Bench(args)
     say(f"work dir {args.work}; CLI {bench.cli}")
-    try:
-        bench.run_all()
-        r = results(bench)
-    finally:
-        bench.cleanup()
-    if args.json:
-        print(json.dumps(r, indent=2))
-    else:
-        print(render(r))
-    return 0
+    return report(bench, args.json, results, render)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import children_cpu, find_cli, first_line, say
+from common import children_cpu, find_cli, first_line, report, say
 
 from registry_tool import schemas, yamlio
 from registry_tool.model.gates import check_gates
@@ -1177,16 +1177,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     bench = Bench(args)
     say(f"work dir {args.work}; CLI {bench.cli}")
-    try:
-        bench.run_all()
-        r = results(bench)
-    finally:
-        bench.cleanup()
-    if args.json:
-        print(json.dumps(r, indent=2))
-    else:
-        print(render(r))
-    return 0
+    return report(bench, args.json, results, render)
 
 
 if __name__ == "__main__":

@@ -91,14 +91,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from common import children_cpu, find_cli, first_line, say  # noqa: E402
+from common import WRITE_CHUNK, children_cpu, find_cli, first_line, make_small, say, warm_read  # noqa: E402
 
 from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS  # noqa: E402
 
 DEFAULT_WORK = REPO / "benchmarks" / ".work-s3"
 GOAL_DVC_RATIO = 3.0  # registry-tool at least this many times faster than dvc
 GOAL_BIG_RATIO = 1.3  # registry-tool within this factor of boto3 for the big file
-WRITE_CHUNK = 16 * 1024 * 1024
 MiB = 1024 * 1024
 
 # Subdirectories of the work dir this script owns (and deletes).
@@ -239,17 +238,6 @@ def pretouch(scratch: Path, nbytes: int) -> None:
     os.sync()
 
 
-def warm_read(paths: list[Path]) -> int:
-    """Read every byte once (untimed) so it is in the page cache; returns bytes read."""
-    total = 0
-    buf = bytearray(WRITE_CHUNK)
-    for p in paths:
-        with open(p, "rb", buffering=0) as f:
-            while n := f.readinto(buf):
-                total += n
-    return total
-
-
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     buf = bytearray(WRITE_CHUNK)
@@ -293,26 +281,6 @@ def make_big(path: Path, mib: int) -> str:
     os.replace(tmp, path)
     digest_file.write_text(h.hexdigest() + "\n")
     return h.hexdigest()
-
-
-def make_small(folder: Path, count: int, kib: int) -> None:
-    size = kib * 1024
-    names = [f"f{i:06d}.bin" for i in range(count)]
-    if folder.is_dir():
-        present = sorted(os.listdir(folder))
-        if present == names and all((folder / n).stat().st_size == size for n in names):
-            say(f"reusing {folder} ({count} x {kib} KiB)")
-            return
-        shutil.rmtree(folder)
-    say(f"writing {count} files of {kib} KiB of random bytes to {folder}")
-    tmp = folder.with_name(folder.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for name in names:
-        with open(tmp / name, "wb") as f:
-            f.write(os.urandom(size))
-    os.replace(tmp, folder)
 
 
 # -- the measurements ----------------------------------------------------------------

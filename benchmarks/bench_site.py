@@ -77,7 +77,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import find_cli, first_line, say
+from common import find_cli, first_line, report, say
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = REPO / "benchmarks" / ".work-site"
@@ -1235,16 +1235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     bench = Bench(args)
     say(f"work dir {args.work}; CLI {bench.cli}; sizes {args.sizes}")
-    try:
-        bench.run_all()
-        r = results(bench)
-    finally:
-        bench.cleanup()
-    if args.json:
-        print(json.dumps(r, indent=2))
-    else:
-        print(render(r))
-    return 0
+    return report(bench, args.json, results, render)
 
 
 if __name__ == "__main__":
