@@ -653,17 +653,22 @@ class Artifact:
         metadata = to_plain(self.metadata, where=f"artifact {self._name!r} metadata")
         if not self._files and not self._refs:
             raise ArtifactError(f"artifact {self._name!r} has no files: add some before logging")
-        ctx.precheck_log(
-            project=project,
-            name=self._name,
-            type=self._type,
-            paths=self._files,
-            refs=self._refs.values(),
-            description=self.description,
-            metadata=metadata,
-            aliases=[*self._aliases, *aliases],
-        )
-        entries = ctx.ingest(self._files, ctx.latest_digests(project, self._name))
+
+        def precheck() -> None:
+            ctx.precheck_log(
+                project=project,
+                name=self._name,
+                type=self._type,
+                paths=self._files,
+                refs=self._refs.values(),
+                description=self.description,
+                metadata=metadata,
+                aliases=[*self._aliases, *aliases],
+            )
+
+        # Whatever the log would refuse without the bytes is refused before any is
+        # stored; when all are stored already, the commit's own checks are enough.
+        entries = ctx.ingest(self._files, ctx.latest_digests(project, self._name), precheck)
         entries = check_entries([*entries, *self._refs.values()])
         outcome, new_run = ctx.log(
             project=project,

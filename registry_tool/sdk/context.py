@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from registry_tool import progress
+from registry_tool import progress, schemas
 from registry_tool.blobs import BlobStore, LocalBlobStore, open_blob_store
 from registry_tool.cache import BlobCache
 from registry_tool.errors import (
@@ -190,7 +190,12 @@ class Context:
 
     # -- logging -------------------------------------------------------------------
 
-    def ingest(self, files: dict[str, str], named: Set[str] = frozenset()) -> list[Entry]:
+    def ingest(
+        self,
+        files: dict[str, str],
+        named: Set[str] = frozenset(),
+        before_storing: Callable[[], None] | None = None,
+    ) -> list[Entry]:
         """Put every pending file's bytes in the blob store; return manifest entries.
 
         A file whose (inode, size, mtime) the stat cache knows is not read again, and
@@ -199,6 +204,8 @@ class Context:
         ``named`` (the digests the collection's latest version names) does not hold may
         be one nothing names any more, which a garbage collection could take before
         this log commits: its age is refreshed, and it is stored again if it has gone.
+        ``before_storing`` runs once before the first byte is stored (not at all when
+        every blob is there already).
         """
         stats: dict[str, os.stat_result] = {}
         for name, local in files.items():
@@ -213,6 +220,8 @@ class Context:
         for digest, kept in zip(reused, self._refresh(reused), strict=True):
             present[digest] = kept
         todo = [n for n in files if not present.get(known.get(files[n], ""), False)]
+        if todo and before_storing is not None:
+            before_storing()
         pending = set(todo)
         entries = {
             n: Entry(n, file_digest(known[files[n]]), stats[n].st_size)
@@ -285,7 +294,11 @@ class Context:
             description=description,
             metadata=metadata,
         )
-        Change[None]().put(version_file(project, name, 0), record.to_doc(), "version")
+        # The schema only, and of one entry: the paths were checked just above, and
+        # writing the YAML (its size check) is left to the commit.
+        doc = record.to_doc()
+        doc["entries"] = doc["entries"][:1]
+        schemas.validate(doc, "version", version_file(project, name, 0))
 
     def log(
         self,
