@@ -24,7 +24,7 @@ What is built (setup, not timed; its duration is printed):
   canary history to judge the gate).
 
 Every document is built with the record classes' ``to_doc()`` and written with
-``registry_tool.yamlio.dumps``, exactly the bytes the library writes; the full
+``registry_tool._yamlio.dumps``, exactly the bytes the library writes; the full
 ``registry-tool check`` (timed below) must report no problem.  Files are written
 directly and committed in three big commits with plain ``git add``/``git commit``; the
 hot history is written with one ``git fast-import`` stream (one process for all its
@@ -88,9 +88,10 @@ from typing import Any
 
 from common import children_cpu, find_cli, first_line, report, say
 
-from registry_tool import schemas, yamlio
-from registry_tool.model.gates import check_gates
-from registry_tool.model.governance import (
+from registry_tool import _schemas as schemas
+from registry_tool import _yamlio as yamlio
+from registry_tool._model.gates import check_gates
+from registry_tool._model.governance import (
     LinkRecord,
     ModelRegistryConfig,
     StageGate,
@@ -98,8 +99,8 @@ from registry_tool.model.governance import (
     model_registry_file,
     registry_alias_file,
 )
-from registry_tool.model.manifest import Entry, artifact_digest
-from registry_tool.model.records import (
+from registry_tool._model.manifest import Entry, artifact_digest
+from registry_tool._model.records import (
     AliasRecord,
     CollectionRecord,
     VersionRecord,
@@ -107,7 +108,7 @@ from registry_tool.model.records import (
     collection_file,
     version_file,
 )
-from registry_tool.promotion import StageCheck, promotion_message
+from registry_tool._promotion import StageCheck, promotion_message
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = REPO / "benchmarks" / ".work-registry"

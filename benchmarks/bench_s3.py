@@ -111,7 +111,7 @@ RT, DVC, BOTO = "registry-tool", "dvc", "boto3"
 # Makes a registry with S3 storage (registry-tool init has no endpoint option).
 INIT_SNIPPET = """
 import sys
-from registry_tool.store import init_registry
+from registry_tool._store import init_registry
 init_registry(sys.argv[1], name="bench-s3", storage=sys.argv[2],
               storage_options={"endpoint_url": sys.argv[3], "region": "us-east-1"})
 """

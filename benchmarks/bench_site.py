@@ -23,7 +23,7 @@ What is measured (wall-clock seconds, every build a fresh CLI process,
    whether the new version's page is in OUT.
 
 The synthetic registries are written directly as the files the library writes (records
-from ``registry_tool.model``, ``to_doc()``, ``yamlio.dumps``, blobs in ``.blobs`` under
+from ``registry_tool._model``, ``to_doc()``, ``yamlio.dumps``, blobs in ``.blobs`` under
 their SHA-256) on top of ``registry-tool init``, committed in three commits, and
 ``registry-tool check`` must pass on each before anything is timed. Shape: projects of
 10 collections forming a pipeline (raw -> clean -> features -> model -> tuned ->
@@ -324,7 +324,7 @@ class Writer:
     """Writes registry files and blobs exactly as the library would."""
 
     def __init__(self, root: Path) -> None:
-        from registry_tool import yamlio
+        from registry_tool import _yamlio as yamlio
 
         self.root = root
         self.dumps = yamlio.dumps
@@ -334,7 +334,7 @@ class Writer:
         self._dirs: set[Path] = set()
 
     def doc(self, rel: str, doc: dict[str, Any], kind: str) -> None:
-        from registry_tool import schemas
+        from registry_tool import _schemas as schemas
 
         schemas.validate(doc, kind, rel)  # what Change.put does before writing
         target = self.root / rel
@@ -360,7 +360,7 @@ class Writer:
 
 def generate(root: Path, versions: int, cli: Path, env: dict[str, str], name: str) -> Shape:
     """A registry of ``versions`` versions at ``root`` (see the module docstring)."""
-    from registry_tool.model.governance import (
+    from registry_tool._model.governance import (
         LinkRecord,
         ModelRegistryConfig,
         StageGate,
@@ -368,8 +368,8 @@ def generate(root: Path, versions: int, cli: Path, env: dict[str, str], name: st
         model_registry_file,
         registry_alias_file,
     )
-    from registry_tool.model.manifest import Entry, artifact_digest
-    from registry_tool.model.records import (
+    from registry_tool._model.manifest import Entry, artifact_digest
+    from registry_tool._model.records import (
         AliasRecord,
         ArtifactUse,
         CodeInfo,

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry_tool._sdk import Api, Artifact, Image, Run, Table, finish, init
+from registry_tool._sdk.run import current_run
 from registry_tool.errors import (
     ArtifactError,
     CorruptBlobError,
@@ -27,8 +29,6 @@ from registry_tool.errors import (
     UsageError,
     VerificationError,
 )
-from registry_tool.sdk import Api, Artifact, Image, Run, Table, finish, init
-from registry_tool.sdk.run import current_run
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import registry_tool as wandb
-from registry_tool.store.locate import default_registry_path
+from registry_tool._store.locate import default_registry_path
 
 PROJECT = "demo"
 
@@ -129,9 +129,9 @@ def main() -> int:
     )
 
     # 5. Link the model into a model registry and promote it through gated stages.
-    from registry_tool import promotion
-    from registry_tool.model.governance import StageGate
-    from registry_tool.sdk.context import Context
+    from registry_tool import _promotion as promotion
+    from registry_tool._engine.context import Context
+    from registry_tool._model.governance import StageGate
 
     ctx = Context.open()
     if promotion.read_config(ctx, ctx.store.head(), "demo-models") is None:
@@ -150,7 +150,7 @@ def main() -> int:
         print(f"promoted        {done.link.path} to {stage}: {gates}")
 
     # 6. The browsable registry: a static site with lineage graphs.
-    from registry_tool.site.build import build
+    from registry_tool._site.build import build
 
     report = build(Context.open(), work / "site")
     print(f"site            {report.pages} pages built; open {report.index.resolve().as_uri()}")

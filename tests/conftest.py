@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from registry_tool.sdk import run as run_module
-from registry_tool.store import RegistryStore, init_registry
+from registry_tool._sdk import run as run_module
+from registry_tool._store import RegistryStore, init_registry
 from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
 GIT_ENV = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 import registry_tool as wandb
-from registry_tool import promotion
-from registry_tool.model.governance import StageGate
-from registry_tool.sdk.context import Context
+from registry_tool import _promotion as promotion
+from registry_tool._engine.context import Context
+from registry_tool._model.governance import StageGate
 from tests.conftest import write
 
 HOSTILE = {

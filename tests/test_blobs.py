@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool.blobs import LocalBlobStore, MemoryBlobStore
-from registry_tool.blobs.s3 import S3BlobStore
-from registry_tool.cache import BlobCache
+from registry_tool._blobs import LocalBlobStore, MemoryBlobStore
+from registry_tool._blobs.s3 import S3BlobStore
+from registry_tool._cache import BlobCache
+from registry_tool._model.records import StorageConfig
+from registry_tool._store import init_registry
 from registry_tool.errors import CorruptBlobError
-from registry_tool.model.records import StorageConfig
-from registry_tool.store import init_registry
 from tests.conftest import write
 
 

@@ -15,19 +15,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from registry_tool import cache as cache_module
-from registry_tool.blobs import MemoryBlobStore
-from registry_tool.cache import (
+from registry_tool import _cache as cache_module
+from registry_tool import _verbs as ops
+from registry_tool._blobs import MemoryBlobStore
+from registry_tool._cache import (
     DEFAULT_MAX_SIZE,
     BlobCache,
     CleanupReport,
     configured_max_size,
     parse_size,
 )
+from registry_tool._store import init_registry
 from registry_tool.cli.main import cli
 from registry_tool.errors import CorruptBlobError, UsageError
-from registry_tool.sdk import ops
-from registry_tool.store import init_registry
 from tests.conftest import write
 
 
@@ -298,10 +298,10 @@ WORKER = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from registry_tool.blobs import open_blob_store
-    from registry_tool.cache import open_cache
-    from registry_tool.model.records import StorageConfig
-    from registry_tool.sdk import ops
+    from registry_tool._blobs import open_blob_store
+    from registry_tool._cache import open_cache
+    from registry_tool._model.records import StorageConfig
+    from registry_tool import _verbs as ops
 
     reg, files, name, rounds = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     # This process's own memory store, holding the same blobs as the parent's.

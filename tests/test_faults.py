@@ -26,10 +26,10 @@ import pytest
 from click.testing import CliRunner
 
 import registry_tool as wandb
-from registry_tool.blobs import s3 as s3_module
+from registry_tool._blobs import s3 as s3_module
+from registry_tool._store import RegistryStore, init_registry
 from registry_tool.cli.main import cli
 from registry_tool.errors import StorageError
-from registry_tool.store import RegistryStore, init_registry
 from tests.conftest import write
 from tests.faultproxy import FaultProxy
 from tests.s3server import SeaweedFS
@@ -254,7 +254,7 @@ def test_a_read_timeout_shorter_than_the_delay_is_one_clear_error(proxy, bucket,
     store's constructor accepts, shows what a timeout looks like to the user."""
     import botocore.config
 
-    from registry_tool.model.records import StorageConfig
+    from registry_tool._model.records import StorageConfig
 
     config = StorageConfig(url=f"s3://{bucket}/blobs", endpoint_url=proxy.endpoint)
     session = s3_module.make_session(config)

@@ -17,15 +17,15 @@ import pytest
 from click.testing import CliRunner
 
 import registry_tool as wandb
-from registry_tool import promotion
-from registry_tool.blobs import LocalBlobStore
+from registry_tool import _promotion as promotion
+from registry_tool import _verbs as ops
+from registry_tool._blobs import LocalBlobStore
+from registry_tool._engine.context import Context
+from registry_tool._gc import collect_garbage, parse_duration
+from registry_tool._model.names import parse_artifact_path
+from registry_tool._store import RegistryStore, init_registry
 from registry_tool.cli.main import cli
 from registry_tool.errors import ArtifactError, NotFoundError, UsageError
-from registry_tool.gc import collect_garbage, parse_duration
-from registry_tool.model.names import parse_artifact_path
-from registry_tool.sdk import ops
-from registry_tool.sdk.context import Context
-from registry_tool.store import RegistryStore, init_registry
 from tests.conftest import write
 
 MONTH = 30 * 86400
@@ -183,8 +183,8 @@ def test_a_log_in_progress_in_another_process_keeps_its_blobs(registry, tmp_path
     script = textwrap.dedent(
         f"""
         import pathlib, time
-        from registry_tool.sdk import ops
-        from registry_tool.store.registry import RegistryStore
+        from registry_tool import _verbs as ops
+        from registry_tool._store.registry import RegistryStore
 
         write = RegistryStore.write
 
@@ -484,7 +484,7 @@ def test_a_reused_blob_that_vanished_before_the_commit_is_stored_again(registry,
 
 
 def test_on_s3_a_reused_old_blob_gets_a_new_last_modified(s3_registry, s3_env, bucket, monkeypatch):
-    from registry_tool.blobs import s3 as s3_module
+    from registry_tool._blobs import s3 as s3_module
 
     log("p/old", {"x.bin": "old on s3"})
     run("delete", "p/old:v0")

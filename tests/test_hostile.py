@@ -26,10 +26,11 @@ import yaml
 from click.testing import CliRunner
 
 import registry_tool as wandb
-from registry_tool import errors, promotion
+from registry_tool import _promotion as promotion
+from registry_tool import _verbs as ops
+from registry_tool import errors
+from registry_tool._store import init_registry
 from registry_tool.cli.main import cli
-from registry_tool.sdk import ops
-from registry_tool.store import init_registry
 from tests.conftest import GIT_ENV
 
 CASES = Path(__file__).parent / "data" / "hostile"

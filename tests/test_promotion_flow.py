@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 import registry_tool as wandb
-from registry_tool import checks
+from registry_tool import _checks as checks
+from registry_tool._store import RegistryStore, init_registry
 from registry_tool.cli.main import cli
-from registry_tool.store import RegistryStore, init_registry
 from tests.conftest import write
 
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from registry_tool import schemas, yamlio
-from registry_tool.errors import ArtifactError, InvalidNameError
-from registry_tool.model.manifest import Entry, artifact_digest, file_digest
-from registry_tool.model.names import (
+from registry_tool import _schemas as schemas
+from registry_tool import _yamlio as yamlio
+from registry_tool._model.manifest import Entry, artifact_digest, file_digest
+from registry_tool._model.names import (
     NAME_PATTERN,
     REGISTRY_PROJECT,
     ArtifactPath,
@@ -23,7 +23,8 @@ from registry_tool.model.names import (
     validate_alias,
     validate_name,
 )
-from registry_tool.model.records import VersionRecord
+from registry_tool._model.records import VersionRecord
+from registry_tool.errors import ArtifactError, InvalidNameError
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -476,7 +477,7 @@ def mutated_entries(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=400, deadline=None)
 @given(entry_dicts | entries.map(lambda e: e.to_doc()) | mutated_entries())
 def test_fast_entry_check_agrees_with_jsonschema(entry: Any) -> None:
-    from registry_tool import schemas
+    from registry_tool import _schemas as schemas
 
     items_schema = schemas.schema("version")["properties"]["entries"]["items"]
     validator = type(schemas.validator("version"))(items_schema)
@@ -484,7 +485,7 @@ def test_fast_entry_check_agrees_with_jsonschema(entry: Any) -> None:
 
 
 def test_no_file_is_written_that_could_not_be_read_back(monkeypatch):
-    from registry_tool import yamlio
+    from registry_tool import _yamlio as yamlio
     from registry_tool.errors import DocumentError
 
     monkeypatch.setattr(yamlio, "MAX_ITEMS", 5)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool import promotion
-from registry_tool.model.governance import StageGate
-from registry_tool.sdk.context import Context
+from registry_tool import _promotion as promotion
+from registry_tool._engine.context import Context
+from registry_tool._model.governance import StageGate
 from tests.conftest import write
 
 
@@ -189,7 +189,7 @@ def test_unlink_removes_the_version_and_its_aliases_but_keeps_history(registry):
     assert (base / "links/v0.yaml").is_file() and (base / "unlinked/v0.yaml").is_file()
     relinked = run.link_artifact(art, "model-registry/reg")
     assert relinked.version == "v1"
-    from registry_tool.sdk import ops
+    from registry_tool import _verbs as ops
 
     assert ops.check(registry=registry.root).ok
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool.blobs import s3 as s3_module
-from registry_tool.blobs import s3http
+from registry_tool._blobs import s3 as s3_module
+from registry_tool._blobs import s3http
 from registry_tool.errors import CorruptBlobError, StorageError
 from tests.conftest import write
 
@@ -161,7 +161,7 @@ def own_s3(tmp_path, monkeypatch):
 def test_a_server_that_dies_mid_log_leaves_no_version_and_a_rerun_uploads_the_rest(
     own_s3, tmp_path, monkeypatch
 ):
-    from registry_tool.store import init_registry
+    from registry_tool._store import init_registry
 
     own_s3.client().create_bucket(Bucket="fault")
     reg = init_registry(

@@ -15,11 +15,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from registry_tool import schemas, yamlio
-from registry_tool.errors import DocumentError
-from registry_tool.model.governance import LinkRecord, ModelRegistryConfig, StageGate
-from registry_tool.model.manifest import Entry, artifact_digest
-from registry_tool.model.records import (
+from registry_tool import _schemas as schemas
+from registry_tool import _yamlio as yamlio
+from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
+from registry_tool._model.manifest import Entry, artifact_digest
+from registry_tool._model.records import (
     AliasRecord,
     ArtifactUse,
     CodeInfo,
@@ -29,7 +29,8 @@ from registry_tool.model.records import (
     StorageConfig,
     VersionRecord,
 )
-from registry_tool.resources import data_path
+from registry_tool._resources import data_path
+from registry_tool.errors import DocumentError
 
 DATA = Path(__file__).parent / "data"
 ERROR_PREFIX = b"# error: "

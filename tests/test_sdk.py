@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool import yamlio
+from registry_tool import _yamlio as yamlio
 from tests.conftest import write
 
 

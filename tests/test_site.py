@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool.sdk.context import Context
-from registry_tool.site import build as site_build
-from registry_tool.site import lineage
-from registry_tool.site.load import load
+from registry_tool._engine.context import Context
+from registry_tool._site import build as site_build
+from registry_tool._site import lineage
+from registry_tool._site.load import load
 from tests.conftest import write
 
 
@@ -205,7 +205,7 @@ def test_an_artifact_table_is_a_page_with_thumbnails(registry, tmp_path):
 def test_the_fast_converter_makes_what_markdown_makes(showcase, tmp_path):
     import markdown
 
-    from registry_tool.site import shell
+    from registry_tool._site import shell
 
     report = site_build.build(Context.open(showcase.root), tmp_path / "site")
     extensions = ["tables", "attr_list", "md_in_html"]
@@ -230,7 +230,7 @@ def test_href_is_posix_relpath():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from registry_tool.site import pages
+    from registry_tool._site import pages
 
     part = st.sampled_from(["a", "b", "artifacts", "runs", "v1", "index", "x-y"])
     page = st.lists(part, min_size=1, max_size=5).map(lambda xs: "/".join(xs) + ".md")
@@ -246,7 +246,7 @@ def test_href_is_posix_relpath():
 
 
 def test_long_collections_and_histories_are_cut_with_a_note(showcase, tmp_path, monkeypatch):
-    from registry_tool.site import pages
+    from registry_tool._site import pages
 
     monkeypatch.setattr(pages, "VERSIONS_SHOWN", 2)
     monkeypatch.setattr(pages, "METADATA_COLUMNS", 1)
@@ -263,7 +263,7 @@ def test_long_collections_and_histories_are_cut_with_a_note(showcase, tmp_path, 
 
 
 def test_a_deleted_version_is_marked_on_its_pages(showcase, tmp_path):
-    from registry_tool.sdk import ops
+    from registry_tool import _verbs as ops
 
     ops.delete("demo/classifier:v0", reason="bad <b>labels</b>", delete_aliases=True)
     report = site_build.build(Context.open(showcase.root), tmp_path / "site")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from registry_tool.sdk.context import Context
-from registry_tool.site import build as site_build
+from registry_tool._engine.context import Context
+from registry_tool._site import build as site_build
 
 pytestmark = pytest.mark.slow
 

@@ -39,8 +39,8 @@ from typing import Any
 
 import pytest
 
-from registry_tool.model.records import RunRecord
-from registry_tool.store import RegistryStore, init_registry
+from registry_tool._model.records import RunRecord
+from registry_tool._store import RegistryStore, init_registry
 
 SOAK = os.environ.get("REGISTRY_TOOL_SOAK") == "1"
 CLI = str(Path(sys.executable).parent / "registry-tool")
@@ -204,7 +204,7 @@ def test_concurrent_logs_from_shared_and_separate_clones(tmp_path):
     )
     records = {n: store.read_version(snap, "p", "shared", n) for n in numbers}
     assert len({r.digest for r in records.values() if r}) == total  # no content twice
-    from registry_tool.blobs import LocalBlobStore
+    from registry_tool._blobs import LocalBlobStore
 
     local = LocalBlobStore(blobs)
     for record in records.values():
@@ -247,7 +247,7 @@ _MOVER = textwrap.dedent(
     """
     import json, random, sys
     from pathlib import Path
-    from registry_tool.sdk.context import Context
+    from registry_tool._engine.context import Context
 
     tag, count, versions, seed, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
     rng = random.Random(seed)
@@ -269,7 +269,7 @@ def test_concurrent_alias_moves_keep_the_last_commit_and_every_move(tmp_path):
     base_seed = seed()
     blobs = tmp_path / "blobs"
     bare, seed_store = remote_registry(tmp_path, str(blobs))
-    from registry_tool.sdk import ops
+    from registry_tool import _verbs as ops
 
     for i in range(versions_n):
         data = tmp_path / f"model-{i}.bin"
@@ -522,9 +522,9 @@ def _crash_loop(
 ) -> dict[str, Any]:
     """Kill a log N times at random points; after each kill the registry must read
     consistent, and the same log run again must finish with one new version."""
-    from registry_tool import checks
-    from registry_tool.sdk import ops
-    from registry_tool.store.git import Git
+    from registry_tool import _checks as checks
+    from registry_tool import _verbs as ops
+    from registry_tool._store.git import Git
 
     rng_seed = seed()
     rng = random.Random(rng_seed)

@@ -14,12 +14,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from registry_tool import schemas
-from registry_tool.blobs import LocalBlobStore
+from registry_tool import _schemas as schemas
+from registry_tool import _verbs as ops
+from registry_tool._blobs import LocalBlobStore
+from registry_tool._model.records import RegistryConfig, StorageConfig
 from registry_tool.cli.main import cli
 from registry_tool.errors import StorageError
-from registry_tool.model.records import RegistryConfig, StorageConfig
-from registry_tool.sdk import ops
 from tests.conftest import git_log, write
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool.blobs import LocalBlobStore
+from registry_tool import _verbs as ops
+from registry_tool._blobs import LocalBlobStore
+from registry_tool._store import RegistryStore, init_registry
 from registry_tool.errors import CorruptBlobError, GitError
-from registry_tool.sdk import ops
-from registry_tool.store import RegistryStore, init_registry
 from tests.conftest import git_log, write
 
 
@@ -126,7 +126,7 @@ _WORKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from registry_tool.sdk import ops
+    from registry_tool import _verbs as ops
     registry, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     for i in range(count):
         f = Path(f"{tag}-{i}.txt")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from registry_tool import schemas
+from registry_tool import _schemas as schemas
 from registry_tool.cli.main import cli
 from registry_tool.errors import DocumentError
 from tests.conftest import write

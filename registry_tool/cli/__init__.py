@@ -1,1 +1,1 @@
-"""The ``registry-tool`` command line: thin adapters over ``registry_tool.sdk.ops``."""
+"""The ``registry-tool`` command line: thin adapters over ``registry_tool._verbs``."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from registry_tool import cache as blob_cache
-from registry_tool import storage_admin
+from registry_tool import _cache as blob_cache
+from registry_tool import _storage_admin as storage_admin
 from registry_tool.cli.artifacts import _registry, json_option
 from registry_tool.cli.render import emit_json, human_size, line, problem
 

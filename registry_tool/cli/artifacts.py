@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from registry_tool import _verbs as ops
+from registry_tool._progress import files
+from registry_tool._sdk.artifact import VerifyReport
 from registry_tool.cli.render import emit_json, human_size, line, problem, table
 from registry_tool.errors import VerificationError
-from registry_tool.progress import files
-from registry_tool.sdk import ops
-from registry_tool.sdk.artifact import VerifyReport
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -229,8 +229,8 @@ def verify_cmd(
 
 
 def _verify_all(ctx: click.Context, as_json: bool) -> None:
-    from registry_tool.sdk.context import Context
-    from registry_tool.verify import verify_store
+    from registry_tool._engine.context import Context
+    from registry_tool._verify import verify_store
 
     report = verify_store(Context.open(_registry(ctx)))
     if as_json:

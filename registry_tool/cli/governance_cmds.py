@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from registry_tool import _verbs as ops
 from registry_tool.cli.artifacts import _registry, json_option
 from registry_tool.cli.render import emit_json, line
-from registry_tool.sdk import ops
 
 
 def _csv(value: str | None) -> list[str]:

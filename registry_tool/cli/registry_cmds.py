@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from registry_tool import checks
-from registry_tool.checks import CheckReport
+from registry_tool import _checks as checks
+from registry_tool import _verbs as ops
+from registry_tool._checks import CheckReport
+from registry_tool._store import init_registry
 from registry_tool.cli.artifacts import _registry, json_option
 from registry_tool.cli.render import emit_json, line, problem, table
-from registry_tool.sdk import ops
-from registry_tool.store import init_registry
 
 
 @click.command("init")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from registry_tool._engine.context import Context
 from registry_tool.cli.artifacts import _registry, json_option
 from registry_tool.cli.render import emit_json, line, problem
-from registry_tool.sdk.context import Context
 
 
 @click.group("site")
@@ -42,7 +42,7 @@ def site_build(
     mkdocs builds the navigable pages; the many others (collections, versions,
     runs) are set into the theme's page by registry-tool, only those that changed.
     """
-    from registry_tool.site.build import build
+    from registry_tool._site.build import build
 
     report = build(
         Context.open(_registry(ctx)),
@@ -80,7 +80,7 @@ def site_build(
 @click.pass_context
 def site_serve(ctx: click.Context, port: int, out: str) -> None:
     """Build the site, then serve it on 127.0.0.1 (Ctrl-C stops)."""
-    from registry_tool.site.build import build
+    from registry_tool._site.build import build
 
     report = build(Context.open(_registry(ctx)), Path(out))
     line(f"Serving {report.out} on http://127.0.0.1:{port}/")

@@ -1,0 +1,545 @@
+"""The engine under the wandb-style facade: one opened registry, its blob store and
+caches, and the operations Artifact, Run and Api share — resolve, log, alias, fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence, Set
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from registry_tool import _progress as progress
+from registry_tool import _schemas as schemas
+from registry_tool._blobs import BlobStore, LocalBlobStore, open_blob_store
+from registry_tool._cache import BlobCache
+from registry_tool._hashing import StatCache, copy_and_hash, scratch_path
+from registry_tool._model.manifest import (
+    Entry,
+    artifact_digest,
+    blob_hex,
+    check_entries,
+    file_digest,
+)
+from registry_tool._model.names import LATEST, ArtifactPath, parse_artifact_path, validate_alias
+from registry_tool._model.records import (
+    AliasRecord,
+    ArtifactUse,
+    CollectionRecord,
+    RunRecord,
+    VersionRecord,
+    alias_file,
+    collection_file,
+    run_file,
+    version_file,
+)
+from registry_tool._store import Change, RegistryStore, Snapshot, cache_home, now, open_registry
+from registry_tool.errors import (
+    ArtifactError,
+    CorruptBlobError,
+    NotFoundError,
+    RegistryError,
+    UsageError,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class LogOutcome:
+    record: VersionRecord
+    created: bool
+    commit: str | None
+
+
+def deleted_message(record: VersionRecord) -> str:
+    """``p/name:v3 was deleted on <when> by <who> (<why>)``: the error for using it."""
+    mark = record.deleted
+    assert mark is not None
+    why = f" ({mark.reason})" if mark.reason else ""
+    return (
+        f"{record.project}/{record.name}:v{record.version} was deleted on {mark.at} by "
+        f"{mark.by}{why}; it can no longer be used"
+    )
+
+
+class Context:
+    """An opened registry with its blob store, blob cache and stat cache."""
+
+    def __init__(self, store: RegistryStore) -> None:
+        self.store = store
+        self.blobs: BlobStore = open_blob_store(store.config.storage, store.root)
+        cache_dir = cache_home()
+        self.cache = BlobCache(cache_dir)
+        self.stat_cache = StatCache(cache_dir / "stat-cache.sqlite3")
+        self._author: str | None = None
+        # How many files to move at once: the store says what suits it (a local disk
+        # gains nothing from threads: measured, they only add kernel time).
+        self.workers = int(os.environ.get("REGISTRY_TOOL_WORKERS") or self.blobs.parallel)
+
+    @classmethod
+    def open(cls, registry: str | os.PathLike[str] | None = None) -> Context:
+        return cls(open_registry(registry))
+
+    @property
+    def entity(self) -> str:
+        return self.store.name
+
+    def author(self) -> str:
+        """Who writes: the git author identity, without its timestamp."""
+        if self._author is None:
+            ident = self.store.git.out("var", "GIT_AUTHOR_IDENT", check=False)
+            self._author = ident.rsplit(">", 1)[0] + ">" if ">" in ident else "unknown"
+        return self._author
+
+    # -- resolving -----------------------------------------------------------------
+
+    def resolve(
+        self,
+        path: str | ArtifactPath,
+        *,
+        project: str | None,
+        entities: Sequence[str] = (),
+        snap: Snapshot | None = None,
+        include_deleted: bool = False,
+    ) -> VersionRecord:
+        """The version a path names; ``project`` is the default project. A deleted
+        version is an error naming it as deleted, unless ``include_deleted``."""
+        ref = parse_artifact_path(path) if isinstance(path, str) else path
+        if ref.registry is not None:
+            raise RegistryError(
+                f"{ref}: model registries (model-registry/...) are not available in this "
+                "version of registry-tool yet"
+            )
+        if ref.entity is not None and ref.entity not in (self.entity, *entities):
+            raise NotFoundError(
+                f"{ref}: entity {ref.entity!r} is not this registry ({self.entity!r})"
+            )
+        snap = snap or self.store.head()
+        proj = ref.project or project or self._project_for(snap, ref.name)
+        if self.store.read_collection(snap, proj, ref.name) is None:
+            raise NotFoundError(f"artifact {proj}/{ref.name} does not exist in {self.entity!r}")
+        number = ref.version
+        if number is None:
+            alias = self.store.read_alias(snap, proj, ref.name, ref.selector)
+            if alias is None:
+                raise NotFoundError(f"{proj}/{ref.name} has no alias {ref.selector!r}")
+            number = alias.version
+        record = self.store.read_version(snap, proj, ref.name, number)
+        if record is None:
+            raise NotFoundError(f"{proj}/{ref.name} has no version v{number}")
+        if record.deleted is not None and not include_deleted:
+            raise NotFoundError(deleted_message(record))
+        check_entries(record.entries)
+        return record
+
+    def each(
+        self,
+        items: Sequence[T],
+        work: Callable[[T, Callable[[int], None]], R],
+        description: str,
+        total: int,
+    ) -> list[R]:
+        """``work(item, advance)`` for every item, on ``self.workers`` threads, under one
+        progress bar of ``total`` bytes; results in order, the first error re-raised."""
+        lock = threading.Lock()
+        with progress.task(description, total) as bar:
+
+            def advance(n: int) -> None:
+                with lock:
+                    bar(n)
+
+            workers = min(self.workers, len(items)) or 1
+            if workers == 1:
+                return [work(item, advance) for item in items]
+            with ThreadPoolExecutor(workers, thread_name_prefix="registry-tool") as pool:
+                return list(pool.map(lambda item: work(item, advance), items))
+
+    def has_many(self, digests: set[str]) -> dict[str, bool]:
+        """Which blobs the store holds (checked in parallel on remote stores)."""
+        ordered = sorted(digests)
+        found = self.each(ordered, lambda d, _advance: self.blobs.has(d), "checking the store", 0)
+        return dict(zip(ordered, found, strict=True))
+
+    def _refresh(self, digests: list[str]) -> list[bool]:
+        """Refresh the age of stored blobs (in parallel); which of them are still there."""
+        return self.each(digests, lambda d, _advance: self.blobs.refresh(d), "refreshing", 0)
+
+    def latest_digests(self, project: str, name: str) -> set[str]:
+        """The blobs the latest version of a collection names (none when it has none)."""
+        snap = self.store.head()
+        latest = self.store.read_alias(snap, project, name, LATEST)
+        record = self.store.read_version(snap, project, name, latest.version) if latest else None
+        if record is None:
+            return set()
+        return {blob_hex(e.digest) for e in record.entries if e.ref is None}
+
+    def _project_for(self, snap: Snapshot, name: str) -> str:
+        found = [p for p in self.store.projects(snap) if self.store.read_collection(snap, p, name)]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise NotFoundError(f"no artifact named {name!r} in any project of {self.entity!r}")
+        raise UsageError(
+            f"artifact name {name!r} is in several projects ({', '.join(found)}): "
+            "say which, as project/name"
+        )
+
+    # -- logging -------------------------------------------------------------------
+
+    def ingest(
+        self,
+        files: dict[str, str],
+        named: Set[str] = frozenset(),
+        before_storing: Callable[[], None] | None = None,
+    ) -> list[Entry]:
+        """Put every pending file's bytes in the blob store; return manifest entries.
+
+        A file whose (inode, size, mtime) the stat cache knows is not read again, and
+        a blob the store already has is not written again; others are hashed while
+        they are copied, reading each byte once. A blob found already stored that
+        ``named`` (the digests the collection's latest version names) does not hold may
+        be one nothing names any more, which a garbage collection could take before
+        this log commits: its age is refreshed, and it is stored again if it has gone.
+        ``before_storing`` runs once before the first byte is stored (not at all when
+        every blob is there already).
+        """
+        stats: dict[str, os.stat_result] = {}
+        for name, local in files.items():
+            try:
+                stats[name] = os.stat(local)
+            except OSError as exc:
+                raise ArtifactError(f"cannot read {local}: {exc.strerror}") from None
+        known = self.stat_cache.lookup_many([(files[n], stats[n]) for n in files])
+        # A digest the stat cache knows still needs its blob in the store.
+        present = self.has_many({known[files[n]] for n in files if files[n] in known})
+        reused = sorted(d for d, there in present.items() if there and d not in named)
+        for digest, kept in zip(reused, self._refresh(reused), strict=True):
+            present[digest] = kept
+        todo = [n for n in files if not present.get(known.get(files[n], ""), False)]
+        if todo and before_storing is not None:
+            before_storing()
+        pending = set(todo)
+        entries = {
+            n: Entry(n, file_digest(known[files[n]]), stats[n].st_size)
+            for n in files
+            if n not in pending
+        }
+        total = sum(stats[n].st_size for n in todo)
+
+        Stored = tuple[str, str, os.stat_result] | RegistryError
+
+        def store(name: str, advance: Callable[[int], None]) -> Stored:
+            local = files[name]
+            try:
+                hexdigest, written = self.blobs.ingest(Path(local), known.get(local), advance)
+                if not written and hexdigest not in named and not self.blobs.refresh(hexdigest):
+                    hexdigest, _ = self.blobs.ingest(Path(local), None, advance)
+            except RegistryError as exc:
+                return exc  # the others go on; what was stored is remembered below
+            after = os.stat(local)
+            before = stats[name]
+            if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                return ArtifactError(f"{local} changed while it was being logged; log again")
+            return name, hexdigest, after
+
+        what = "hashing and storing" if isinstance(self.blobs, LocalBlobStore) else "uploading"
+        done = self.each(todo, store, f"{what} {progress.files(len(todo))}", total)
+        learned = []
+        failed: list[RegistryError] = []
+        for result in done:
+            if isinstance(result, RegistryError):
+                failed.append(result)
+                continue
+            name, hexdigest, after = result
+            entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
+            learned.append((files[name], after, hexdigest))
+        # A re-run after a failure then checks, rather than re-sends, what got through.
+        self.stat_cache.store_many(learned)
+        if failed:
+            raise failed[0]
+        return list(entries.values())
+
+    def precheck_log(
+        self,
+        *,
+        project: str,
+        name: str,
+        type: str,
+        paths: Iterable[str],
+        refs: Iterable[Entry],
+        description: str | None,
+        metadata: dict[str, object],
+        aliases: Iterable[str],
+    ) -> None:
+        """Refuse, before a byte is stored, whatever ``log`` would refuse without the
+        bytes: file names, aliases, and the version document (schema, metadata size),
+        checked with a placeholder digest for each file."""
+        for alias in aliases:
+            if alias != LATEST:
+                validate_alias(alias)
+        placeholder = "sha256:" + "0" * 64
+        entries = check_entries([*(Entry(p, placeholder, 0) for p in paths), *refs])
+        record = VersionRecord(
+            project=project,
+            name=name,
+            version=0,
+            type=type,
+            digest=artifact_digest(entries),
+            created_at=now(),
+            entries=tuple(entries),
+            description=description,
+            metadata=metadata,
+        )
+        # The schema only, and of one entry: the paths were checked just above, and
+        # writing the YAML (its size check) is left to the commit.
+        doc = record.to_doc()
+        doc["entries"] = doc["entries"][:1]
+        schemas.validate(doc, "version", version_file(project, name, 0))
+
+    def log(
+        self,
+        *,
+        project: str,
+        name: str,
+        type: str,
+        entries: list[Entry],
+        description: str | None,
+        metadata: dict[str, object],
+        aliases: Iterable[str],
+        run: RunRecord | None,
+    ) -> tuple[LogOutcome, RunRecord | None]:
+        """Commit a version (or find the identical one), move aliases, record the run."""
+        digest = artifact_digest(entries)
+        wanted = [LATEST, *(validate_alias(a) for a in aliases if a != LATEST)]
+        store = self.store
+
+        def build(snap: Snapshot) -> Change[tuple[VersionRecord, bool, RunRecord | None]]:
+            change: Change[tuple[VersionRecord, bool, RunRecord | None]] = Change()
+            collection = store.read_collection(snap, project, name)
+            if collection is None:
+                collection = CollectionRecord(project, name, type, now(), description)
+                change.put(collection_file(project, name), collection.to_doc(), "collection")
+            elif collection.type != type:
+                raise ArtifactError(
+                    f"{project}/{name} holds artifacts of type {collection.type!r}, "
+                    f"not {type!r}: use another name"
+                )
+            numbers = store.version_numbers(snap, project, name)
+            # Content equal to a deleted version is logged again, as a new number.
+            same = next(
+                (
+                    n
+                    for n in reversed(numbers)
+                    if store.version_digest(snap, project, name, n) == digest
+                    and not self._is_deleted(snap, project, name, n)
+                ),
+                None,
+            )
+            if same is None:
+                number = numbers[-1] + 1 if numbers else 0
+                record = VersionRecord(
+                    project=project,
+                    name=name,
+                    version=number,
+                    type=type,
+                    digest=digest,
+                    created_at=now(),
+                    entries=tuple(entries),
+                    run=run.id if run else None,
+                    description=description,
+                    metadata=metadata,
+                )
+                change.put(version_file(project, name, number), record.to_doc(), "version")
+            else:
+                found = store.read_version(snap, project, name, same)
+                assert found is not None
+                record = found
+            moved = self._alias_changes(
+                snap, change, project, name, record.version, wanted, run.id if run else None
+            )
+            new_run = None
+            if run is not None:
+                use = ArtifactUse(project, name, record.version)
+                if use not in run.outputs:
+                    new_run = _replace_run(run, outputs=(*run.outputs, use))
+                    change.put(run_file(run.project, run.id), new_run.to_doc(), "run")
+            what = "log" if same is None else "log (unchanged)"
+            change.message = _message(f"{what} {project}/{name}:v{record.version}", moved, run)
+            change.result = (record, same is None, new_run)
+            return change
+
+        written = store.write(build)
+        assert written.result is not None
+        record, created, new_run = written.result
+        return LogOutcome(record, created, written.commit), new_run
+
+    def _is_deleted(self, snap: Snapshot, project: str, name: str, number: int) -> bool:
+        record = self.store.read_version(snap, project, name, number)
+        return record is not None and record.deleted is not None
+
+    def _alias_changes(
+        self,
+        snap: Snapshot,
+        change: Change[Any],
+        project: str,
+        name: str,
+        version: int,
+        aliases: Iterable[str],
+        run_id: str | None,
+        reason: str | None = None,
+    ) -> list[str]:
+        moved = []
+        for alias in aliases:
+            current = self.store.read_alias(snap, project, name, alias)
+            if current is not None and current.version == version:
+                continue
+            record = AliasRecord(alias, version, now(), self.author(), run_id, reason)
+            change.put(alias_file(project, name, alias), record.to_doc(), "alias")
+            moved.append(alias)
+        return moved
+
+    def set_aliases(
+        self,
+        project: str,
+        name: str,
+        version: int,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        reason: str | None = None,
+    ) -> str | None:
+        """Point ``add`` at the version and delete ``remove`` (only where they name it)."""
+        add = [validate_alias(a) for a in add]
+        remove = [validate_alias(a) for a in remove]
+        store = self.store
+
+        def build(snap: Snapshot) -> Change[None]:
+            change: Change[None] = Change()
+            if store.read_version(snap, project, name, version) is None:
+                raise NotFoundError(f"{project}/{name} has no version v{version}")
+            latest = store.read_alias(snap, project, name, LATEST)
+            if LATEST in add and (latest is None or latest.version != version):
+                raise UsageError(
+                    f"{LATEST!r} always names the newest version; "
+                    "it moves only when a version is logged"
+                )
+            moved = self._alias_changes(snap, change, project, name, version, add, None, reason)
+            dropped = []
+            for alias in remove:
+                current = store.read_alias(snap, project, name, alias)
+                if current is None:
+                    raise NotFoundError(f"{project}/{name} has no alias {alias!r}")
+                if current.version != version:
+                    raise UsageError(
+                        f"alias {alias!r} of {project}/{name} names v{current.version}, not v{version}"
+                    )
+                change.files[alias_file(project, name, alias)] = None
+                dropped.append(alias)
+            parts = [f"+{a}" for a in moved] + [f"-{a}" for a in dropped]
+            change.message = f"alias {project}/{name}:v{version} {' '.join(parts)}"
+            if reason:
+                change.message += f"\n\n{reason}"
+            return change
+
+        return store.write(build).commit
+
+    def record_run(self, run: RunRecord, message: str) -> None:
+        def build(snap: Snapshot) -> Change[None]:
+            change: Change[None] = Change()
+            current = self.store.load(snap, run_file(run.project, run.id), "run")
+            if current != run.to_doc():
+                change.put(run_file(run.project, run.id), run.to_doc(), "run")
+            change.message = message
+            return change
+
+        self.store.write(build)
+
+    # -- downloading ---------------------------------------------------------------
+
+    def read_blob(self, digest: str) -> bytes:
+        """A stored file's bytes (through the cache for remote stores), verified."""
+        import hashlib
+
+        hexdigest = blob_hex(digest)
+        if isinstance(self.blobs, LocalBlobStore):
+            try:
+                data = self.blobs.path_for(hexdigest).read_bytes()
+            except FileNotFoundError:
+                raise CorruptBlobError(f"blob {digest} is missing from {self.blobs.root}") from None
+        else:
+            with self.cache.open_blob(self.blobs, hexdigest, lambda _n: None) as f:
+                data = f.read()
+        if hashlib.sha256(data).hexdigest() != hexdigest:
+            raise CorruptBlobError(f"blob {digest} is corrupt")
+        return data
+
+    def fetch_entry(self, entry: Entry, target: Path, advance: Callable[[int], None]) -> None:
+        """Write one stored file to ``target`` by temp file and rename, verified.
+
+        Stored files come through the blob cache (a local store is its own cache).
+        """
+        if entry.ref is not None:
+            from registry_tool._references import fetch_reference
+
+            fetch_reference(entry, target, advance)
+            return
+        hexdigest = blob_hex(entry.digest)
+        tmp = str(scratch_path(target.parent, f".{target.name}.part-"))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(self.blobs, LocalBlobStore):
+                self.blobs.fetch(hexdigest, Path(tmp), advance)
+            elif not self.cache.path_for(hexdigest).is_file():
+                # Fetched (and verified against the digest) just now: a kernel-side copy.
+                with (
+                    self.cache.open_blob(self.blobs, hexdigest, advance) as src,
+                    open(tmp, "xb") as dst,
+                ):
+                    _sendfile(src.fileno(), dst.fileno())
+            else:
+                # A cache hit is hashed again: the cache may have been damaged since.
+                # An open handle: another process evicting the blob cannot take it away.
+                with (
+                    self.cache.open_blob(self.blobs, hexdigest, lambda _n: None) as src,
+                    open(tmp, "xb") as dst,
+                ):
+                    got, _ = copy_and_hash(src, dst, advance)
+                if got != hexdigest:
+                    self.cache.discard(hexdigest)
+                    raise CorruptBlobError(f"cached blob {entry.digest} was corrupt; removed it")
+            os.replace(tmp, target)
+        except OSError as exc:
+            # A full disk (ENOSPC), a file size limit (EFBIG), a read-only folder.
+            raise ArtifactError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _sendfile(src: int, dst: int) -> None:
+    offset = 0
+    size = os.fstat(src).st_size
+    while offset < size:
+        sent = os.sendfile(dst, src, offset, size - offset)
+        if sent == 0:
+            break
+        offset += sent
+
+
+def _replace_run(run: RunRecord, **changes: object) -> RunRecord:
+    from dataclasses import replace
+
+    return replace(run, **changes)  # type: ignore[arg-type]
+
+
+def _message(head: str, moved: list[str], run: RunRecord | None) -> str:
+    if moved:
+        head += " " + " ".join(f"+{a}" for a in moved)
+    if run is not None:
+        head += f" [run {run.id}]"
+    return head

@@ -1,0 +1,351 @@
+"""The documents of a registry repo as frozen values, and where each one lives.
+
+Each record converts to and from the plain dict that is written as YAML
+(``to_doc``/``from_doc``); the schemas in ``schemas/`` say what a valid dict is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry_tool._model.manifest import DIGEST_ALGORITHM, Entry
+
+REGISTRY_FILE = "registry.yaml"
+
+
+def collection_dir(project: str, name: str) -> str:
+    return f"projects/{project}/{name}"
+
+
+def collection_file(project: str, name: str) -> str:
+    return f"{collection_dir(project, name)}/artifact.yaml"
+
+
+def version_file(project: str, name: str, version: int) -> str:
+    return f"{collection_dir(project, name)}/versions/v{version}.yaml"
+
+
+def alias_file(project: str, name: str, alias: str) -> str:
+    return f"{collection_dir(project, name)}/aliases/{alias}.yaml"
+
+
+def run_file(project: str, run_id: str) -> str:
+    return f"projects/{project}/runs/{run_id}.yaml"
+
+
+_STORAGE_KEYS = ("endpoint_url", "region", "profile", "path_style", "checksum", "parallel")
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where blobs live: a directory, ``file://``, ``s3://bucket/prefix`` (with endpoint,
+    region, profile, path-style addressing, checksum policy, parallel transfers)."""
+
+    url: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    path_style: bool | None = None
+    checksum: str | None = None  # botocore's request_checksum_calculation
+    parallel: int | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"url": self.url}
+        for key in _STORAGE_KEYS:
+            if getattr(self, key) is not None:
+                doc[key] = getattr(self, key)
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> StorageConfig:
+        return cls(url=doc["url"], **{k: doc.get(k) for k in _STORAGE_KEYS})
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """``registry.yaml``: the registry's name (its entity) and where its bytes live;
+    ``previous_storage`` is where they lived before ``storage set`` moved them (the
+    source ``storage sync`` copies from)."""
+
+    name: str
+    storage: StorageConfig
+    created_at: str
+    description: str | None = None
+    previous_storage: StorageConfig | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "kind": "registry",
+            "format": 1,
+            "name": self.name,
+            "created_at": self.created_at,
+            "storage": self.storage.to_doc(),
+        }
+        if self.previous_storage is not None:
+            doc["previous_storage"] = self.previous_storage.to_doc()
+        if self.description:
+            doc["description"] = self.description
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> RegistryConfig:
+        previous = doc.get("previous_storage")
+        return cls(
+            name=doc["name"],
+            storage=StorageConfig.from_doc(doc["storage"]),
+            created_at=doc["created_at"],
+            description=doc.get("description"),
+            previous_storage=StorageConfig.from_doc(previous) if previous else None,
+        )
+
+
+@dataclass(frozen=True)
+class CollectionRecord:
+    """``artifact.yaml``: one artifact collection (all versions of a name)."""
+
+    project: str
+    name: str
+    type: str
+    created_at: str
+    description: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "kind": "collection",
+            "project": self.project,
+            "name": self.name,
+            "type": self.type,
+            "created_at": self.created_at,
+        }
+        if self.description:
+            doc["description"] = self.description
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> CollectionRecord:
+        return cls(
+            project=doc["project"],
+            name=doc["name"],
+            type=doc["type"],
+            created_at=doc["created_at"],
+            description=doc.get("description"),
+        )
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """The mark a soft delete leaves on a version: when, by whom, why."""
+
+    at: str
+    by: str
+    reason: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = {"at": self.at, "by": self.by}
+        if self.reason:
+            doc["reason"] = self.reason
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Deletion:
+        return cls(at=doc["at"], by=doc["by"], reason=doc.get("reason"))
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """``versions/vN.yaml``: one immutable version and its manifest.
+
+    ``deleted`` is the one change a version file ever takes: ``registry-tool delete``
+    marks it (the number stays taken, the history stays in git, the blobs may go).
+    """
+
+    project: str
+    name: str
+    version: int
+    type: str
+    digest: str
+    created_at: str
+    entries: tuple[Entry, ...]
+    run: str | None = None
+    description: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    digest_algorithm: str = DIGEST_ALGORITHM
+    deleted: Deletion | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(e.size or 0 for e in self.entries)
+
+    def to_doc(self) -> dict[str, Any]:
+        # ``digest`` stays near the top: dedup reads it without parsing the manifest.
+        doc: dict[str, Any] = {
+            "kind": "version",
+            "project": self.project,
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "digest_algorithm": self.digest_algorithm,
+            "type": self.type,
+            "created_at": self.created_at,
+            "run": self.run,
+            "size": self.size,
+            "file_count": len(self.entries),
+        }
+        if self.deleted is not None:
+            # Before metadata and entries: a reader finds it in the file's first lines.
+            doc["deleted"] = self.deleted.to_doc()
+        if self.description:
+            doc["description"] = self.description
+        doc["metadata"] = dict(self.metadata)
+        doc["entries"] = [e.to_doc() for e in self.entries]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> VersionRecord:
+        return cls(
+            project=doc["project"],
+            name=doc["name"],
+            version=doc["version"],
+            type=doc["type"],
+            digest=doc["digest"],
+            created_at=doc["created_at"],
+            entries=tuple(Entry.from_doc(e) for e in doc["entries"]),
+            run=doc.get("run"),
+            description=doc.get("description"),
+            metadata=dict(doc.get("metadata") or {}),
+            digest_algorithm=doc["digest_algorithm"],
+            deleted=Deletion.from_doc(doc["deleted"]) if doc.get("deleted") else None,
+        )
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    """``aliases/<alias>.yaml``: which version an alias names, and who moved it."""
+
+    alias: str
+    version: int
+    set_at: str
+    set_by: str | None = None
+    run: str | None = None
+    reason: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "kind": "alias",
+            "alias": self.alias,
+            "version": self.version,
+            "set_at": self.set_at,
+        }
+        for key in ("set_by", "run", "reason"):
+            if getattr(self, key) is not None:
+                doc[key] = getattr(self, key)
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> AliasRecord:
+        return cls(
+            alias=doc["alias"],
+            version=doc["version"],
+            set_at=doc["set_at"],
+            set_by=doc.get("set_by"),
+            run=doc.get("run"),
+            reason=doc.get("reason"),
+        )
+
+
+@dataclass(frozen=True)
+class ArtifactUse:
+    """One lineage edge of a run: ``project/name:vN`` used or logged."""
+
+    project: str
+    name: str
+    version: int
+    via: str | None = None  # the path the user asked for, when it was an alias
+
+    @property
+    def path(self) -> str:
+        return f"{self.project}/{self.name}:v{self.version}"
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"artifact": f"{self.project}/{self.name}", "version": self.version}
+        if self.via:
+            doc["via"] = self.via
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> ArtifactUse:
+        project, _, name = doc["artifact"].partition("/")
+        return cls(project=project, name=name, version=doc["version"], via=doc.get("via"))
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    commit: str
+    branch: str | None = None
+    dirty: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"commit": self.commit, "dirty": self.dirty}
+        if self.branch:
+            doc["branch"] = self.branch
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> CodeInfo:
+        return cls(commit=doc["commit"], branch=doc.get("branch"), dirty=doc.get("dirty", False))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """``runs/<id>.yaml``: a run's config, code, times, status and lineage edges."""
+
+    id: str
+    project: str
+    name: str
+    job_type: str | None
+    started_at: str
+    status: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    entity: str | None = None
+    finished_at: str | None = None
+    code: CodeInfo | None = None
+    inputs: tuple[ArtifactUse, ...] = ()
+    outputs: tuple[ArtifactUse, ...] = ()
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "kind": "run",
+            "id": self.id,
+            "project": self.project,
+            "name": self.name,
+            "job_type": self.job_type,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+        if self.entity:
+            doc["entity"] = self.entity
+        doc["code"] = self.code.to_doc() if self.code else None
+        doc["config"] = dict(self.config)
+        doc["inputs"] = [u.to_doc() for u in self.inputs]
+        doc["outputs"] = [u.to_doc() for u in self.outputs]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> RunRecord:
+        return cls(
+            id=doc["id"],
+            project=doc["project"],
+            name=doc["name"],
+            job_type=doc.get("job_type"),
+            started_at=doc["started_at"],
+            status=doc["status"],
+            config=dict(doc.get("config") or {}),
+            entity=doc.get("entity"),
+            finished_at=doc.get("finished_at"),
+            code=CodeInfo.from_doc(doc["code"]) if doc.get("code") else None,
+            inputs=tuple(ArtifactUse.from_doc(u) for u in doc.get("inputs") or ()),
+            outputs=tuple(ArtifactUse.from_doc(u) for u in doc.get("outputs") or ()),
+        )

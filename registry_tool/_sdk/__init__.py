@@ -1,0 +1,19 @@
+"""The wandb-style facade (Run, Artifact, Api, Table, Image) over the store and blobs."""
+
+from registry_tool._sdk.api import Api
+from registry_tool._sdk.artifact import Artifact, VerifyReport
+from registry_tool._sdk.media import Image, Table
+from registry_tool._sdk.run import PublicRun, Run, current_run, finish, init
+
+__all__ = [
+    "Api",
+    "Artifact",
+    "Image",
+    "PublicRun",
+    "Run",
+    "Table",
+    "VerifyReport",
+    "current_run",
+    "finish",
+    "init",
+]

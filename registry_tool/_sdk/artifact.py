@@ -1,0 +1,686 @@
+"""``Artifact``: a set of files with a name, a type and metadata, logged as a version.
+
+>>> art = Artifact("training-data", type="dataset", metadata={"rows": 3})
+>>> art.add_file("data/train.csv")                     # doctest: +SKIP
+>>> run.log_artifact(art, aliases=["best"])            # doctest: +SKIP
+>>> art.version, art.digest                            # doctest: +SKIP
+('v0', '9f2c...')
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from registry_tool import _progress as progress
+from registry_tool._engine.context import Context, deleted_message
+from registry_tool._hashing import hash_file
+from registry_tool._model.manifest import Entry, artifact_digest, check_entries, file_digest
+from registry_tool._model.names import (
+    LATEST,
+    parse_artifact_path,
+    validate_entry_path,
+    validate_name,
+)
+from registry_tool._model.plain import to_plain
+from registry_tool._model.records import VersionRecord
+from registry_tool._references import expand_reference
+from registry_tool.errors import (
+    ArtifactError,
+    NotFoundError,
+    RegistryError,
+    UsageError,
+    VerificationError,
+)
+
+if TYPE_CHECKING:
+    from registry_tool._model.governance import LinkRecord
+    from registry_tool._sdk.media import Table
+    from registry_tool._sdk.run import PublicRun
+
+
+@dataclass
+class VerifyReport:
+    """What ``Artifact.verify`` found under a directory."""
+
+    root: str
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.changed or self.extra)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.root}: every file matches"
+        parts = []
+        for label, items in (
+            ("missing", self.missing),
+            ("changed", self.changed),
+            ("extra", self.extra),
+        ):
+            if items:
+                shown = ", ".join(items[:5]) + (
+                    f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+                )
+                parts.append(f"{len(items)} {label}: {shown}")
+        return f"{self.root}: " + "; ".join(parts)
+
+
+class Artifact:
+    """A versioned set of files. Build it, log it from a run, or get one back by path."""
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._name = validate_name(name, what="artifact name")
+        self._type = validate_name(type, what="artifact type")
+        self.description = description
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self._files: dict[str, str] = {}  # name in the artifact -> real path on disk
+        self._refs: dict[str, Entry] = {}
+        self._staging: tempfile.TemporaryDirectory[str] | None = None
+        self._ctx: Context | None = None
+        self._record: VersionRecord | None = None
+        self._aliases: list[str] = []
+        self._saved_aliases: list[str] = []
+        self.created: bool | None = None
+        self._link: LinkRecord | None = None
+
+    # -- identity ------------------------------------------------------------------
+
+    @classmethod
+    def _from_record(cls, ctx: Context, record: VersionRecord) -> Artifact:
+        art = cls(record.name, record.type, record.description, dict(record.metadata))
+        art._bind(ctx, record)
+        return art
+
+    @classmethod
+    def _from_link(cls, ctx: Context, link: LinkRecord, source: VersionRecord) -> Artifact:
+        """The artifact a model-registry path names: the source version's files, the
+        registry's version number and aliases. A link to a deleted version is an error."""
+        if source.deleted is not None:
+            raise NotFoundError(f"{link.path} links {deleted_message(source)}")
+        art = cls._from_record(ctx, source)
+        art._link = link
+        art._bind(ctx, source)
+        return art
+
+    def _bind(self, ctx: Context, record: VersionRecord) -> None:
+        if self._link is not None:
+            from registry_tool._promotion import registry_aliases
+
+            self._ctx = ctx
+            self._record = record
+            held = registry_aliases(
+                ctx, ctx.store.head(), self._link.registry, self._link.collection
+            )
+            self._aliases = sorted(a for a, r in held.items() if r.version == self._link.version)
+            self._saved_aliases = list(self._aliases)
+            return
+        self._ctx = ctx
+        self._record = record
+        self._type = record.type
+        self.description = record.description
+        self.metadata = dict(record.metadata)
+        self._files.clear()
+        self._refs.clear()
+        aliases = ctx.store.aliases(ctx.store.head(), record.project, record.name)
+        self._aliases = sorted(a for a, r in aliases.items() if r.version == record.version)
+        self._saved_aliases = list(self._aliases)
+
+    @property
+    def name(self) -> str:
+        """``name`` before logging; ``name:vN`` once logged (as W&B does)."""
+        if self._link is not None:
+            return f"{self._link.collection}:v{self._link.version}"
+        return f"{self._name}:v{self._record.version}" if self._record else self._name
+
+    @property
+    def source_name(self) -> str:
+        """``project/name:vN`` of the logged version (also for a registry artifact)."""
+        record = self._logged()
+        return f"{record.project}/{record.name}:v{record.version}"
+
+    @property
+    def collection_name(self) -> str:
+        return self._name
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def project(self) -> str | None:
+        return self._record.project if self._record else None
+
+    @property
+    def entity(self) -> str | None:
+        return self._ctx.entity if self._ctx else None
+
+    @property
+    def qualified_name(self) -> str:
+        """``entity/project/name:vN`` (``model-registry/<registry>/<collection>:vN`` for
+        an artifact got through a model registry)."""
+        record = self._logged()
+        if self._link is not None:
+            return self._link.path
+        return f"{self.entity}/{record.project}/{record.name}:v{record.version}"
+
+    @property
+    def version(self) -> str:
+        if self._link is not None:
+            return f"v{self._link.version}"
+        return f"v{self._logged().version}"
+
+    @property
+    def state(self) -> str:
+        """``PENDING`` before logging, ``COMMITTED`` once logged, ``DELETED`` after
+        ``delete()`` (as W&B's ``Artifact.state``)."""
+        if self._record is None:
+            return "PENDING"
+        return "DELETED" if self._record.deleted is not None else "COMMITTED"
+
+    @property
+    def created_at(self) -> str:
+        return self._logged().created_at
+
+    @property
+    def digest(self) -> str:
+        """The artifact digest; before logging, computed from the files added so far."""
+        if self._record is not None:
+            return self._record.digest
+        return artifact_digest(self._pending_entries(hash_files=True))
+
+    @property
+    def size(self) -> int:
+        if self._record is not None:
+            return self._record.size
+        return sum(os.path.getsize(p) for p in self._files.values()) + sum(
+            e.size or 0 for e in self._refs.values()
+        )
+
+    @property
+    def aliases(self) -> list[str]:
+        return list(self._aliases)
+
+    @aliases.setter
+    def aliases(self, value: list[str]) -> None:
+        if isinstance(value, str):
+            raise UsageError("aliases must be a list of strings, not one string")
+        self._aliases = list(dict.fromkeys(value))
+
+    @property
+    def manifest(self) -> list[Entry]:
+        return list(self._logged().entries) if self._record else self._pending_entries(False)
+
+    def __repr__(self) -> str:
+        return f"<Artifact {self.name} type={self._type}>"
+
+    def _logged(self) -> VersionRecord:
+        if self._record is None:
+            raise ArtifactError(f"artifact {self._name!r} has not been logged yet")
+        return self._record
+
+    def _require_draft(self) -> None:
+        if self._record is not None:
+            raise ArtifactError(
+                f"{self.qualified_name} is logged and immutable: create a new Artifact "
+                "to log a new version"
+            )
+
+    # -- adding files --------------------------------------------------------------
+
+    def _add(self, name: str, local: str) -> None:
+        validate_entry_path(name)
+        if name in self._files or name in self._refs:
+            raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
+        self._files[name] = local
+
+    def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> Entry:
+        """Add one file, named ``name`` inside the artifact (default: its basename)."""
+        self._require_draft()
+        path = Path(local_path)
+        if not path.is_file():
+            raise ArtifactError(f"cannot add {path}: not a file")
+        entry_name = name if name is not None else path.name
+        self._add(entry_name, os.path.realpath(path))
+        return Entry(entry_name, "", path.stat().st_size)
+
+    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
+        """Add every file under a directory, under ``name/`` (default: the top level).
+
+        Symbolic links are followed when they stay inside the directory and refused
+        when they point out of it, so an artifact never picks up files by accident.
+        """
+        self._require_draft()
+        root = Path(local_path)
+        if not root.is_dir():
+            raise ArtifactError(f"cannot add {root}: not a directory")
+        real_root = os.path.realpath(root)
+        # Trailing slashes are a folder's; a leading one would make every path absolute,
+        # which each file's own check then refuses.
+        prefix = f"{name.rstrip('/')}/" if name else ""
+        added: list[tuple[str, str]] = []
+        self._scan(real_root, real_root, prefix, added, root, frozenset())
+        for entry_name, full in added:
+            self._add(entry_name, full)
+
+    def _scan(
+        self,
+        folder: str,
+        real_root: str,
+        rel: str,
+        out: list[tuple[str, str]],
+        root: Path,
+        above: frozenset[str],
+    ) -> None:
+        """Collect (name in artifact, real path) below ``folder``, sorted, links checked."""
+        here = os.path.realpath(folder)
+        if here in above:
+            raise ArtifactError(f"cannot add {root}: symbolic link loop at {folder}")
+        above = above | {here}
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            name = rel + entry.name
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if target != real_root and not target.startswith(real_root + os.sep):
+                    raise ArtifactError(
+                        f"cannot add {root}: {entry.path} is a symbolic link to {target}, "
+                        "outside the directory (copy the file in, or add it with add_file)"
+                    )
+                if os.path.isdir(target):
+                    self._scan(target, real_root, name + "/", out, root, above)
+                elif os.path.isfile(target):
+                    out.append((name, target))
+            elif entry.is_dir(follow_symlinks=False):
+                self._scan(entry.path, real_root, name + "/", out, root, above)
+            elif entry.is_file(follow_symlinks=False):
+                out.append((name, entry.path))
+
+    @contextmanager
+    def new_file(
+        self, name: str, mode: str = "x", encoding: str | None = None
+    ) -> Iterator[IO[Any]]:
+        """Write a new file straight into the artifact.
+
+        >>> with art.new_file("notes.txt") as f:      # doctest: +SKIP
+        ...     f.write("hello")
+        """
+        self._require_draft()
+        validate_entry_path(name)
+        if mode not in ("x", "w", "xb", "wb"):
+            raise UsageError(f"new_file mode {mode!r}: use 'w', 'x', 'wb' or 'xb'")
+        if name in self._files or name in self._refs:
+            raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
+        target = self._staging_dir() / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
+        with open(target, mode.replace("x", "w"), **kwargs) as f:  # type: ignore[call-overload]
+            yield f
+        self._add(name, str(target))
+
+    def _staging_dir(self) -> Path:
+        if self._staging is None:
+            self._staging = tempfile.TemporaryDirectory(prefix="registry-tool-staging-")
+        return Path(self._staging.name)
+
+    def add_reference(
+        self,
+        uri: str,
+        name: str | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+    ) -> list[Entry]:
+        """Record objects that stay where they are: ``s3://bucket/key`` or a prefix,
+        ``gs://...``, ``https://...``, ``file://...`` (a directory is walked).
+
+        A prefix gives one entry per object, under ``name/`` (default: the prefix's
+        last segment); more than ``max_objects`` objects is an error. ``checksum=False``
+        records the URI itself and reads nothing. The bytes are not copied: ``download``
+        fetches them and checks they are still what was logged.
+        """
+        self._require_draft()
+        entries = expand_reference(uri, name, checksum=checksum, max_objects=max_objects)
+        for entry in entries:
+            if entry.path in self._files or entry.path in self._refs:
+                raise ArtifactError(f"file {entry.path!r} is already in artifact {self._name!r}")
+        self._refs.update((entry.path, entry) for entry in entries)
+        return entries
+
+    def add(self, obj: Table, name: str) -> Entry:
+        """Add a ``Table`` as ``<name>.table.json`` (images stored beside it)."""
+        from registry_tool._sdk.media import Table
+
+        self._require_draft()
+        if not isinstance(obj, Table):
+            raise UsageError(f"artifact.add takes a Table, not {type(obj).__name__}")
+        staging = self._staging_dir()
+        table_name = name if name.endswith(".table.json") else f"{name}.table.json"
+        validate_entry_path(table_name)
+        files = obj._write(staging, table_name)
+        for rel in files:
+            if rel not in self._files:
+                self._add(rel, str(staging / rel))
+        return Entry(table_name, "", (staging / table_name).stat().st_size)
+
+    def get(self, name: str) -> Table:
+        """A ``Table`` added with ``add`` (downloads the artifact first)."""
+        from registry_tool._sdk.media import Table
+
+        root = Path(self.download())
+        table_name = name if name.endswith(".table.json") else f"{name}.table.json"
+        if not (root / table_name).is_file():
+            raise ArtifactError(f"{self.name} has no table {name!r}")
+        return Table._read(root, table_name)
+
+    def _pending_entries(self, hash_files: bool) -> list[Entry]:
+        entries = list(self._refs.values())
+        for name, pending in self._files.items():
+            digest = file_digest(hash_file(pending)) if hash_files else ""
+            entries.append(Entry(name, digest, os.path.getsize(pending)))
+        return sorted(entries, key=lambda e: e.path)
+
+    # -- logged artifacts ----------------------------------------------------------
+
+    def files(self) -> list[Entry]:
+        """The manifest entries of a logged version (path, digest, size, ref)."""
+        return list(self._logged().entries)
+
+    def get_entry(self, name: str) -> Entry:
+        for entry in self._logged().entries:
+            if entry.path == name:
+                return entry
+        raise KeyError(f"{self.name} has no file {name!r}")
+
+    def get_path(self, name: str) -> Entry:
+        return self.get_entry(name)
+
+    def logged_by(self) -> PublicRun | None:
+        """The run that logged this version, if a run did."""
+        from registry_tool._sdk.run import PublicRun
+
+        record = self._logged()
+        if record.run is None:
+            return None
+        assert self._ctx is not None
+        run = self._ctx.store.read_run(self._ctx.store.head(), record.project, record.run)
+        return PublicRun(self._ctx, run) if run else None
+
+    def used_by(self) -> list[PublicRun]:
+        """Every run that used this version as an input."""
+        from registry_tool._sdk.run import PublicRun
+
+        record = self._logged()
+        ctx = self._ctx
+        assert ctx is not None
+        snap = ctx.store.head()
+        found = []
+        for project in ctx.store.projects(snap):
+            for run in ctx.store.runs(snap, project):
+                if any(
+                    (u.project, u.name, u.version) == (record.project, record.name, record.version)
+                    for u in run.inputs
+                ):
+                    found.append(PublicRun(ctx, run))
+        return found
+
+    def save(self) -> None:
+        """Apply alias changes made with ``artifact.aliases = [...]``.
+
+        ``latest`` is kept where it is: it names the version most recently logged
+        (or deduplicated to), and only logging moves it.
+        """
+        record = self._logged()
+        assert self._ctx is not None
+        if dict(record.metadata) != self.metadata or record.description != self.description:
+            raise ArtifactError(
+                f"{self.qualified_name}: metadata and description of a logged version are "
+                "immutable; log a new version to change them"
+            )
+        wanted = list(self._aliases)
+        if LATEST in self._saved_aliases and LATEST not in wanted:
+            wanted.append(LATEST)
+        add = [a for a in wanted if a not in self._saved_aliases]
+        remove = [a for a in self._saved_aliases if a not in wanted]
+        if (add or remove) and self._link is not None:
+            from registry_tool._promotion import set_aliases
+
+            set_aliases(self._ctx, self._link, add=add, remove=remove)
+        elif add or remove:
+            self._ctx.set_aliases(
+                record.project, record.name, record.version, add=add, remove=remove
+            )
+        self._bind(self._ctx, record)
+
+    def unlink(self) -> None:
+        """Take this registry version out of its registry (its aliases go with it)."""
+        from registry_tool._promotion import unlink
+
+        if self._link is None:
+            raise ArtifactError(
+                f"{self.name} is not a registry version: get it by its model-registry/... path"
+            )
+        assert self._ctx is not None
+        unlink(self._ctx, self._link)
+        self._aliases = []
+        self._saved_aliases = []
+
+    def delete(self, *, delete_aliases: bool = False) -> None:
+        """Soft-delete this version, in one commit.
+
+        >>> api.artifact("my-project/model:v3").delete(delete_aliases=True)  # doctest: +SKIP
+
+        The version file stays (marked ``deleted``) and its number is never reused;
+        getting, downloading or using it is then an error naming it as deleted, and
+        ``registry-tool gc`` may reclaim the blobs no other version names. A version
+        with aliases (``latest`` aside, which moves to the newest version left) is
+        refused unless ``delete_aliases=True`` removes them in the same commit; a
+        protected model-registry alias on a link to it always refuses.
+        """
+        from registry_tool._deletion import delete_version
+
+        record = self._logged()
+        assert self._ctx is not None
+        outcome = delete_version(
+            self._ctx, record.project, record.name, record.version, delete_aliases=delete_aliases
+        )
+        self._record = outcome.record
+        self._aliases = []
+        self._saved_aliases = []
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
+        """Link this logged version into a model registry and apply ``aliases``.
+
+        >>> artifact.link("model-registry/production-models", aliases=["staging"])  # doctest: +SKIP
+
+        Linking the same content again reuses its registry version. A protected alias
+        is refused here: it moves through ``registry-tool promote --pr``.
+        """
+        from registry_tool._promotion import link_version, resolve
+
+        record = self._logged()
+        assert self._ctx is not None
+        if record.deleted is not None:
+            raise ArtifactError(deleted_message(record))
+        if isinstance(aliases, str):
+            raise UsageError("aliases must be a list of strings, not one string")
+        linked = link_version(self._ctx, record, target_path, list(aliases or []))
+        link, source = resolve(self._ctx, parse_artifact_path(linked.path))
+        return Artifact._from_link(self._ctx, link, source)
+
+    def download(
+        self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None
+    ) -> str:
+        """Write the files to ``root`` (default ``./artifacts/<name>:vN``), each verified.
+
+        Files already there with the right content are left alone.
+        """
+        record = self._logged()
+        ctx = self._ctx
+        assert ctx is not None
+        if record.deleted is not None:
+            raise ArtifactError(deleted_message(record))
+        target_root = (
+            Path(root)
+            if root is not None
+            else Path("artifacts") / f"{record.name}:v{record.version}"
+        )
+        entries = [
+            e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)
+        ]
+        target_root.mkdir(parents=True, exist_ok=True)
+        real_root = target_root.resolve()
+        inside: dict[Path, bool] = {}  # resolved once per folder, not once per file
+        todo = []
+        for entry in entries:
+            target = real_root / entry.path
+            folder = target.parent
+            if folder not in inside:
+                real = folder.resolve()
+                inside[folder] = real == real_root or real_root in real.parents
+            if not inside[folder] or (
+                target.is_symlink() and real_root not in target.resolve().parents
+            ):
+                raise VerificationError(
+                    f"{record.name}: file {entry.path!r} would land outside {root}"
+                )
+            if not self._present(ctx, entry, target):
+                todo.append((entry, target))
+        total = sum(e.size or 0 for e, _ in todo)
+
+        def fetch(item: tuple[Entry, Path], advance: Callable[[int], None]) -> None:
+            entry, target = item
+            try:
+                ctx.fetch_entry(entry, target, advance)
+            except RegistryError as exc:
+                raise type(exc)(f"{self.qualified_name}: file {entry.path!r}: {exc}") from exc
+
+        ctx.each(todo, fetch, f"downloading {progress.files(len(todo))}", total)
+        learned = [
+            (str(target), os.stat(target), entry.digest[7:])
+            for entry, target in todo
+            if entry.digest.startswith("sha256:")
+        ]
+        ctx.stat_cache.store_many(learned)
+        return str(target_root)
+
+    @staticmethod
+    def _present(ctx: Context, entry: Entry, target: Path) -> bool:
+        if not entry.digest.startswith("sha256:"):
+            return False
+        try:
+            st = os.stat(target)
+        except OSError:
+            return False
+        return ctx.stat_cache.lookup(str(target), st) == entry.digest[7:]
+
+    def verify(self, root: str | os.PathLike[str] | None = None) -> VerifyReport:
+        """Hash every file under ``root`` against the manifest.
+
+        Returns the report when everything matches; raises ``VerificationError``
+        (carrying the report) when a file is missing, extra or changed.
+        """
+        record = self._logged()
+        base = (
+            Path(root)
+            if root is not None
+            else Path("artifacts") / f"{record.name}:v{record.version}"
+        )
+        report = VerifyReport(str(base))
+        expected = {e.path: e for e in record.entries}
+        on_disk = set()
+        if base.is_dir():
+            for folder, _dirs, filenames in os.walk(base):
+                for filename in filenames:
+                    on_disk.add((Path(folder) / filename).relative_to(base).as_posix())
+        report.extra = sorted(on_disk - set(expected))
+        total = sum(
+            e.size or 0
+            for p, e in expected.items()
+            if p in on_disk and e.digest.startswith("sha256:")
+        )
+        with progress.task("verifying", total) as advance:
+            for path, entry in sorted(expected.items()):
+                if path not in on_disk:
+                    report.missing.append(path)
+                elif entry.digest.startswith("sha256:") and (
+                    file_digest(hash_file(base / path, advance)) != entry.digest
+                ):
+                    report.changed.append(path)
+                elif not entry.digest.startswith("sha256:") and (
+                    entry.ref is not None
+                    and entry.size is not None
+                    and (base / path).stat().st_size != entry.size
+                ):
+                    # a reference proven by ETag, MD5 or size and date: the download
+                    # checked the bytes; here the size is what can still be checked
+                    report.changed.append(path)
+        if not report.ok:
+            raise VerificationError(str(report), report)
+        return report
+
+    def delete_staging(self) -> None:
+        if self._staging is not None:
+            self._staging.cleanup()
+            self._staging = None
+
+    # -- logging (called by Run and the CLI) ---------------------------------------
+
+    def _log_to(
+        self,
+        ctx: Context,
+        *,
+        project: str,
+        aliases: list[str],
+        run: Any = None,
+    ) -> Any:
+        """Store the files, commit the version; returns the run's updated record."""
+        self._require_draft()
+        metadata = to_plain(self.metadata, where=f"artifact {self._name!r} metadata")
+        if not self._files and not self._refs:
+            raise ArtifactError(f"artifact {self._name!r} has no files: add some before logging")
+
+        def precheck() -> None:
+            ctx.precheck_log(
+                project=project,
+                name=self._name,
+                type=self._type,
+                paths=self._files,
+                refs=self._refs.values(),
+                description=self.description,
+                metadata=metadata,
+                aliases=[*self._aliases, *aliases],
+            )
+
+        # Whatever the log would refuse without the bytes is refused before any is
+        # stored; when all are stored already, the commit's own checks are enough.
+        entries = ctx.ingest(self._files, ctx.latest_digests(project, self._name), precheck)
+        entries = check_entries([*entries, *self._refs.values()])
+        outcome, new_run = ctx.log(
+            project=project,
+            name=self._name,
+            type=self._type,
+            entries=entries,
+            description=self.description,
+            metadata=metadata,
+            aliases=[*self._aliases, *aliases],
+            run=run,
+        )
+        self.delete_staging()
+        self._bind(ctx, outcome.record)
+        self.created = outcome.created
+        return new_run

@@ -1,0 +1,74 @@
+"""Read a registry (one commit) into ``SiteData``."""
+
+from __future__ import annotations
+
+from registry_tool import _promotion as promotion
+from registry_tool._engine.context import Context
+from registry_tool._model.names import parse_version
+from registry_tool._site.model import (
+    Activity,
+    Collection,
+    ModelRegistry,
+    RegistryCollection,
+    SiteData,
+)
+from registry_tool._store.history import pull_requests
+
+ACTIVITY = 50
+_KINDS = ("log", "alias", "link", "promote", "use", "finish", "registry", "unlink", "storage")
+
+
+def load(ctx: Context, *, with_history: bool = True) -> SiteData:
+    store = ctx.store
+    snap = store.head()
+    data = SiteData(name=store.name, commit=snap.commit)
+    for project in store.projects(snap):
+        for name in store.collections(snap, project):
+            record = store.read_collection(snap, project, name)
+            assert record is not None
+            collection = Collection(record, aliases=store.aliases(snap, project, name))
+            for number in store.version_numbers(snap, project, name):
+                version = store.read_version(snap, project, name, number)
+                if version is not None:
+                    collection.versions.append(version)
+            data.collections[collection.key] = collection
+        for run in store.runs(snap, project):
+            data.runs[f"{run.project}/{run.id}"] = run
+    for registry_name in promotion.registries(ctx, snap):
+        config = promotion.read_config(ctx, snap, registry_name)
+        assert config is not None
+        registry = ModelRegistry(config)
+        for collection_name in promotion.collections(ctx, snap, registry_name):
+            held = RegistryCollection(collection_name)
+            for number in promotion.link_numbers(snap, registry_name, collection_name):
+                link = promotion.read_link(ctx, snap, registry_name, collection_name, number)
+                if link is not None:
+                    held.links.append(link)
+            folder = f"registries/{registry_name}/{collection_name}/unlinked"
+            held.unlinked = {
+                n
+                for n in (parse_version(f.removesuffix(".yaml")) for f in snap.listdir(folder))
+                if n is not None
+            }
+            held.aliases = promotion.registry_aliases(ctx, snap, registry_name, collection_name)
+            if with_history and snap.commit:
+                held.history = promotion.stage_history(ctx, registry_name, collection_name)
+            registry.collections.append(held)
+        data.registries.append(registry)
+    if with_history and snap.commit:
+        data.activity = _activity(ctx)
+    return data
+
+
+def _activity(ctx: Context) -> list[Activity]:
+    proc = ctx.store.git.run(
+        "log", f"-n{ACTIVITY}", "--no-merges", "--format=%H%x1f%an%x1f%aI%x1f%s", check=False
+    )
+    numbers = pull_requests(ctx.store)
+    out = []
+    for row in proc.stdout.decode("utf-8", "replace").splitlines():
+        commit, author, when, subject = row.split("\x1f", 3)
+        first = subject.split(" ", 1)[0]
+        kind = first if first in _KINDS else "other"
+        out.append(Activity(commit, author, when, subject, kind, numbers.get(commit)))
+    return out

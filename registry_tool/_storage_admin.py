@@ -1,0 +1,287 @@
+"""Moving a registry's blobs to another store: ``storage set`` and ``storage sync``.
+
+``set_storage`` commits a new ``registry.yaml`` whose ``storage`` is the new store and
+whose ``previous_storage`` is the old one. ``sync_storage`` then copies every blob a
+version on the current branch names from the old store (or any other) to the new one:
+blobs already there are skipped, every blob is verified against its digest on the way,
+and each is written atomically, so a sync that stops half way is resumed by running it
+again, and a sync with nothing left to do copies nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from registry_tool._blobs import BlobStore, open_blob_store
+from registry_tool._engine.context import Context
+from registry_tool._hashing import scratch_path
+from registry_tool._model.manifest import blob_hex
+from registry_tool._model.records import REGISTRY_FILE, RegistryConfig, StorageConfig
+from registry_tool._store import Change, Snapshot, cache_home, open_registry
+from registry_tool.errors import CorruptBlobError, UsageError
+
+Registry = str | os.PathLike[str] | None
+
+
+# -- storage set ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetResult:
+    storage: StorageConfig
+    previous: StorageConfig | None
+    commit: str | None  # None when the registry already used this storage
+
+    @property
+    def changed(self) -> bool:
+        return self.commit is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "storage": self.storage.to_doc(),
+            "previous_storage": self.previous.to_doc() if self.previous else None,
+            "changed": self.changed,
+            "commit": self.commit,
+        }
+
+
+def set_storage(
+    url: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    path_style: bool | None = None,
+    registry: Registry = None,
+) -> SetResult:
+    """Point the registry at another blob store, keeping the old one as
+    ``previous_storage``; one commit, ``storage set <url>``. The blobs stay where they
+    are until ``sync_storage`` copies them."""
+    url = url.strip()
+    if not url:
+        raise UsageError("storage set: the storage URL is empty")
+    s3_only: dict[str, object] = {
+        "--endpoint-url": endpoint_url,
+        "--region": region,
+        "--profile": profile,
+        "--path-style": path_style,
+    }
+    given = [name for name, value in s3_only.items() if value is not None]
+    if given and not url.startswith("s3://"):
+        raise UsageError(f"{', '.join(given)}: only for s3:// storage, not {url!r}")
+    store = open_registry(registry)
+    wanted = StorageConfig(
+        url=url, endpoint_url=endpoint_url, region=region, profile=profile, path_style=path_style
+    )
+    open_blob_store(wanted, store.root)  # refuses a URL no store understands
+
+    def build(snap: Snapshot) -> Change[tuple[StorageConfig | None, bool]]:
+        change: Change[tuple[StorageConfig | None, bool]] = Change()
+        doc = store.load(snap, REGISTRY_FILE, "registry")
+        if doc is None:
+            raise UsageError(f"{store.root}: {REGISTRY_FILE} is not committed on this branch")
+        config = RegistryConfig.from_doc(doc)
+        if config.storage == wanted:
+            change.result = (config.previous_storage, False)
+            return change
+        new = replace(config, storage=wanted, previous_storage=config.storage)
+        change.put(REGISTRY_FILE, new.to_doc(), "registry")
+        change.message = f"storage set {url}\n\nprevious storage: {config.storage.url}"
+        change.result = (config.storage, True)
+        return change
+
+    written = store.write(build)
+    assert written.result is not None
+    previous, _ = written.result
+    return SetResult(wanted, previous, written.commit)
+
+
+# -- storage sync --------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    source: str
+    target: str
+    blobs: int = 0  # distinct blobs the versions name
+    versions: int = 0
+    present: int = 0  # already in the target
+    copied: int = 0
+    bytes_copied: int = 0
+    missing: dict[str, list[str]] = field(default_factory=dict)  # digest -> versions
+    corrupt: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.corrupt
+
+    def to_dict(self) -> dict[str, Any]:
+        def listed(found: dict[str, list[str]]) -> list[dict[str, Any]]:
+            return [{"digest": f"sha256:{d}", "versions": v} for d, v in sorted(found.items())]
+
+        return {
+            "ok": self.ok,
+            "source": self.source,
+            "target": self.target,
+            "blobs": self.blobs,
+            "versions": self.versions,
+            "present": self.present,
+            "copied": self.copied,
+            "bytes_copied": self.bytes_copied,
+            "missing": listed(self.missing),
+            "corrupt": listed(self.corrupt),
+        }
+
+
+def named_blobs(ctx: Context) -> tuple[dict[str, list[str]], dict[str, int], int]:
+    """Every blob a live version on the current branch names (reference entries and
+    deleted versions aside, whose blobs gc may have taken): digest -> the versions
+    naming it, digest -> size, and how many versions there are."""
+    store = ctx.store
+    snap = store.head()
+    needed: dict[str, list[str]] = {}
+    sizes: dict[str, int] = {}
+    versions = 0
+    for project in store.projects(snap):
+        for name in store.collections(snap, project):
+            for number in store.version_numbers(snap, project, name):
+                record = store.read_version(snap, project, name, number)
+                if record is None or record.deleted is not None:
+                    continue
+                versions += 1
+                label = f"{project}/{name}:v{number}"
+                for entry in record.entries:
+                    if entry.ref is not None:
+                        continue
+                    hexdigest = blob_hex(entry.digest)
+                    users = needed.setdefault(hexdigest, [])
+                    if label not in users:
+                        users.append(label)
+                    sizes[hexdigest] = entry.size or 0
+    return needed, sizes, versions
+
+
+def _source_config(config: RegistryConfig, from_url: str | None) -> StorageConfig:
+    if from_url is None:
+        if config.previous_storage is None:
+            raise UsageError(
+                "nothing to sync from: registry.yaml has no previous_storage "
+                "(run 'registry-tool storage set URL' first, or give --from URL)"
+            )
+        return config.previous_storage
+    from_url = from_url.strip()
+    previous = config.previous_storage
+    if previous is not None and previous.url == from_url:
+        return previous  # with its endpoint, region and profile
+    return StorageConfig(url=from_url)
+
+
+def sync_storage(from_url: str | None = None, *, registry: Registry = None) -> SyncReport:
+    """Copy every blob the registry's versions name from the previous store (or
+    ``from_url``) to the current one; only what the current one lacks is copied."""
+    ctx = Context.open(registry)
+    config = ctx.store.config
+    source_config = _source_config(config, from_url)
+    if source_config == config.storage:
+        raise UsageError(f"the source and the target are the same store ({config.storage.url})")
+    source = open_blob_store(source_config, ctx.store.root)
+    target = ctx.blobs
+    if source.url == target.url and not source.url.startswith("s3://"):
+        raise UsageError(f"the source and the target are the same store ({target.url})")
+    report = SyncReport(source=source_config.url, target=config.storage.url)
+    needed, sizes, report.versions = named_blobs(ctx)
+    report.blobs = len(needed)
+    present = ctx.has_many(set(needed))
+    todo = [d for d in sorted(needed) if not present[d]]
+    report.present = report.blobs - len(todo)
+    tmp_dir = cache_home() / "tmp"
+    lock = threading.Lock()
+
+    def copy(hexdigest: str, advance: Callable[[int], None]) -> None:
+        outcome, size = _copy_blob(source, target, hexdigest, tmp_dir, advance, sizes[hexdigest])
+        with lock:
+            if outcome == "copied":
+                report.copied += 1
+                report.bytes_copied += size
+            elif outcome == "present":
+                report.present += 1
+            elif outcome == "missing":
+                report.missing[hexdigest] = needed[hexdigest]
+            else:
+                report.corrupt[hexdigest] = needed[hexdigest]
+
+    total = sum(sizes[d] for d in todo)
+    ctx.each(todo, copy, f"copying {_blobs(len(todo))} to {target.url}", total)
+    return report
+
+
+def _blobs(n: int) -> str:
+    return f"{n} blob" if n == 1 else f"{n} blobs"
+
+
+def _copy_blob(
+    source: BlobStore,
+    target: BlobStore,
+    hexdigest: str,
+    tmp_dir: Path,
+    advance: Callable[[int], None],
+    expected_size: int,
+) -> tuple[str, int]:
+    """Download one blob to a temp file (verified by ``fetch``), then store it in the
+    target; returns ("copied" | "present" | "missing" | "corrupt", bytes)."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = str(scratch_path(tmp_dir, ".sync-"))
+    # Half the bar is the download, half the upload.
+    moved = _Halves(advance)
+    try:
+        try:
+            source.fetch(hexdigest, Path(tmp), moved)
+        except CorruptBlobError:
+            return ("corrupt" if source.has(hexdigest) else "missing"), 0
+        size = os.path.getsize(tmp)
+        stored, written = target.ingest(Path(tmp), hexdigest, moved)
+        if stored != hexdigest:  # pragma: no cover - the bytes were verified above
+            raise CorruptBlobError(f"blob sha256:{hexdigest} changed while it was copied")
+        moved.finish(expected_size)
+        return ("copied" if written else "present"), size
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+class _Halves:
+    """Reports half of the bytes it is told about: a blob moves twice (down, then up)
+    but counts once on the progress bar."""
+
+    def __init__(self, advance: Callable[[int], None]) -> None:
+        self.advance = advance
+        self.seen = 0
+        self.reported = 0
+
+    def __call__(self, n: int) -> None:
+        self.seen += n
+        self._report(self.seen // 2)
+
+    def finish(self, size: int) -> None:
+        """Bring the bar to the blob's full size (rounding, or an upload skipped)."""
+        self._report(size)
+
+    def _report(self, upto: int) -> None:
+        if upto > self.reported:
+            self.advance(upto - self.reported)
+            self.reported = upto
+
+
+__all__ = [
+    "SetResult",
+    "SyncReport",
+    "named_blobs",
+    "set_storage",
+    "sync_storage",
+]

@@ -1,0 +1,519 @@
+"""The Git-backed registry store: open, read and validate documents, write commits.
+
+>>> store = RegistryStore.open("/path/to/registry")          # doctest: +SKIP
+>>> store.read_version(store.head(), "proj", "data", 3)       # doctest: +SKIP
+
+A write is a function from the current snapshot to a set of file changes. It runs under
+a lock on the clone, is committed with a compare-and-swap on the branch, and, when the
+registry has a remote, pushed; a rejected push fetches and runs the function again on
+the new tip, so a version number another writer took is renumbered. With a remote, the
+commit is pushed before the local branch moves to it, so a writer killed at any point
+leaves no local commit the remote lacks for the next write to trip over.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from registry_tool import _schemas as schemas
+from registry_tool import _yamlio as yamlio
+from registry_tool._locking import file_lock
+from registry_tool._model.names import parse_version
+from registry_tool._model.records import (
+    REGISTRY_FILE,
+    AliasRecord,
+    CollectionRecord,
+    RegistryConfig,
+    RunRecord,
+    VersionRecord,
+    alias_file,
+    collection_dir,
+    collection_file,
+    run_file,
+    version_file,
+)
+from registry_tool._store.git import Git, Snapshot
+from registry_tool._store.paths import cache_home
+from registry_tool.errors import DocumentError, GitError, NotFoundError
+
+T = TypeVar("T")
+
+# Another writer got there first (or holds the remote's ref lock right now): fetch,
+# rebuild on their tip and push again.
+_PUSH_REJECTED = re.compile(
+    r"\[(remote )?rejected\]|\(fetch first\)|non-fast-forward|stale info|cannot lock ref"
+    r"|failed to update ref|incorrect old value",
+    re.I,
+)
+# How long a write keeps rebuilding and pushing again while other writers win the race
+# (each loss means another write landed, so the registry as a whole makes progress).
+PUSH_PATIENCE = 300.0
+# Failed pushes that were not rejections (remote unreachable) before giving up.
+PUSH_FAILURES = 3
+_SYNC_MARKER = "registry-tool-sync"
+# sh -c script: $1 reflog message, $2 ref, $3 new commit, $4 old (CAS), $5 old or "".
+_ADVANCE = """git update-ref -m "$1" "$2" "$3" "$4" || exit 3
+if [ -n "$5" ]; then exec git read-tree -m -u "$5" "$3"; fi
+exec git read-tree -m -u "$3"
+"""
+_DIGEST_LINE = re.compile(rb"^digest: '?([0-9a-f]{64})'?$", re.M)
+
+
+def blob_id(data: bytes) -> str:
+    """The git object id of a blob with these bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def now() -> str:
+    """The current UTC time as an ISO 8601 string (what every record stores)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Change(Generic[T]):
+    """What a write produces: files to write (None deletes), a message and a result."""
+
+    files: dict[str, bytes | None] = field(default_factory=dict)
+    message: str = ""
+    result: T | None = None
+    docs: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def put(self, path: str, doc: Mapping[str, Any], kind: str) -> None:
+        """Add a document, validated against its schema before anything is written."""
+        schemas.validate(doc, kind, path)
+        self.files[path] = yamlio.dumps(doc)
+        self.docs[path] = (kind, dict(doc))
+
+
+class DocCache:
+    """Parsed, validated documents by git blob id, in memory and on disk.
+
+    A git blob id names content, so a blob parsed and validated once never needs it
+    again at any path of the same kind: large manifests are read from a JSON copy
+    instead of being parsed as YAML (10x faster).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._memory: dict[str, dict[str, Any]] = {}
+
+    def _file(self, kind: str, sha: str) -> Path:
+        return self.root / kind / sha[:2] / f"{sha}.json"
+
+    def get(self, sha: str, kind: str, read: Callable[[], bytes], path: str) -> dict[str, Any]:
+        """The document (shared: callers must not modify it)."""
+        key = f"{kind}:{sha}"
+        doc = self._memory.get(key)
+        if doc is not None:
+            return doc
+        cached = self._file(kind, sha)
+        try:
+            doc = json.loads(cached.read_bytes())
+        except (OSError, ValueError):
+            doc = yamlio.loads(read(), path)
+            schemas.validate(doc, kind, path)
+            self._store(cached, doc)
+        assert isinstance(doc, dict)
+        self._memory[key] = doc
+        return doc
+
+    def prime(self, sha: str, kind: str, doc: dict[str, Any]) -> None:
+        """Remember a document we validated and wrote ourselves."""
+        self._memory[f"{kind}:{sha}"] = doc
+        self._store(self._file(kind, sha), doc)
+
+    @staticmethod
+    def _store(target: Path, doc: dict[str, Any]) -> None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".tmp-{os.getpid()}")
+            tmp.write_text(json.dumps(doc, ensure_ascii=False, allow_nan=False))
+            os.replace(tmp, target)
+        except OSError:
+            pass  # the cache is an optimisation: a read-only cache dir only costs speed
+
+
+@dataclass(frozen=True)
+class WriteResult(Generic[T]):
+    result: T | None
+    commit: str | None
+
+
+class RegistryStore:
+    """A registry repo on disk (a clone with a working tree)."""
+
+    def __init__(
+        self, root: Path, repo: Git, config: RegistryConfig, docs: DocCache | None = None
+    ) -> None:
+        self.root = root
+        self.git = repo
+        self.config = config
+        self.docs = docs or DocCache(cache_home() / "docs")
+
+    # -- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path | str) -> RegistryStore:
+        root = Path(root).resolve()
+        cfg_path = root / REGISTRY_FILE
+        if not cfg_path.is_file():
+            raise NotFoundError(f"{root} is not a registry: it has no {REGISTRY_FILE}")
+        repo = Git(root)
+        repo.env.update(_identity_env(repo))
+        docs = DocCache(cache_home() / "docs")
+        data = cfg_path.read_bytes()
+        doc = docs.get(blob_id(data), "registry", lambda: data, REGISTRY_FILE)
+        return cls(root, repo, RegistryConfig.from_doc(doc), docs)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    # -- reading -------------------------------------------------------------------
+
+    def head(self) -> Snapshot:
+        """The registry as committed on the current branch."""
+        branch = self.git.current_branch()
+        commit = (
+            self.git.rev_parse(f"refs/heads/{branch}") if branch else self.git.rev_parse("HEAD")
+        )
+        return Snapshot(self.git, commit)
+
+    def snapshot(self, ref: str) -> Snapshot:
+        commit = self.git.rev_parse(ref)
+        if commit is None:
+            raise NotFoundError(f"no commit {ref!r} in {self.root}")
+        return Snapshot(self.git, commit)
+
+    def load(self, snap: Snapshot, path: str, kind: str) -> dict[str, Any] | None:
+        """A validated document, or None when the file does not exist."""
+        entry = snap.entry(path)
+        if entry is None or entry.is_dir:
+            return None
+        return self.docs.get(entry.sha, kind, lambda: snap.git.read_object(entry.sha), path)
+
+    def read_collection(self, snap: Snapshot, project: str, name: str) -> CollectionRecord | None:
+        doc = self.load(snap, collection_file(project, name), "collection")
+        return CollectionRecord.from_doc(doc) if doc else None
+
+    def read_version(
+        self, snap: Snapshot, project: str, name: str, version: int
+    ) -> VersionRecord | None:
+        path = version_file(project, name, version)
+        doc = self.load(snap, path, "version")
+        if doc is None:
+            return None
+        record = VersionRecord.from_doc(doc)
+        if (record.project, record.name, record.version) != (project, name, version):
+            raise DocumentError(
+                path,
+                "$",
+                f"names {record.project}/{record.name}:v{record.version}, "
+                "not the version its path says",
+            )
+        return record
+
+    def version_numbers(self, snap: Snapshot, project: str, name: str) -> list[int]:
+        numbers = []
+        for filename in snap.listdir(f"{collection_dir(project, name)}/versions"):
+            number = parse_version(filename.removesuffix(".yaml"))
+            if number is not None and filename.endswith(".yaml"):
+                numbers.append(number)
+        return sorted(numbers)
+
+    def version_digest(self, snap: Snapshot, project: str, name: str, version: int) -> str | None:
+        """A version's artifact digest, read without parsing its manifest."""
+        data = snap.read(version_file(project, name, version))
+        if data is None:
+            return None
+        match = _DIGEST_LINE.search(data, 0, 4096)
+        if match:
+            return match.group(1).decode()
+        record = self.read_version(snap, project, name, version)
+        return record.digest if record else None
+
+    def read_alias(self, snap: Snapshot, project: str, name: str, alias: str) -> AliasRecord | None:
+        doc = self.load(snap, alias_file(project, name, alias), "alias")
+        return AliasRecord.from_doc(doc) if doc else None
+
+    def aliases(self, snap: Snapshot, project: str, name: str) -> dict[str, AliasRecord]:
+        out = {}
+        for filename in sorted(snap.listdir(f"{collection_dir(project, name)}/aliases")):
+            if filename.endswith(".yaml"):
+                alias = filename.removesuffix(".yaml")
+                record = self.read_alias(snap, project, name, alias)
+                if record:
+                    out[alias] = record
+        return out
+
+    def read_run(self, snap: Snapshot, project: str, run_id: str) -> RunRecord | None:
+        doc = self.load(snap, run_file(project, run_id), "run")
+        return RunRecord.from_doc(doc) if doc else None
+
+    def projects(self, snap: Snapshot) -> list[str]:
+        return sorted(n for n, e in snap.listdir("projects").items() if e.is_dir)
+
+    def collections(self, snap: Snapshot, project: str) -> list[str]:
+        return sorted(
+            n
+            for n, e in snap.listdir(f"projects/{project}").items()
+            if e.is_dir and snap.exists(collection_file(project, n))
+        )
+
+    def runs(self, snap: Snapshot, project: str) -> Iterator[RunRecord]:
+        for filename in sorted(snap.listdir(f"projects/{project}/runs")):
+            if filename.endswith(".yaml"):
+                record = self.read_run(snap, project, filename.removesuffix(".yaml"))
+                if record:
+                    yield record
+
+    # -- writing -------------------------------------------------------------------
+
+    def lock(self) -> AbstractContextManager[None]:
+        """The clone's write lock: one writer at a time per clone."""
+        return file_lock(
+            self.git.objects.parent / "registry-tool.lock", timeout=600, error=GitError
+        )
+
+    def remote(self) -> str | None:
+        branch = self.git.current_branch()
+        if branch:
+            configured = self.git.out("config", f"branch.{branch}.remote", check=False)
+            if configured:
+                return configured
+        remotes = self.git.out("remote").split()
+        return "origin" if "origin" in remotes else (remotes[0] if remotes else None)
+
+    def write(self, build: Callable[[Snapshot], Change[T]]) -> WriteResult[T]:
+        """Commit what ``build`` returns for the current tip; push when there is a remote.
+
+        ``build`` may run more than once (another writer moved the tip first): it must
+        derive everything, version numbers included, from the snapshot it is given.
+        """
+        branch = self.git.current_branch()
+        if branch is None:
+            raise GitError(f"{self.root} has a detached HEAD: check out a branch to write")
+        ref = f"refs/heads/{branch}"
+        with self.lock():
+            self._finish_interrupted_sync(ref)
+            parent = self.git.rev_parse(ref)
+            change = build(Snapshot(self.git, parent))
+            if not change.files:
+                return WriteResult(change.result, None)
+            remote = self.remote()
+            if remote is None:
+                commit = self._new_commit(parent, change)
+                self._advance(ref, parent, commit, change.message)
+            else:
+                change, commit = self._push(remote, branch, ref, parent, change, build)
+        return WriteResult(change.result, commit)
+
+    def commit_on_branch(self, branch: str, parent: str, change: Change[Any]) -> str:
+        """Commit ``change`` on top of ``parent`` as a new branch (not checked out), and
+        push the branch when the registry has a remote. The branch must not exist."""
+        ref = f"refs/heads/{branch}"
+        if self.git.rev_parse(ref) is not None:
+            raise GitError(
+                f"branch {branch!r} already exists in {self.root}; delete it or merge it"
+            )
+        tree = self._tree_for(parent, change)
+        commit = self.git.out("commit-tree", tree, "-p", parent, "-m", change.message)
+        self.git.run("update-ref", "-m", change.message.splitlines()[0], ref, commit, "0" * 40)
+        remote = self.remote()
+        if remote is not None:
+            proc = self.git.run("push", "--porcelain", remote, f"{ref}:{ref}", check=False)
+            if proc.returncode != 0:
+                text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+                raise GitError(
+                    f"committed {commit[:12]} on branch {branch!r} but could not push it to "
+                    f"{remote!r}: {_push_reason(text)}"
+                )
+        return commit
+
+    def remote_url(self) -> str | None:
+        remote = self.remote()
+        if remote is None:
+            return None
+        return self.git.out("remote", "get-url", remote, check=False) or None
+
+    def _tree_for(self, parent: str | None, change: Change[Any]) -> str:
+        snap = Snapshot(self.git, parent)
+        tree = snap.with_changes(change.files)
+        for path, (kind, doc) in change.docs.items():
+            data = change.files.get(path)
+            if data is not None:
+                self.docs.prime(blob_id(data), kind, doc)
+        return tree
+
+    def _new_commit(self, parent: str | None, change: Change[Any]) -> str:
+        """A commit of ``change`` on ``parent``, on no branch yet."""
+        tree = self._tree_for(parent, change)
+        args = ["commit-tree", tree, "-m", change.message]
+        if parent:
+            args[2:2] = ["-p", parent]
+        return self.git.out(*args)
+
+    def _advance(self, ref: str, old: str | None, new: str, message: str) -> None:
+        """Move ``ref`` from ``old`` to ``new`` (compare-and-swap) and bring the index and
+        working tree along, keeping the user's changes to other paths.
+
+        One child shell runs both git commands: a writer killed between them (SIGKILL
+        reaches this process, not its children) cannot leave the branch moved and the
+        index behind, which would show the new files as deleted. Should the shell die
+        too, the marker tells the next write to finish the sync."""
+        marker = self.git.objects.parent / _SYNC_MARKER
+        tmp = marker.with_name(f"{_SYNC_MARKER}.{os.getpid()}")
+        tmp.write_text(f"{old or ''} {new}\n")
+        os.replace(tmp, marker)
+        cas = old or "0" * 40
+        proc = subprocess.run(
+            ["sh", "-c", _ADVANCE, "sh", message.splitlines()[0], ref, new, cas, old or ""],
+            cwd=self.root,
+            env={**os.environ, **self.git.env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {proc.returncode}"
+            if proc.returncode == 3:
+                marker.unlink(missing_ok=True)
+                raise GitError(f"git update-ref failed in {self.root}: {reason}")
+            raise GitError(
+                f"committed {new[:12]} but could not update the working tree of {self.root}: "
+                f"{reason} (run 'git reset --keep HEAD')"
+            )
+        marker.unlink(missing_ok=True)
+
+    def _finish_interrupted_sync(self, ref: str) -> None:
+        """Finish the working-tree sync of a writer that was killed after moving the
+        branch: without it the index would keep the files of that commit as deleted."""
+        marker = self.git.objects.parent / _SYNC_MARKER
+        try:
+            old, new = marker.read_text().split(" ")
+        except (OSError, ValueError):
+            marker.unlink(missing_ok=True)
+            return
+        if self.git.rev_parse(ref) == new.strip():
+            self._sync_worktree(old or None, new.strip())
+        marker.unlink(missing_ok=True)
+
+    def _sync_worktree(self, old: str | None, new: str) -> None:
+        """Bring the index and working tree from ``old`` to ``new``, keeping the user's
+        staged and unstaged changes to other paths (what ``git checkout`` does)."""
+        args = (
+            ["read-tree", "-m", "-u", new] if old is None else ["read-tree", "-m", "-u", old, new]
+        )
+        proc = self.git.run(*args, check=False)
+        if proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(
+                f"committed {new[:12]} but could not update the working tree of {self.root}: "
+                f"{detail[-1] if detail else 'read-tree failed'} (run 'git reset --keep HEAD')"
+            )
+
+    def _push(
+        self,
+        remote: str,
+        branch: str,
+        ref: str,
+        parent: str | None,
+        change: Change[T],
+        build: Callable[[Snapshot], Change[T]],
+    ) -> tuple[Change[T], str]:
+        """Push ``change`` built on ``parent``; on rejection rebuild it on the remote's
+        tip and push again. The local branch moves only once the remote has the commit.
+        """
+        local, base = parent, parent
+        delay = 0.05
+        failures = 0
+        deadline = time.monotonic() + PUSH_PATIENCE
+        while True:
+            commit = self._new_commit(base, change)
+            proc = self.git.run("push", "--porcelain", remote, f"{commit}:{ref}", check=False)
+            if proc.returncode == 0:
+                self._advance(ref, local, commit, change.message)
+                self.git.run("update-ref", f"refs/remotes/{remote}/{branch}", commit, check=False)
+                return change, commit
+            text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+            if not _PUSH_REJECTED.search(text):
+                failures += 1
+                if failures < PUSH_FAILURES:
+                    time.sleep(delay * failures)
+                    continue
+                # The remote is out of reach: keep the write locally; the next write
+                # pushes it along with its own.
+                self._advance(ref, local, commit, change.message)
+                raise GitError(
+                    f"committed {commit[:12]} locally but could not push to {remote!r}: "
+                    f"{_push_reason(text)}"
+                )
+            if time.monotonic() > deadline:
+                raise GitError(
+                    f"the push to {remote!r} was rejected for {PUSH_PATIENCE:.0f} s (other "
+                    "writers kept winning); nothing was written: run the write again"
+                )
+            # Someone else pushed first: rebuild our change on their tip.
+            self.git.run("fetch", "--quiet", remote, f"+{ref}:refs/remotes/{remote}/{branch}")
+            tip = self.git.rev_parse(f"refs/remotes/{remote}/{branch}")
+            if local and tip and not self._is_ancestor(local, tip):
+                raise GitError(
+                    f"{self.root}: the local branch has commits the remote does not; "
+                    f"push or rebase them first ('git -C {self.root} pull --rebase')"
+                )
+            change = build(Snapshot(self.git, tip))
+            if not change.files:
+                if tip is not None and tip != local:
+                    self._advance(ref, local, tip, f"fast-forward to {remote}/{branch}")
+                return change, tip or commit
+            base = tip
+            time.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 1.0)
+
+    def _is_ancestor(self, a: str, b: str) -> bool:
+        return self.git.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
+
+
+def _push_reason(text: str) -> str:
+    """The most telling line of git push's output."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "!")) or ("error:" in line and "failed to push" not in line):
+            return line
+    return lines[-1] if lines else "git push failed"
+
+
+def _identity_env(repo: Git) -> dict[str, str]:
+    """Author env for commits when git has no identity configured."""
+    if repo.run("var", "GIT_AUTHOR_IDENT", check=False).returncode == 0:
+        return {}
+    user = os.environ.get("USER") or _safe_user()
+    email = f"{user}@{socket.gethostname() or 'localhost'}"
+    return {
+        "GIT_AUTHOR_NAME": user,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": user,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+
+
+def _safe_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # getuser raises when no name is found at all
+        return "registry-tool"

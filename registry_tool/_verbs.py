@@ -1,0 +1,390 @@
+"""One function per CLI command: each opens the registry, does one thing, returns data.
+
+The CLI only parses options, calls one of these and renders what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry_tool import _checks as checks
+from registry_tool._engine.context import Context
+from registry_tool._model.names import parse_artifact_path, validate_alias, validate_name
+from registry_tool._model.records import version_file
+from registry_tool._sdk.artifact import Artifact, VerifyReport
+from registry_tool._sdk.run import DEFAULT_PROJECT
+from registry_tool._store import RegistryStore, Snapshot
+from registry_tool._store.history import AliasEvent, alias_history
+from registry_tool.errors import NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from registry_tool._deletion import DeleteOutcome
+    from registry_tool._gc import GcReport
+
+Registry = str | os.PathLike[str] | None
+
+
+def split_name(full: str) -> tuple[str, str]:
+    """``project/name`` -> (project, name); a bare name goes to the default project."""
+    project, _, name = full.rpartition("/")
+    return validate_name(project or DEFAULT_PROJECT, what="project"), validate_name(
+        name, what="artifact name"
+    )
+
+
+def parse_metadata(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--metadata is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise UsageError("--metadata must be a JSON object, like '{\"accuracy\": 0.9}'")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise UsageError(f"--metadata: {name} is not allowed (only finite numbers)")
+
+
+def log_path(
+    path: str | os.PathLike[str],
+    full_name: str,
+    type: str,
+    *,
+    aliases: list[str] | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    registry: Registry = None,
+) -> Artifact:
+    """Log a file or a directory as a new version of ``project/name`` (no run)."""
+    project, name = split_name(full_name)
+    for alias in aliases or []:
+        validate_alias(alias)
+    source = Path(path)
+    if not source.exists():
+        raise NotFoundError(f"{source} does not exist")
+    ctx = Context.open(registry)
+    artifact = Artifact(name, type, description=description, metadata=metadata)
+    if source.is_dir():
+        artifact.add_dir(source)
+    else:
+        artifact.add_file(source)
+    artifact._log_to(ctx, project=project, aliases=list(aliases or []))
+    return artifact
+
+
+def get_artifact(
+    path: str, *, include_deleted: bool = False, registry: Registry = None
+) -> Artifact:
+    ctx = Context.open(registry)
+    record = ctx.resolve(path, project=None, include_deleted=include_deleted)
+    return Artifact._from_record(ctx, record)
+
+
+def download(
+    path: str, root: str | None = None, *, registry: Registry = None
+) -> tuple[Artifact, str]:
+    artifact = get_artifact(path, registry=registry)
+    return artifact, artifact.download(root)
+
+
+def verify(path: str, root: str, *, registry: Registry = None) -> VerifyReport:
+    return get_artifact(path, registry=registry).verify(root)
+
+
+def list_collections(
+    project: str | None = None, *, registry: Registry = None
+) -> list[dict[str, Any]]:
+    """One row per collection: path, type, version count (deleted ones included: their
+    numbers stay taken), latest version, aliases, and ``deleted`` (the deleted
+    versions, ``["v3"]``) when there are any."""
+    ctx = Context.open(registry)
+    store = ctx.store
+    snap = store.head()
+    projects = [validate_name(project, what="project")] if project else store.projects(snap)
+    rows = []
+    for proj in projects:
+        for name in store.collections(snap, proj):
+            collection = store.read_collection(snap, proj, name)
+            assert collection is not None
+            numbers = store.version_numbers(snap, proj, name)
+            aliases = store.aliases(snap, proj, name)
+            row: dict[str, Any] = {
+                "path": f"{proj}/{name}",
+                "type": collection.type,
+                "versions": len(numbers),
+                "latest": f"v{aliases['latest'].version}" if "latest" in aliases else None,
+                "aliases": {a: f"v{r.version}" for a, r in sorted(aliases.items())},
+                "description": collection.description,
+            }
+            deleted = [f"v{n}" for n in numbers if _is_deleted(store, snap, proj, name, n)]
+            if deleted:
+                row["deleted"] = deleted
+            rows.append(row)
+    return rows
+
+
+def list_versions(path: str, *, registry: Registry = None) -> list[dict[str, Any]]:
+    """One row per version of ``project/name``, oldest first: version, aliases, digest,
+    size, files, created, run, and ``deleted`` (the mark) when it was deleted."""
+    project, _, name = path.partition("/")
+    validate_name(project, what="project")
+    validate_name(name, what="artifact name")
+    ctx = Context.open(registry)
+    store = ctx.store
+    snap = store.head()
+    if store.read_collection(snap, project, name) is None:
+        raise NotFoundError(f"artifact {project}/{name} does not exist in {ctx.entity!r}")
+    held: dict[int, list[str]] = {}
+    for alias, record in sorted(store.aliases(snap, project, name).items()):
+        held.setdefault(record.version, []).append(alias)
+    rows = []
+    for number in store.version_numbers(snap, project, name):
+        version = store.read_version(snap, project, name, number)
+        if version is None:
+            continue
+        rows.append(
+            {
+                "version": f"v{number}",
+                "aliases": held.get(number, []),
+                "digest": version.digest,
+                "size": version.size,
+                "files": len(version.entries),
+                "created_at": version.created_at,
+                "run": version.run,
+                "deleted": version.deleted.to_doc() if version.deleted else None,
+            }
+        )
+    return rows
+
+
+def _is_deleted(store: RegistryStore, snap: Snapshot, project: str, name: str, n: int) -> bool:
+    # Most version files never were: the bytes tell without parsing the manifest.
+    data = snap.read(version_file(project, name, n))
+    if data is None or b"deleted" not in data:
+        return False
+    record = store.read_version(snap, project, name, n)
+    return record is not None and record.deleted is not None
+
+
+def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:
+    """Everything about one version: identity, aliases, metadata, run, files, and
+    ``deleted`` (when, by whom, why; None for a live version)."""
+    artifact = get_artifact(path, include_deleted=True, registry=registry)
+    record = artifact._logged()
+    return {
+        "path": f"{record.project}/{record.name}:v{record.version}",
+        "qualified_name": artifact.qualified_name,
+        "type": record.type,
+        "version": f"v{record.version}",
+        "digest": record.digest,
+        "digest_algorithm": record.digest_algorithm,
+        "created_at": record.created_at,
+        "run": record.run,
+        "size": record.size,
+        "aliases": artifact.aliases,
+        "description": record.description,
+        "metadata": dict(record.metadata),
+        "files": [e.to_doc() for e in record.entries],
+        "deleted": record.deleted.to_doc() if record.deleted else None,
+    }
+
+
+def set_alias(
+    path: str, alias: str, *, reason: str | None = None, registry: Registry = None
+) -> Artifact:
+    artifact = get_artifact(path, registry=registry)
+    record = artifact._logged()
+    assert artifact._ctx is not None
+    artifact._ctx.set_aliases(
+        record.project, record.name, record.version, add=[alias], reason=reason
+    )
+    return get_artifact(f"{record.project}/{record.name}:v{record.version}", registry=registry)
+
+
+def delete(
+    path: str,
+    *,
+    delete_aliases: bool = False,
+    reason: str | None = None,
+    registry: Registry = None,
+) -> DeleteOutcome:
+    """Soft-delete ``project/name:vN`` (an explicit version: never an alias)."""
+    ref = parse_artifact_path(path)
+    if ref.registry is not None or ref.project is None or ref.version is None:
+        raise UsageError(f"{path}: name the version to delete as project/name:vN")
+    ctx = Context.open(registry)
+    if ref.entity is not None and ref.entity != ctx.entity:
+        raise NotFoundError(f"{path}: entity {ref.entity!r} is not this registry ({ctx.entity!r})")
+    from registry_tool._deletion import delete_version
+
+    return delete_version(
+        ctx, ref.project, ref.name, ref.version, delete_aliases=delete_aliases, reason=reason
+    )
+
+
+def remove_alias(collection: str, alias: str, *, registry: Registry = None) -> int:
+    """Remove an alias from whichever version holds it; returns that version."""
+    ref = parse_artifact_path(collection)
+    if ref.project is None:
+        raise UsageError(f"{collection}: give the collection as project/name")
+    validate_alias(alias)
+    ctx = Context.open(registry)
+    held = ctx.store.read_alias(ctx.store.head(), ref.project, ref.name, alias)
+    if held is None:
+        raise NotFoundError(f"{ref.project}/{ref.name} has no alias {alias!r}")
+    if alias == "latest":
+        raise UsageError("'latest' always names the newest version; it cannot be removed")
+    ctx.set_aliases(ref.project, ref.name, held.version, remove=[alias])
+    return held.version
+
+
+def history(
+    collection: str, alias: str | None = None, *, registry: Registry = None
+) -> list[AliasEvent]:
+    ref = parse_artifact_path(collection)
+    if ref.project is None:
+        raise UsageError(f"{collection}: give the collection as project/name")
+    ctx = Context.open(registry)
+    if ctx.store.read_collection(ctx.store.head(), ref.project, ref.name) is None:
+        raise NotFoundError(f"artifact {ref.project}/{ref.name} does not exist")
+    return alias_history(ctx.store, ref.project, ref.name, validate_alias(alias) if alias else None)
+
+
+def check(
+    *,
+    base: str | None = None,
+    head: str | None = None,
+    main_branch: str = "main",
+    verify_blobs: bool = False,
+    registry: Registry = None,
+) -> checks.CheckReport:
+    """The whole registry (working tree), or with ``base`` the change base..head."""
+    ctx = Context.open(registry)
+    if base is None:
+        if head is not None:
+            raise UsageError("--head needs --base")
+        return checks.check_tree(ctx.store.root)
+
+    def missing(digests: list[str]) -> list[str]:
+        """Blobs not in storage, or (on a local store) whose bytes no longer hash to
+        their name. On S3 the server verified each blob's SHA-256 when it was stored."""
+        from registry_tool._blobs import LocalBlobStore
+        from registry_tool._hashing import hash_file
+
+        present = ctx.has_many(set(digests))
+        bad = [d for d in digests if not present[d]]
+        if isinstance(ctx.blobs, LocalBlobStore):
+            bad += [d for d in digests if present[d] and hash_file(ctx.blobs.path_for(d)) != d]
+        return bad
+
+    return checks.check_diff(
+        ctx.store,
+        base,
+        head or "HEAD",
+        main_branch=main_branch,
+        verify_blobs=missing if verify_blobs else None,
+    )
+
+
+# -- model registries ------------------------------------------------------------------
+
+
+def parse_gate(text: str) -> tuple[str, str]:
+    """``"production: f1 >= 0.9"`` -> ("production", "f1 >= 0.9")."""
+    stage, sep, condition = text.partition(":")
+    if not sep or not stage.strip() or not condition.strip():
+        raise UsageError(
+            f"--gate {text!r}: expected 'STAGE: CONDITION', e.g. 'production: f1 >= 0.9'"
+        )
+    return validate_alias(stage.strip()), condition.strip()
+
+
+def create_model_registry(
+    name: str,
+    *,
+    stages: list[str],
+    protected: list[str],
+    types: list[str],
+    gates: list[str],
+    requires_previous: list[str],
+    description: str | None = None,
+    registry: Registry = None,
+) -> Any:
+    from registry_tool import _promotion as promotion
+    from registry_tool._model.governance import StageGate
+
+    for stage in protected:
+        if stages and stage not in stages:
+            raise UsageError(f"--protected {stage!r} is not one of the stages {stages}")
+    conditions: dict[str, list[str]] = {}
+    for text in gates:
+        stage, condition = parse_gate(text)
+        conditions.setdefault(stage, []).append(condition)
+    for stage in requires_previous:
+        conditions.setdefault(validate_alias(stage), [])
+    stage_gates = {
+        stage: StageGate(tuple(found), stage in requires_previous)
+        for stage, found in conditions.items()
+    }
+    return promotion.create_registry(
+        Context.open(registry),
+        name,
+        stages=stages,
+        protected=protected,
+        types=types,
+        gates=stage_gates,
+        description=description,
+    )
+
+
+def link(source: str, target: str, aliases: list[str], *, registry: Registry = None) -> Any:
+    from registry_tool import _promotion as promotion
+
+    ctx = Context.open(registry)
+    record = ctx.resolve(source, project=None)
+    return promotion.link_version(ctx, record, target, aliases)
+
+
+def promote(
+    path: str,
+    stage: str,
+    *,
+    reason: str | None,
+    mode: str,
+    in_registry: str | None = None,
+    registry: Registry = None,
+) -> Any:
+    from registry_tool import _promotion as promotion
+
+    return promotion.promote(
+        Context.open(registry), path, stage, reason=reason, mode=mode, registry=in_registry
+    )
+
+
+def stage_history(path: str, stage: str | None, *, registry: Registry = None) -> list[AliasEvent]:
+    from registry_tool import _promotion as promotion
+
+    ref = parse_artifact_path(path)
+    if ref.registry is None or not ref.name:
+        raise UsageError(f"{path}: expected model-registry/<registry>/<collection>")
+    return promotion.stage_history(
+        Context.open(registry), ref.registry, ref.name, validate_alias(stage) if stage else None
+    )
+
+
+def gc(*, grace: float, dry_run: bool = False, registry: Registry = None) -> GcReport:
+    """Remove the blobs no version on any branch or tag names, older than ``grace``
+    seconds (see ``registry_tool._gc``)."""
+    from registry_tool._gc import collect_garbage
+
+    return collect_garbage(Context.open(registry), grace=grace, dry_run=dry_run)
+
+
+def registry_root(registry: Registry = None) -> Path:
+    return Context.open(registry).store.root
