@@ -91,23 +91,17 @@ from common import children_cpu, find_cli, first_line, report, say
 from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
 from registry_tool._model.gates import check_gates
-from registry_tool._model.governance import (
-    LinkRecord,
-    ModelRegistryConfig,
-    StageGate,
+from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
+from registry_tool._model.layout import (
+    alias_file,
+    collection_file,
     link_file,
     model_registry_file,
     registry_alias_file,
-)
-from registry_tool._model.manifest import Entry, artifact_digest
-from registry_tool._model.records import (
-    AliasRecord,
-    CollectionRecord,
-    VersionRecord,
-    alias_file,
-    collection_file,
     version_file,
 )
+from registry_tool._model.manifest import Entry, artifact_digest
+from registry_tool._model.records import AliasRecord, CollectionRecord, VersionRecord
 from registry_tool._promotion import StageCheck, promotion_message
 
 REPO = Path(__file__).resolve().parent.parent

@@ -360,13 +360,15 @@ class Writer:
 
 def generate(root: Path, versions: int, cli: Path, env: dict[str, str], name: str) -> Shape:
     """A registry of ``versions`` versions at ``root`` (see the module docstring)."""
-    from registry_tool._model.governance import (
-        LinkRecord,
-        ModelRegistryConfig,
-        StageGate,
+    from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
+    from registry_tool._model.layout import (
+        alias_file,
+        collection_file,
         link_file,
         model_registry_file,
         registry_alias_file,
+        run_file,
+        version_file,
     )
     from registry_tool._model.manifest import Entry, artifact_digest
     from registry_tool._model.records import (
@@ -376,10 +378,6 @@ def generate(root: Path, versions: int, cli: Path, env: dict[str, str], name: st
         CollectionRecord,
         RunRecord,
         VersionRecord,
-        alias_file,
-        collection_file,
-        run_file,
-        version_file,
     )
 
     if root.exists():

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from registry_tool import _settings
 from registry_tool._blobs.base import BlobStore, blob_key
 from registry_tool._hashing import Advance, scratch_path
 from registry_tool._locking import file_lock
@@ -90,8 +91,8 @@ def parse_size(text: str | int, what: str = "size") -> int:
 
 def configured_max_size() -> int:
     """The bound from ``REGISTRY_TOOL_CACHE_MAX_SIZE``, else 20 GiB."""
-    value = os.environ.get(ENV_MAX_SIZE)
-    if value is None or not value.strip():
+    value = _settings.cache_max_size()
+    if value is None:
         return DEFAULT_MAX_SIZE
     return parse_size(value, f"${ENV_MAX_SIZE}")
 

@@ -39,10 +39,12 @@ from typing import Any
 
 from registry_tool import _schemas as schemas
 from registry_tool import _secret_scan as secret_scan
+from registry_tool import _settings
 from registry_tool import _yamlio as yamlio
+from registry_tool._model import layout
+from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.manifest import Entry, artifact_digest, check_entries
 from registry_tool._model.names import parse_version
-from registry_tool._model.records import REGISTRY_FILE
 from registry_tool._store import RegistryStore, Snapshot
 from registry_tool.errors import DocumentError, NotFoundError, RegistryError, UsageError
 
@@ -88,7 +90,7 @@ def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
     unreadable: set[str] = set()
     files = _yaml_files(root)
     for rel in files:
-        kind = schemas.kind_for_path(rel)
+        kind = layout.kind_for_path(rel)
         if kind is None:
             problems.append(
                 Problem(rel, "$", "not a registry file (unexpected path under projects/)")
@@ -155,9 +157,9 @@ def check_registry(
 
 def _unopened_root(registry: str | os.PathLike[str] | None) -> Path | None:
     """The folder of the registry.yaml that failed to open, when it is local."""
-    from registry_tool._store.locate import ENV_DIR, find_registry_root
+    from registry_tool._store.locate import find_registry_root
 
-    given = os.fspath(registry) if registry is not None else os.environ.get(ENV_DIR)
+    given = os.fspath(registry) if registry is not None else _settings.registry_dir()
     if given:
         path = Path(given.removeprefix("file://")).expanduser().resolve()
         return path if (path / REGISTRY_FILE).is_file() else None
@@ -423,7 +425,7 @@ def check_diff(
     from_pr = is_pull_request(store, head_commit, main_branch)
     added_blobs: dict[str, str] = {}
     for status, path in changes:
-        kind = schemas.kind_for_path(path)
+        kind = layout.kind_for_path(path)
         ours = path == REGISTRY_FILE or path.startswith(("projects/", "registries/"))
         if not ours:
             continue
@@ -515,7 +517,7 @@ def check_diff(
                                 f"{use['artifact']}:v{use['version']} does not exist",
                             )
                         )
-    added = {p for s, p in changes if schemas.kind_for_path(p) in ("version", "link") and s == "A"}
+    added = {p for s, p in changes if layout.kind_for_path(p) in ("version", "link") and s == "A"}
     problems += _contiguous(snap, added)
     problems += _gates_moved_with_promotion(base_snap, snap, changes)
     if deep:
@@ -586,7 +588,7 @@ def _gates_moved_with_promotion(
             p
             for _, p in changes
             if p.startswith(f"registries/{registry}/")
-            and schemas.kind_for_path(p) == "alias"
+            and layout.kind_for_path(p) == "alias"
             and p.split("/")[4].removesuffix(".yaml") in protected
         )
         if not changed or not moved:
@@ -607,7 +609,7 @@ def _gates_moved_with_promotion(
 
 
 def _is_config(path: str) -> bool:
-    return schemas.kind_for_path(path) == "model-registry"
+    return layout.kind_for_path(path) == "model-registry"
 
 
 def _contiguous(snap: Snapshot, added: set[str]) -> list[Problem]:

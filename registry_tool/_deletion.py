@@ -24,15 +24,9 @@ from typing import Any
 
 from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
-from registry_tool._model.governance import registry_alias_file, unlink_file
+from registry_tool._model.layout import alias_file, registry_alias_file, unlink_file, version_file
 from registry_tool._model.names import LATEST
-from registry_tool._model.records import (
-    AliasRecord,
-    Deletion,
-    VersionRecord,
-    alias_file,
-    version_file,
-)
+from registry_tool._model.records import AliasRecord, Deletion, VersionRecord
 from registry_tool._store import Change, Snapshot, now
 from registry_tool.errors import NotFoundError, UsageError
 

@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry_tool import _settings
 from registry_tool.errors import RegistryError
 
 _SLUG = re.compile(r"(?:github\.com[:/]|^)([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
@@ -42,7 +43,7 @@ def repo_slug(remote_url: str | None) -> str | None:
 
 
 def _gh_ready(root: Path) -> bool:
-    if os.environ.get("REGISTRY_TOOL_NO_GH") or shutil.which("gh") is None:
+    if not _settings.use_gh() or shutil.which("gh") is None:
         return False
     proc = subprocess.run(["gh", "auth", "status"], cwd=root, capture_output=True, check=False)
     return proc.returncode == 0

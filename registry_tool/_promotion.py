@@ -16,10 +16,8 @@ from typing import Any
 from registry_tool._engine.context import Context
 from registry_tool._github import PullRequest
 from registry_tool._model.gates import GateResult, check_gates
-from registry_tool._model.governance import (
-    LinkRecord,
-    ModelRegistryConfig,
-    StageGate,
+from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
+from registry_tool._model.layout import (
     link_dir,
     link_file,
     model_registry_file,

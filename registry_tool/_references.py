@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, unquote, urlencode, urlparse
 
+from registry_tool import _settings
 from registry_tool._hashing import CHUNK, copy_and_hash, hash_file
 from registry_tool._model.manifest import Entry, file_digest
 from registry_tool._model.names import validate_entry_path
@@ -313,10 +314,7 @@ def s3_client(bucket: str) -> Any:
     from registry_tool._blobs.s3 import make_client
     from registry_tool._model.records import StorageConfig
 
-    settings = sorted(
-        (k, v) for k, v in os.environ.items() if k.startswith(("AWS_", "REGISTRY_TOOL_S3_"))
-    )
-    key = hashlib.sha256(repr((os.getpid(), settings)).encode()).hexdigest()
+    key = hashlib.sha256(repr((os.getpid(), _settings.s3_environment())).encode()).hexdigest()
     with _s3_lock:
         client = _s3_clients.get(key)
         if client is None:

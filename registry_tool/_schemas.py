@@ -200,33 +200,3 @@ def entry_ok(entry: Any) -> bool:
 
 def _entries_ok(entries: Any) -> bool:
     return isinstance(entries, list) and all(entry_ok(e) for e in entries)
-
-
-def kind_for_path(path: str) -> str | None:
-    """Which document kind lives at a repo path, or None for files we do not own."""
-    parts = path.split("/")
-    if path == "registry.yaml":
-        return "registry"
-    if not path.endswith(".yaml"):
-        return None
-    if parts[0] == "registries":
-        if len(parts) == 3 and parts[2] == "registry.yaml":
-            return "model-registry"
-        if len(parts) == 5 and parts[3] == "links":
-            return "link"
-        if len(parts) == 5 and parts[3] == "unlinked":
-            return "unlink"
-        if len(parts) == 5 and parts[3] == "aliases":
-            return "alias"
-        return None
-    if parts[0] != "projects":
-        return None
-    if len(parts) == 4 and parts[2] == "runs":
-        return "run"
-    if len(parts) == 4 and parts[3] == "artifact.yaml":
-        return "collection"
-    if len(parts) == 5 and parts[3] == "versions":
-        return "version"
-    if len(parts) == 5 and parts[3] == "aliases":
-        return "alias"
-    return None

@@ -21,8 +21,9 @@ from typing import Any
 from registry_tool._blobs import BlobStore, open_blob_store
 from registry_tool._engine.context import Context
 from registry_tool._hashing import scratch_path
+from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.manifest import blob_hex
-from registry_tool._model.records import REGISTRY_FILE, RegistryConfig, StorageConfig
+from registry_tool._model.records import RegistryConfig, StorageConfig
 from registry_tool._store import Change, Snapshot, cache_home, open_registry
 from registry_tool.errors import CorruptBlobError, UsageError
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from registry_tool import _checks as checks
 from registry_tool._engine.context import Context
+from registry_tool._model.layout import version_file
 from registry_tool._model.names import parse_artifact_path, validate_alias, validate_name
-from registry_tool._model.records import version_file
 from registry_tool._sdk.artifact import Artifact, VerifyReport
 from registry_tool._sdk.run import DEFAULT_PROJECT
 from registry_tool._store import RegistryStore, Snapshot

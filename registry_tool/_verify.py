@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from registry_tool import _progress as progress
-from registry_tool import _schemas as schemas
 from registry_tool._blobs import LocalBlobStore
 from registry_tool._checks import Problem, check_manifest
 from registry_tool._engine.context import Context
 from registry_tool._hashing import hash_file
+from registry_tool._model import layout
+from registry_tool._model.layout import version_file
 from registry_tool._model.manifest import Entry, artifact_digest
-from registry_tool._model.records import version_file
 from registry_tool._store import RegistryStore, Snapshot
 from registry_tool.errors import CorruptBlobError, DocumentError, RegistryError
 
@@ -188,7 +188,7 @@ def deep_problems(store: RegistryStore, snap: Snapshot, *, checked: set[str]) ->
     links: dict[str, dict[str, Any]] = {}
     for top in ("projects", "registries"):
         for path, _ in snap.walk_files(top):
-            kind = schemas.kind_for_path(path)
+            kind = layout.kind_for_path(path)
             if kind not in ("version", "link"):
                 continue
             try:

@@ -38,6 +38,12 @@ class BlobStore(Protocol):
 
     url: str
     parallel: int  # how many files to store or fetch at once
+    remote: bool  # whether the bytes are across a network (reads then go through the cache)
+
+    def local_path(self, hexdigest: str) -> Path | None:
+        """Where the blob's bytes are on this machine's disk, for a store that keeps
+        them there (a local directory, which is its own cache); None for any other."""
+        ...
 
     def has(self, hexdigest: str) -> bool:
         """Whether the blob is present."""

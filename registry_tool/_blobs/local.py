@@ -18,6 +18,7 @@ class LocalBlobStore:
     """``<root>/sha256/<2 hex>/<64 hex>``, written by temp file and rename, read-only after."""
 
     parallel = 1
+    remote = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -27,6 +28,9 @@ class LocalBlobStore:
 
     def path_for(self, hexdigest: str) -> Path:
         return self.root / blob_key(hexdigest)
+
+    def local_path(self, hexdigest: str) -> Path | None:
+        return self.path_for(hexdigest)
 
     def has(self, hexdigest: str) -> bool:
         # Plain strings, not pathlib: this runs once per file on every log.

@@ -14,12 +14,16 @@ from registry_tool.errors import CorruptBlobError
 
 class MemoryBlobStore:
     parallel = 1
+    remote = False
 
     def __init__(self) -> None:
         self.url = "memory://"
         self.blobs: dict[str, bytes] = {}
         self.writes = 0
         self.modified: dict[str, float] = {}  # digest -> when it was stored
+
+    def local_path(self, hexdigest: str) -> Path | None:
+        return None
 
     def has(self, hexdigest: str) -> bool:
         return hexdigest in self.blobs

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from registry_tool import _settings
 from registry_tool._blobs.base import FRESH_FOR, BlobInfo, blob_key
 from registry_tool._blobs.s3http import FastS3
 from registry_tool._hashing import Advance, hash_file
@@ -99,19 +100,19 @@ def make_client(config: StorageConfig, *, max_pool: int = 32, session: Any = Non
         or config.endpoint_url
         or os.environ.get("AWS_ENDPOINT_URL")
     )
-    path_style = os.environ.get(ENV_PATH_STYLE)
+    path_style = _settings.s3_path_style()
     use_path = config.path_style if path_style is None else path_style not in ("0", "false", "")
     if use_path is None:
         use_path = endpoint is not None  # most S3-compatible servers want path style
-    checksum = os.environ.get(ENV_CHECKSUM) or config.checksum
+    checksum = _settings.s3_checksum() or config.checksum
     if checksum is None:
         # boto3 >= 1.36 sends CRC checksums by default, which some S3-compatible servers
         # refuse; our own ChecksumSHA256 is sent either way.
         checksum = "when_required" if endpoint else "when_supported"
     botocore_config = botocore.config.Config(
         retries={
-            "mode": os.environ.get(ENV_RETRY_MODE) or "standard",
-            "max_attempts": int(os.environ.get(ENV_MAX_ATTEMPTS) or 6),
+            "mode": _settings.s3_retry_mode(),
+            "max_attempts": _settings.s3_max_attempts(),
         },
         s3={"addressing_style": "path" if use_path else "auto"},
         request_checksum_calculation=checksum,
@@ -127,6 +128,20 @@ def make_client(config: StorageConfig, *, max_pool: int = 32, session: Any = Non
         region_name=config.region or session.region_name or "us-east-1",
         config=botocore_config,
     )
+
+
+def error_status(exc: BaseException) -> tuple[int | None, str]:
+    """The HTTP status and S3 error code of a botocore ``ClientError`` (None, "" for
+    any other exception)."""
+    response = getattr(exc, "response", None) or {}
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status, str(response.get("Error", {}).get("Code", ""))
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """Whether a botocore error says the object is not there (404 or NoSuchKey)."""
+    status, code = error_status(exc)
+    return status == 404 or code in ("404", "NoSuchKey", "NotFound")
 
 
 def translate(exc: Exception, what: str) -> StorageError:
@@ -153,6 +168,7 @@ class S3BlobStore:
     """``s3://bucket/prefix`` behind the BlobStore protocol."""
 
     parallel = 16
+    remote = True
 
     def __init__(self, config: StorageConfig, client: Any = None) -> None:
         self.config = config
@@ -185,6 +201,9 @@ class S3BlobStore:
 
     def key(self, hexdigest: str) -> str:
         return blob_key(hexdigest, self.prefix)
+
+    def local_path(self, hexdigest: str) -> Path | None:
+        return None
 
     def has(self, hexdigest: str) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError

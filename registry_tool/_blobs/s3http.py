@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from registry_tool import _settings
+
 ENV_FAST = "REGISTRY_TOOL_S3_FAST"
 GIVE_UP_AFTER = 3  # connection failures in a row after which botocore does all the work
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -59,7 +61,7 @@ class FastS3:
     @classmethod
     def for_client(cls, client: Any, bucket: str, credentials: Any, pool: int) -> FastS3 | None:
         """A fast path for ``client``'s endpoint, or None where it does not apply."""
-        if os.environ.get(ENV_FAST, "1").lower() in ("0", "false", "no", "off"):
+        if not _settings.s3_fast():
             return None
         if credentials is None:
             return None  # botocore says why, in its own words

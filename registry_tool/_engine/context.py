@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 
 from registry_tool import _progress as progress
 from registry_tool import _schemas as schemas
-from registry_tool._blobs import BlobStore, LocalBlobStore, open_blob_store
+from registry_tool import _settings
+from registry_tool._blobs import BlobStore, open_blob_store
 from registry_tool._cache import BlobCache
 from registry_tool._hashing import StatCache, copy_and_hash, scratch_path
+from registry_tool._model.layout import alias_file, collection_file, run_file, version_file
 from registry_tool._model.manifest import (
     Entry,
     artifact_digest,
@@ -31,10 +33,6 @@ from registry_tool._model.records import (
     CollectionRecord,
     RunRecord,
     VersionRecord,
-    alias_file,
-    collection_file,
-    run_file,
-    version_file,
 )
 from registry_tool._store import Change, RegistryStore, Snapshot, cache_home, now, open_registry
 from registry_tool.errors import (
@@ -79,7 +77,7 @@ class Context:
         self._author: str | None = None
         # How many files to move at once: the store says what suits it (a local disk
         # gains nothing from threads: measured, they only add kernel time).
-        self.workers = int(os.environ.get("REGISTRY_TOOL_WORKERS") or self.blobs.parallel)
+        self.workers = _settings.workers() or self.blobs.parallel
 
     @classmethod
     def open(cls, registry: str | os.PathLike[str] | None = None) -> Context:
@@ -247,7 +245,7 @@ class Context:
                 return ArtifactError(f"{local} changed while it was being logged; log again")
             return name, hexdigest, after
 
-        what = "hashing and storing" if isinstance(self.blobs, LocalBlobStore) else "uploading"
+        what = "uploading" if self.blobs.remote else "hashing and storing"
         done = self.each(todo, store, f"{what} {progress.files(len(todo))}", total)
         learned = []
         failed: list[RegistryError] = []
@@ -466,11 +464,12 @@ class Context:
         import hashlib
 
         hexdigest = blob_hex(digest)
-        if isinstance(self.blobs, LocalBlobStore):
+        local = self.blobs.local_path(hexdigest)
+        if local is not None:
             try:
-                data = self.blobs.path_for(hexdigest).read_bytes()
+                data = local.read_bytes()
             except FileNotFoundError:
-                raise CorruptBlobError(f"blob {digest} is missing from {self.blobs.root}") from None
+                raise CorruptBlobError(f"blob {digest} is missing from {local}") from None
         else:
             with self.cache.open_blob(self.blobs, hexdigest, lambda _n: None) as f:
                 data = f.read()
@@ -492,7 +491,7 @@ class Context:
         tmp = str(scratch_path(target.parent, f".{target.name}.part-"))
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(self.blobs, LocalBlobStore):
+            if self.blobs.local_path(hexdigest) is not None:
                 self.blobs.fetch(hexdigest, Path(tmp), advance)
             elif not self.cache.path_for(hexdigest).is_file():
                 # Fetched (and verified against the digest) just now: a kernel-side copy.

@@ -16,30 +16,6 @@ from typing import Any
 from registry_tool._model.gates import parse_condition
 
 
-def model_registry_dir(registry: str) -> str:
-    return f"registries/{registry}"
-
-
-def model_registry_file(registry: str) -> str:
-    return f"{model_registry_dir(registry)}/registry.yaml"
-
-
-def link_dir(registry: str, collection: str) -> str:
-    return f"{model_registry_dir(registry)}/{collection}"
-
-
-def link_file(registry: str, collection: str, version: int) -> str:
-    return f"{link_dir(registry, collection)}/links/v{version}.yaml"
-
-
-def unlink_file(registry: str, collection: str, version: int) -> str:
-    return f"{link_dir(registry, collection)}/unlinked/v{version}.yaml"
-
-
-def registry_alias_file(registry: str, collection: str, alias: str) -> str:
-    return f"{link_dir(registry, collection)}/aliases/{alias}.yaml"
-
-
 @dataclass(frozen=True)
 class StageGate:
     """What a version needs to take one stage."""

@@ -1,4 +1,4 @@
-"""The documents of a registry repo as frozen values, and where each one lives.
+"""The documents of a registry repo as frozen values (where each lives: ``layout``).
 
 Each record converts to and from the plain dict that is written as YAML
 (``to_doc``/``from_doc``); the schemas in ``schemas/`` say what a valid dict is.
@@ -11,29 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry_tool._model.manifest import DIGEST_ALGORITHM, Entry
-
-REGISTRY_FILE = "registry.yaml"
-
-
-def collection_dir(project: str, name: str) -> str:
-    return f"projects/{project}/{name}"
-
-
-def collection_file(project: str, name: str) -> str:
-    return f"{collection_dir(project, name)}/artifact.yaml"
-
-
-def version_file(project: str, name: str, version: int) -> str:
-    return f"{collection_dir(project, name)}/versions/v{version}.yaml"
-
-
-def alias_file(project: str, name: str, alias: str) -> str:
-    return f"{collection_dir(project, name)}/aliases/{alias}.yaml"
-
-
-def run_file(project: str, run_id: str) -> str:
-    return f"projects/{project}/runs/{run_id}.yaml"
-
 
 _STORAGE_KEYS = ("endpoint_url", "region", "profile", "path_style", "checksum", "parallel")
 

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from registry_tool._engine.context import Context
+from registry_tool._fmt import human_size
 from registry_tool._resources import data_path
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import pages as p
@@ -326,7 +327,7 @@ def _collections(r: _Renderer, lineage: _PageLineage) -> None:
                     "href": p.href(page, p.page_path("version", v.project, v.name, str(v.version))),
                     "aliases": collection.aliases_of(v.version),
                     "digest": p.short(v.digest),
-                    "size": p.human_size(v.size),
+                    "size": human_size(v.size),
                     "files": len(v.entries),
                     "created_at": v.created_at,
                     "run": v.run,
@@ -407,7 +408,7 @@ def _version_pages(
     entries = [
         {
             "path": e.path,
-            "size": p.human_size(e.size),
+            "size": human_size(e.size),
             "digest": p.short(e.digest) if e.digest.startswith("sha256:") else e.digest,
             "ref": e.ref or "",
         }
@@ -439,7 +440,7 @@ def _version_pages(
         "version.md.j2",
         page,
         record=v,
-        size=p.human_size(v.size),
+        size=human_size(v.size),
         aliases=aliases,
         stages=stages,
         collection_href=p.href(page, p.page_path("collection", v.project, v.name)),

@@ -122,17 +122,6 @@ def short(digest: str) -> str:
     return digest.removeprefix("sha256:")[:12]
 
 
-def human_size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"
-
-
 def diff(previous: VersionRecord | None, current: VersionRecord) -> dict[str, Any]:
     """Files added, removed and changed, and metadata keys changed, against the
     previous version."""

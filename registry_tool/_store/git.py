@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry_tool import _settings
 from registry_tool.errors import GitError
 
 _DIR_MODE = b"40000"
@@ -71,10 +72,7 @@ _NETWORK = frozenset({"push", "fetch", "pull", "ls-remote", "clone"})
 def network_timeout() -> float:
     """Seconds a git remote may stall (no byte moving) before a command gives up:
     ``REGISTRY_TOOL_GIT_TIMEOUT``, default 60; the whole command gets ten times that."""
-    try:
-        return max(1.0, float(os.environ.get(ENV_TIMEOUT) or 60))
-    except ValueError:
-        return 60.0
+    return _settings.git_timeout()
 
 
 class Git:

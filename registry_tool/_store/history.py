@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from registry_tool._model.records import collection_dir
+from registry_tool._model.layout import collection_dir
 from registry_tool._store.registry import RegistryStore
 from registry_tool.errors import DocumentError
 

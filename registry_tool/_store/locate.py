@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from registry_tool import _schemas as schemas
+from registry_tool import _settings
 from registry_tool import _yamlio as yamlio
+from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.names import validate_name
-from registry_tool._model.records import REGISTRY_FILE, RegistryConfig, StorageConfig
+from registry_tool._model.records import RegistryConfig, StorageConfig
 from registry_tool._store.git import Git
 from registry_tool._store.paths import data_home
 from registry_tool._store.registry import RegistryStore, now
@@ -28,7 +30,6 @@ from registry_tool.errors import DocumentError, GitError, NotFoundError, UsageEr
 
 log = logging.getLogger("registry_tool")
 
-ENV_DIR = "REGISTRY_TOOL_DIR"
 DEFAULT_STORAGE = ".blobs"
 _URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[^/\s]+@[^/\s]+:)", re.I)
 
@@ -68,7 +69,7 @@ def find_registry_root(start: Path | None = None) -> Path | None:
 
 def open_registry(registry: str | os.PathLike[str] | None = None) -> RegistryStore:
     """Open the registry the caller means (see the module docstring for the order)."""
-    given = os.fspath(registry) if registry is not None else os.environ.get(ENV_DIR)
+    given = os.fspath(registry) if registry is not None else _settings.registry_dir()
     if given:
         path = Path(given.removeprefix("file://")).expanduser()
         is_checkout = (path / REGISTRY_FILE).is_file()

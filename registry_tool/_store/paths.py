@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from registry_tool import _settings
+
 
 def data_home() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -13,8 +15,8 @@ def data_home() -> Path:
 
 
 def cache_home() -> Path:
-    explicit = os.environ.get("REGISTRY_TOOL_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
+    explicit = _settings.cache_dir()
+    if explicit is not None:
+        return explicit
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "registry-tool"

@@ -32,19 +32,21 @@ from typing import Any, Generic, TypeVar
 from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
 from registry_tool._locking import file_lock
-from registry_tool._model.names import parse_version
-from registry_tool._model.records import (
+from registry_tool._model.layout import (
     REGISTRY_FILE,
-    AliasRecord,
-    CollectionRecord,
-    RegistryConfig,
-    RunRecord,
-    VersionRecord,
     alias_file,
     collection_dir,
     collection_file,
     run_file,
     version_file,
+)
+from registry_tool._model.names import parse_version
+from registry_tool._model.records import (
+    AliasRecord,
+    CollectionRecord,
+    RegistryConfig,
+    RunRecord,
+    VersionRecord,
 )
 from registry_tool._store.git import Git, Snapshot
 from registry_tool._store.paths import cache_home

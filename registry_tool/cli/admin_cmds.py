@@ -6,8 +6,9 @@ import click
 
 from registry_tool import _cache as blob_cache
 from registry_tool import _storage_admin as storage_admin
+from registry_tool._fmt import human_size
 from registry_tool.cli.artifacts import _registry, json_option
-from registry_tool.cli.render import emit_json, human_size, line, problem
+from registry_tool.cli.render import emit_json, line, problem
 
 
 @click.group("cache")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from registry_tool import _verbs as ops
+from registry_tool._fmt import human_size
 from registry_tool._progress import files
 from registry_tool._sdk.artifact import VerifyReport
-from registry_tool.cli.render import emit_json, human_size, line, problem, table
+from registry_tool.cli.render import emit_json, line, problem, table
 from registry_tool.errors import VerificationError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

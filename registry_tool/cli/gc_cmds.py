@@ -7,9 +7,10 @@ import time
 import click
 
 from registry_tool import _verbs as ops
+from registry_tool._fmt import human_size
 from registry_tool._gc import DEFAULT_GRACE, format_duration, parse_duration
 from registry_tool.cli.artifacts import _registry, json_option
-from registry_tool.cli.render import emit_json, human_size, line
+from registry_tool.cli.render import emit_json, line
 
 
 @click.command("delete")

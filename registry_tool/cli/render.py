@@ -56,17 +56,6 @@ def table(columns: list[str], rows: list[list[Any]]) -> None:
     _console().print(t)
 
 
-def human_size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"
-
-
 def _bar(description: str, total: int, done: int) -> tuple[Progress, Any]:
     from rich.progress import (
         BarColumn,

@@ -1,0 +1,202 @@
+"""Where every document of a registry repo lives: registry keys to repo paths, and back.
+
+This is the one module that knows the repo layout. Everything else asks it for a path
+(``version_file("p", "data", 3)``) or for the key a path stands for
+(``parse("projects/p/data/versions/v3.yaml")``); no other module splits repo paths::
+
+    registry.yaml                                       the registry: name, storage
+    projects/<project>/<name>/artifact.yaml             a collection
+    projects/<project>/<name>/versions/v<N>.yaml        one version
+    projects/<project>/<name>/aliases/<alias>.yaml      one alias of a collection
+    projects/<project>/runs/<run-id>.yaml               one run
+    registries/<registry>/registry.yaml                 a model registry's config
+    registries/<registry>/<collection>/links/v<N>.yaml      a link (a registry version)
+    registries/<registry>/<collection>/unlinked/v<N>.yaml   an unlink mark
+    registries/<registry>/<collection>/aliases/<alias>.yaml a registry alias (a stage)
+
+>>> version_file("vision", "classifier", 3)
+'projects/vision/classifier/versions/v3.yaml'
+>>> parse("registries/prod/classifier/aliases/production.yaml")
+Key(kind='registry-alias', project=None, name=None, version=None, alias='production', run=None, registry='prod', collection='classifier')
+>>> parse("projects/vision/classifier/versions/v3.yaml").schema
+'version'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry_tool._model.names import parse_version
+
+REGISTRY_FILE = "registry.yaml"
+PROJECTS = "projects"
+REGISTRIES = "registries"
+_YAML = ".yaml"
+
+
+# -- keys to paths -------------------------------------------------------------------
+
+
+def project_dir(project: str) -> str:
+    return f"{PROJECTS}/{project}"
+
+
+def collection_dir(project: str, name: str) -> str:
+    return f"{PROJECTS}/{project}/{name}"
+
+
+def collection_file(project: str, name: str) -> str:
+    return f"{collection_dir(project, name)}/artifact.yaml"
+
+
+def versions_dir(project: str, name: str) -> str:
+    return f"{collection_dir(project, name)}/versions"
+
+
+def version_file(project: str, name: str, version: int) -> str:
+    return f"{versions_dir(project, name)}/v{version}{_YAML}"
+
+
+def aliases_dir(project: str, name: str) -> str:
+    return f"{collection_dir(project, name)}/aliases"
+
+
+def alias_file(project: str, name: str, alias: str) -> str:
+    return f"{aliases_dir(project, name)}/{alias}{_YAML}"
+
+
+def runs_dir(project: str) -> str:
+    return f"{PROJECTS}/{project}/runs"
+
+
+def run_file(project: str, run_id: str) -> str:
+    return f"{runs_dir(project)}/{run_id}{_YAML}"
+
+
+def model_registry_dir(registry: str) -> str:
+    return f"{REGISTRIES}/{registry}"
+
+
+def model_registry_file(registry: str) -> str:
+    return f"{model_registry_dir(registry)}/{REGISTRY_FILE}"
+
+
+def link_dir(registry: str, collection: str) -> str:
+    return f"{model_registry_dir(registry)}/{collection}"
+
+
+def links_dir(registry: str, collection: str) -> str:
+    return f"{link_dir(registry, collection)}/links"
+
+
+def link_file(registry: str, collection: str, version: int) -> str:
+    return f"{links_dir(registry, collection)}/v{version}{_YAML}"
+
+
+def unlinked_dir(registry: str, collection: str) -> str:
+    return f"{link_dir(registry, collection)}/unlinked"
+
+
+def unlink_file(registry: str, collection: str, version: int) -> str:
+    return f"{unlinked_dir(registry, collection)}/v{version}{_YAML}"
+
+
+def registry_aliases_dir(registry: str, collection: str) -> str:
+    return f"{link_dir(registry, collection)}/aliases"
+
+
+def registry_alias_file(registry: str, collection: str, alias: str) -> str:
+    return f"{registry_aliases_dir(registry, collection)}/{alias}{_YAML}"
+
+
+# -- paths to keys -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """What one repo path stands for. ``kind`` is one of ``registry``, ``collection``,
+    ``version``, ``alias``, ``run``, ``model-registry``, ``link``, ``unlink`` and
+    ``registry-alias``; the other fields are those the path names."""
+
+    kind: str
+    project: str | None = None
+    name: str | None = None
+    version: int | None = None
+    alias: str | None = None
+    run: str | None = None
+    registry: str | None = None
+    collection: str | None = None
+
+    @property
+    def schema(self) -> str:
+        """The schema its document is validated against (both alias kinds share one)."""
+        return "alias" if self.kind == "registry-alias" else self.kind
+
+    @property
+    def collection_key(self) -> tuple[str, str]:
+        """``(project, name)`` of a project document, ``(registry, collection)`` of a
+        registry's; the collection the file belongs to."""
+        if self.project is not None and self.name is not None:
+            return self.project, self.name
+        if self.registry is not None and self.collection is not None:
+            return self.registry, self.collection
+        raise ValueError(f"a {self.kind} belongs to no collection")
+
+    @property
+    def in_registry(self) -> bool:
+        """Whether the path is under ``registries/``."""
+        return self.registry is not None
+
+
+def version_of_file(filename: str) -> int | None:
+    """``3`` for ``v3.yaml``; None for anything else (``v03.yaml`` included).
+
+    >>> version_of_file("v12.yaml"), version_of_file("v012.yaml"), version_of_file("latest.yaml")
+    (12, None, None)
+    """
+    if not filename.endswith(_YAML):
+        return None
+    return parse_version(filename.removesuffix(_YAML))
+
+
+def parse(path: str) -> Key | None:
+    """The key a repo path stands for, or None for a path the registry does not own
+    (a README, ``.github/``). A version, link or unlink file not named ``v<N>.yaml`` is
+    still that kind of file, with ``version`` None: a check reports it."""
+    if path == REGISTRY_FILE:
+        return Key("registry")
+    if not path.endswith(_YAML):
+        return None
+    parts = path.split("/")
+    stem = parts[-1].removesuffix(_YAML)
+    if parts[0] == REGISTRIES:
+        if len(parts) == 3 and parts[2] == REGISTRY_FILE:
+            return Key("model-registry", registry=parts[1])
+        if len(parts) != 5:
+            return None
+        registry, collection, folder = parts[1], parts[2], parts[3]
+        if folder == "aliases":
+            return Key("registry-alias", alias=stem, registry=registry, collection=collection)
+        if folder in ("links", "unlinked"):
+            kind = "link" if folder == "links" else "unlink"
+            version = version_of_file(parts[4])
+            return Key(kind, version=version, registry=registry, collection=collection)
+        return None
+    if parts[0] != PROJECTS:
+        return None
+    if len(parts) == 4 and parts[2] == "runs":
+        return Key("run", project=parts[1], run=stem)
+    if len(parts) == 4 and parts[3] == "artifact.yaml":
+        return Key("collection", project=parts[1], name=parts[2])
+    if len(parts) == 5 and parts[3] == "aliases":
+        return Key("alias", project=parts[1], name=parts[2], alias=stem)
+    if len(parts) == 5 and parts[3] == "versions":
+        return Key("version", project=parts[1], name=parts[2], version=version_of_file(parts[4]))
+    return None
+
+
+def kind_for_path(path: str) -> str | None:
+    """The schema of the document at a repo path, or None for files the registry does
+    not own."""
+    key = parse(path)
+    return key.schema if key else None
