@@ -30,7 +30,7 @@ from registry_tool.errors import (
     VerificationError,
 )
 
-__version__ = "0.1.0"
+from registry_tool._version import __version__  # noqa: E402
 
 __all__ = [
     "Api",

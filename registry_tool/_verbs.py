@@ -1,6 +1,9 @@
 """One function per CLI command: each opens the registry, does one thing, returns data.
 
-The CLI only parses options, calls one of these and renders what comes back.
+This is the CLI's one door into the library: the CLI parses options, calls one of these
+and renders what comes back; it never reaches into the store, the engine or a feature
+module. The types it renders (``CheckReport``, ``VerifyReport``, ``BlobReport``...)
+are named here too.
 """
 
 from __future__ import annotations
@@ -10,19 +13,34 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry_tool import _cache as blob_cache
 from registry_tool import _checks as checks
-from registry_tool._engine.context import Context
+from registry_tool import _promotion as promotion
+from registry_tool import _storage_admin as storage_admin
+from registry_tool._cache import SIZE_HELP as CACHE_SIZE_HELP
+from registry_tool._cache import CacheInfo, CleanupReport
+from registry_tool._checks import CheckReport
+from registry_tool._deletion import DeleteOutcome, delete_version
+from registry_tool._engine import Context
+from registry_tool._gc import (
+    DEFAULT_GRACE,
+    GcReport,
+    collect_garbage,
+    format_duration,
+    parse_duration,
+)
+from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
 from registry_tool._model.layout import version_file
 from registry_tool._model.names import parse_artifact_path, validate_alias, validate_name
 from registry_tool._sdk.artifact import Artifact, VerifyReport
 from registry_tool._sdk.run import DEFAULT_PROJECT
-from registry_tool._store import RegistryStore, Snapshot
+from registry_tool._store import RegistryStore, Snapshot, init_registry, registries
 from registry_tool._store.history import AliasEvent, alias_history
+from registry_tool._verify import BlobReport, verify_store
 from registry_tool.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from registry_tool._deletion import DeleteOutcome
-    from registry_tool._gc import GcReport
+    from registry_tool._site.build import BuildReport
 
 Registry = str | os.PathLike[str] | None
 
@@ -81,9 +99,10 @@ def log_path(
 def get_artifact(
     path: str, *, include_deleted: bool = False, registry: Registry = None
 ) -> Artifact:
+    """The version a path names: a project path or a ``model-registry/...`` path."""
     ctx = Context.open(registry)
-    record = ctx.resolve(path, project=None, include_deleted=include_deleted)
-    return Artifact._from_record(ctx, record)
+    found = ctx.resolve_ref(path, include_deleted=include_deleted)
+    return Artifact._from_resolved(ctx, found)
 
 
 def download(
@@ -174,11 +193,13 @@ def _is_deleted(store: RegistryStore, snap: Snapshot, project: str, name: str, n
 
 def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:
     """Everything about one version: identity, aliases, metadata, run, files, and
-    ``deleted`` (when, by whom, why; None for a live version)."""
+    ``deleted`` (when, by whom, why; None for a live version). For a registry path,
+    ``link`` is the registry version and ``path`` the source version it links."""
     artifact = get_artifact(path, include_deleted=True, registry=registry)
     record = artifact._logged()
     return {
         "path": f"{record.project}/{record.name}:v{record.version}",
+        "link": artifact._link.path if artifact._link else None,
         "qualified_name": artifact.qualified_name,
         "type": record.type,
         "version": f"v{record.version}",
@@ -221,8 +242,6 @@ def delete(
     ctx = Context.open(registry)
     if ref.entity is not None and ref.entity != ctx.entity:
         raise NotFoundError(f"{path}: entity {ref.entity!r} is not this registry ({ctx.entity!r})")
-    from registry_tool._deletion import delete_version
-
     return delete_version(
         ctx, ref.project, ref.name, ref.version, delete_aliases=delete_aliases, reason=reason
     )
@@ -315,10 +334,7 @@ def create_model_registry(
     requires_previous: list[str],
     description: str | None = None,
     registry: Registry = None,
-) -> Any:
-    from registry_tool import _promotion as promotion
-    from registry_tool._model.governance import StageGate
-
+) -> ModelRegistryConfig:
     for stage in protected:
         if stages and stage not in stages:
             raise UsageError(f"--protected {stage!r} is not one of the stages {stages}")
@@ -343,9 +359,7 @@ def create_model_registry(
     )
 
 
-def link(source: str, target: str, aliases: list[str], *, registry: Registry = None) -> Any:
-    from registry_tool import _promotion as promotion
-
+def link(source: str, target: str, aliases: list[str], *, registry: Registry = None) -> LinkRecord:
     ctx = Context.open(registry)
     record = ctx.resolve(source, project=None)
     return promotion.link_version(ctx, record, target, aliases)
@@ -359,32 +373,121 @@ def promote(
     mode: str,
     in_registry: str | None = None,
     registry: Registry = None,
-) -> Any:
-    from registry_tool import _promotion as promotion
-
+) -> promotion.Promotion:
     return promotion.promote(
         Context.open(registry), path, stage, reason=reason, mode=mode, registry=in_registry
     )
 
 
 def stage_history(path: str, stage: str | None, *, registry: Registry = None) -> list[AliasEvent]:
-    from registry_tool import _promotion as promotion
-
     ref = parse_artifact_path(path)
     if ref.registry is None or not ref.name:
         raise UsageError(f"{path}: expected model-registry/<registry>/<collection>")
-    return promotion.stage_history(
-        Context.open(registry), ref.registry, ref.name, validate_alias(stage) if stage else None
+    return registries.stage_history(
+        Context.open(registry).store,
+        ref.registry,
+        ref.name,
+        validate_alias(stage) if stage else None,
     )
 
 
 def gc(*, grace: float, dry_run: bool = False, registry: Registry = None) -> GcReport:
     """Remove the blobs no version on any branch or tag names, older than ``grace``
     seconds (see ``registry_tool._gc``)."""
-    from registry_tool._gc import collect_garbage
-
     return collect_garbage(Context.open(registry), grace=grace, dry_run=dry_run)
 
 
 def registry_root(registry: Registry = None) -> Path:
     return Context.open(registry).store.root
+
+
+# -- set-up and administration -----------------------------------------------------------
+
+
+def init(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    storage: str | None = None,
+    description: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    github: bool = False,
+) -> RegistryStore:
+    """Create a registry repo (``registry-tool init``)."""
+    return init_registry(
+        path,
+        name=name,
+        storage=storage,
+        description=description,
+        storage_options=storage_options or {},
+        github=github,
+    )
+
+
+def verify_all(*, registry: Registry = None) -> BlobReport:
+    """Read every stored blob back against its digest (``verify --all``)."""
+    return verify_store(Context.open(registry))
+
+
+def cache_info() -> CacheInfo:
+    return blob_cache.cache_info()
+
+
+def cache_cleanup(max_size: str | None) -> CleanupReport:
+    return blob_cache.cleanup_cache(max_size)
+
+
+def storage_set(
+    url: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    path_style: bool | None = None,
+    registry: Registry = None,
+) -> storage_admin.SetResult:
+    return storage_admin.set_storage(
+        url,
+        endpoint_url=endpoint_url,
+        region=region,
+        profile=profile,
+        path_style=path_style,
+        registry=registry,
+    )
+
+
+def storage_sync(from_url: str | None, *, registry: Registry = None) -> storage_admin.SyncReport:
+    return storage_admin.sync_storage(from_url, registry=registry)
+
+
+def build_site(
+    out: str | os.PathLike[str],
+    *,
+    templates: str | os.PathLike[str] | None = None,
+    strict: bool = True,
+    registry: Registry = None,
+) -> BuildReport:
+    """Render the registry as a static site in ``out`` (``registry-tool site build``)."""
+    # deferred: the site builder loads jinja2, markdown and mkdocs, which no other
+    # command should pay for at start-up.
+    from registry_tool._site.build import build
+
+    return build(
+        Context.open(registry),
+        Path(out),
+        templates=Path(templates) if templates else None,
+        strict=strict,
+    )
+
+
+__all__ = [
+    "CACHE_SIZE_HELP",
+    "DEFAULT_GRACE",
+    "BlobReport",
+    "CheckReport",
+    "DeleteOutcome",
+    "GcReport",
+    "VerifyReport",
+    "format_duration",
+    "parse_duration",
+]

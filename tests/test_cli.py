@@ -193,3 +193,30 @@ def test_ls_of_a_collection_lists_its_versions(tmp_path, monkeypatch):
     assert run_err("ls", "proj/nothing", code=1).strip() == (
         "error: artifact proj/nothing does not exist in 'reg'"
     )
+
+
+def test_show_and_get_resolve_model_registry_paths(tmp_path, monkeypatch):
+    """`show` and `get` take the same model-registry/... paths the Python API does."""
+    reg = tmp_path / "reg"
+    run("init", str(reg), "--name", "team")
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(reg))
+    write("m/weights.bin", "w1")
+    run("log", "m", "--name", "vision/clf", "--type", "model")
+    write("m/weights.bin", "w2")
+    run("log", "m", "--name", "vision/clf", "--type", "model")
+    run("registry", "create", "prod", "--stages", "staging,production")
+    run("link", "vision/clf:v1", "model-registry/prod", "--alias", "staging")
+
+    shown = json.loads(run("show", "model-registry/prod/clf:staging", "--json"))
+    assert shown["path"] == "vision/clf:v1"
+    assert shown["link"] == "model-registry/prod/clf:v0"
+    assert "staging" in shown["aliases"]
+    assert "links: vision/clf:v1" in run("show", "model-registry/prod/clf:v0")
+
+    run("get", "model-registry/prod/clf:staging", "--root", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "weights.bin").read_text() == "w2"
+
+    err = run_err("show", "model-registry/prod/clf:production", code=1)
+    assert "model-registry/prod/clf has no alias 'production'" in err
+    err = run_err("get", "model-registry/nope/clf:v0", code=1)
+    assert "there is no model registry 'nope'" in err

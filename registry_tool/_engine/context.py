@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from registry_tool import _settings
 from registry_tool._blobs import BlobStore, open_blob_store
 from registry_tool._cache import BlobCache
 from registry_tool._hashing import StatCache, copy_and_hash, scratch_path
+from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import alias_file, collection_file, run_file, version_file
 from registry_tool._model.manifest import (
     Entry,
@@ -34,7 +36,15 @@ from registry_tool._model.records import (
     RunRecord,
     VersionRecord,
 )
-from registry_tool._store import Change, RegistryStore, Snapshot, cache_home, now, open_registry
+from registry_tool._store import (
+    Change,
+    RegistryStore,
+    Snapshot,
+    cache_home,
+    now,
+    open_registry,
+    registries,
+)
 from registry_tool.errors import (
     ArtifactError,
     CorruptBlobError,
@@ -45,6 +55,15 @@ from registry_tool.errors import (
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A resolved path: the version (for a registry path, the source version the link
+    points at) and, for a registry path, the link."""
+
+    record: VersionRecord
+    link: LinkRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -96,28 +115,36 @@ class Context:
 
     # -- resolving -----------------------------------------------------------------
 
-    def resolve(
+    def resolve_ref(
         self,
         path: str | ArtifactPath,
         *,
-        project: str | None,
+        project: str | None = None,
         entities: Sequence[str] = (),
         snap: Snapshot | None = None,
         include_deleted: bool = False,
-    ) -> VersionRecord:
-        """The version a path names; ``project`` is the default project. A deleted
-        version is an error naming it as deleted, unless ``include_deleted``."""
+    ) -> Resolved:
+        """What any artifact path names: a project path (``[entity/][project/]name[:alias
+        |:vN]``, ``project`` the default project) or a registry path
+        (``model-registry/<registry>/<collection>[:alias|:vN]``), whose link comes with
+        the source version it points at. A deleted version is an error naming it as
+        deleted, unless ``include_deleted``."""
         ref = parse_artifact_path(path) if isinstance(path, str) else path
+        snap = snap or self.store.head()
         if ref.registry is not None:
-            raise RegistryError(
-                f"{ref}: model registries (model-registry/...) are not available in this "
-                "version of registry-tool yet"
-            )
+            link = self._resolve_link(ref, snap)
+            source = self.store.read_version(snap, link.project, link.name, link.source_version)
+            if source is None:
+                raise NotFoundError(f"{link.path} links {link.source_path}, which does not exist")
+            if source.digest != link.digest:
+                raise ArtifactError(
+                    f"{link.path} links {link.source_path} by a digest that no longer matches"
+                )
+            return Resolved(source, link)
         if ref.entity is not None and ref.entity not in (self.entity, *entities):
             raise NotFoundError(
                 f"{ref}: entity {ref.entity!r} is not this registry ({self.entity!r})"
             )
-        snap = snap or self.store.head()
         proj = ref.project or project or self._project_for(snap, ref.name)
         if self.store.read_collection(snap, proj, ref.name) is None:
             raise NotFoundError(f"artifact {proj}/{ref.name} does not exist in {self.entity!r}")
@@ -133,7 +160,43 @@ class Context:
         if record.deleted is not None and not include_deleted:
             raise NotFoundError(deleted_message(record))
         check_entries(record.entries)
-        return record
+        return Resolved(record)
+
+    def resolve(
+        self,
+        path: str | ArtifactPath,
+        *,
+        project: str | None,
+        entities: Sequence[str] = (),
+        snap: Snapshot | None = None,
+        include_deleted: bool = False,
+    ) -> VersionRecord:
+        """The version a path names (for a registry path, the linked source version)."""
+        return self.resolve_ref(
+            path, project=project, entities=entities, snap=snap, include_deleted=include_deleted
+        ).record
+
+    def _resolve_link(self, ref: ArtifactPath, snap: Snapshot) -> LinkRecord:
+        assert ref.registry is not None
+        where = f"model-registry/{ref.registry}/{ref.name}"
+        if registries.read_config(self.store, snap, ref.registry) is None:
+            raise NotFoundError(f"{ref}: there is no model registry {ref.registry!r}")
+        if not ref.name:
+            raise UsageError(
+                f"{ref}: name the collection, as model-registry/{ref.registry}/<collection>"
+            )
+        number = ref.version
+        if number is None:
+            alias = registries.read_alias(self.store, snap, ref.registry, ref.name, ref.selector)
+            if alias is None:
+                raise NotFoundError(f"{where} has no alias {ref.selector!r}")
+            number = alias.version
+        link = registries.read_link(self.store, snap, ref.registry, ref.name, number)
+        if link is None:
+            raise NotFoundError(f"{where} has no version v{number}")
+        if registries.is_unlinked(snap, ref.registry, ref.name, number):
+            raise NotFoundError(f"{link.path} was unlinked from the registry")
+        return link
 
     def each(
         self,
@@ -357,8 +420,13 @@ class Context:
                 found = store.read_version(snap, project, name, same)
                 assert found is not None
                 record = found
-            moved = self._alias_changes(
-                snap, change, project, name, record.version, wanted, run.id if run else None
+            moved = self.move_aliases(
+                snap,
+                change,
+                partial(alias_file, project, name),
+                record.version,
+                wanted,
+                run_id=run.id if run else None,
             )
             new_run = None
             if run is not None:
@@ -380,24 +448,31 @@ class Context:
         record = self.store.read_version(snap, project, name, number)
         return record is not None and record.deleted is not None
 
-    def _alias_changes(
+    def move_aliases(
         self,
         snap: Snapshot,
         change: Change[Any],
-        project: str,
-        name: str,
+        alias_path: Callable[[str], str],
         version: int,
         aliases: Iterable[str],
-        run_id: str | None,
+        *,
+        run_id: str | None = None,
         reason: str | None = None,
+        guard: Callable[[str], None] | None = None,
     ) -> list[str]:
+        """Point each alias (its file at ``alias_path(alias)``) at ``version`` in
+        ``change``, skipping those already there; ``guard(alias)`` may refuse a move by
+        raising. Project aliases and registry stages alike move only here."""
         moved = []
         for alias in aliases:
-            current = self.store.read_alias(snap, project, name, alias)
-            if current is not None and current.version == version:
+            path = alias_path(alias)
+            current = self.store.load(snap, path, "alias")
+            if current is not None and current["version"] == version:
                 continue
+            if guard is not None:
+                guard(alias)
             record = AliasRecord(alias, version, now(), self.author(), run_id, reason)
-            change.put(alias_file(project, name, alias), record.to_doc(), "alias")
+            change.put(path, record.to_doc(), "alias")
             moved.append(alias)
         return moved
 
@@ -426,7 +501,9 @@ class Context:
                     f"{LATEST!r} always names the newest version; "
                     "it moves only when a version is logged"
                 )
-            moved = self._alias_changes(snap, change, project, name, version, add, None, reason)
+            moved = self.move_aliases(
+                snap, change, partial(alias_file, project, name), version, add, reason=reason
+            )
             dropped = []
             for alias in remove:
                 current = store.read_alias(snap, project, name, alias)

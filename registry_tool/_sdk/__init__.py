@@ -3,7 +3,8 @@
 from registry_tool._sdk.api import Api
 from registry_tool._sdk.artifact import Artifact, VerifyReport
 from registry_tool._sdk.media import Image, Table
-from registry_tool._sdk.run import PublicRun, Run, current_run, finish, init
+from registry_tool._sdk.public_run import PublicRun
+from registry_tool._sdk.run import Run, current_run, finish, init
 
 __all__ = [
     "Api",

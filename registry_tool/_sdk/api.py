@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from registry_tool._engine.context import Context
-from registry_tool._model.names import parse_artifact_path, validate_name
+from registry_tool import _promotion as promotion
+from registry_tool._engine import Context
+from registry_tool._model.names import validate_name
 from registry_tool._sdk.artifact import Artifact
-from registry_tool._sdk.run import PublicRun
+from registry_tool._sdk.public_run import PublicRun
 from registry_tool.errors import NotFoundError, UsageError
 
 
@@ -36,15 +37,9 @@ class Api:
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """The version a path names: ``[[entity/]project/]name[:alias|:vN]`` or
         ``model-registry/<registry>/<collection>[:alias|:vN]``."""
-        ref = parse_artifact_path(name)
-        if ref.registry is not None:
-            from registry_tool._promotion import resolve
-
-            link, record = resolve(self._ctx, ref)
-            artifact = Artifact._from_link(self._ctx, link, record)
-        else:
-            record = self._ctx.resolve(ref, project=self.default_project)
-            artifact = Artifact._from_record(self._ctx, record)
+        found = self._ctx.resolve_ref(name, project=self.default_project)
+        record = found.record
+        artifact = Artifact._from_resolved(self._ctx, found)
         if type is not None and record.type != type:
             raise NotFoundError(f"{name} is of type {record.type!r}, not {type!r}")
         return artifact
@@ -126,9 +121,9 @@ class Api:
         (the default for protected stages); ``"direct"`` commits on the current branch.
         Returns a ``registry_tool._promotion.Promotion``.
         """
-        from registry_tool._promotion import promote
-
-        return promote(self._ctx, path, stage, reason=reason, mode=mode, registry=registry_name)
+        return promotion.promote(
+            self._ctx, path, stage, reason=reason, mode=mode, registry=registry_name
+        )
 
     def runs(self, project: str) -> list[PublicRun]:
         store = self._ctx.store

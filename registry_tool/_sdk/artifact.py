@@ -18,18 +18,20 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from registry_tool import _progress as progress
-from registry_tool._engine.context import Context, deleted_message
+from registry_tool import _promotion as promotion
+from registry_tool._deletion import delete_version
+from registry_tool._engine import Context, Resolved, deleted_message
 from registry_tool._hashing import hash_file
 from registry_tool._model.manifest import Entry, artifact_digest, check_entries, file_digest
 from registry_tool._model.names import (
     LATEST,
-    parse_artifact_path,
     validate_entry_path,
     validate_name,
 )
 from registry_tool._model.plain import to_plain
 from registry_tool._model.records import VersionRecord
 from registry_tool._references import expand_reference
+from registry_tool._store import registries
 from registry_tool.errors import (
     ArtifactError,
     NotFoundError,
@@ -41,7 +43,7 @@ from registry_tool.errors import (
 if TYPE_CHECKING:
     from registry_tool._model.governance import LinkRecord
     from registry_tool._sdk.media import Table
-    from registry_tool._sdk.run import PublicRun
+    from registry_tool._sdk.public_run import PublicRun
 
 
 @dataclass
@@ -117,14 +119,19 @@ class Artifact:
         art._bind(ctx, source)
         return art
 
+    @classmethod
+    def _from_resolved(cls, ctx: Context, found: Resolved) -> Artifact:
+        """The artifact a resolved path names: a project version or a registry link."""
+        if found.link is not None:
+            return cls._from_link(ctx, found.link, found.record)
+        return cls._from_record(ctx, found.record)
+
     def _bind(self, ctx: Context, record: VersionRecord) -> None:
         if self._link is not None:
-            from registry_tool._promotion import registry_aliases
-
             self._ctx = ctx
             self._record = record
-            held = registry_aliases(
-                ctx, ctx.store.head(), self._link.registry, self._link.collection
+            held = registries.aliases(
+                ctx.store, ctx.store.head(), self._link.registry, self._link.collection
             )
             self._aliases = sorted(a for a, r in held.items() if r.version == self._link.version)
             self._saved_aliases = list(self._aliases)
@@ -411,7 +418,7 @@ class Artifact:
 
     def logged_by(self) -> PublicRun | None:
         """The run that logged this version, if a run did."""
-        from registry_tool._sdk.run import PublicRun
+        from registry_tool._sdk.public_run import PublicRun
 
         record = self._logged()
         if record.run is None:
@@ -422,7 +429,7 @@ class Artifact:
 
     def used_by(self) -> list[PublicRun]:
         """Every run that used this version as an input."""
-        from registry_tool._sdk.run import PublicRun
+        from registry_tool._sdk.public_run import PublicRun
 
         record = self._logged()
         ctx = self._ctx
@@ -457,9 +464,7 @@ class Artifact:
         add = [a for a in wanted if a not in self._saved_aliases]
         remove = [a for a in self._saved_aliases if a not in wanted]
         if (add or remove) and self._link is not None:
-            from registry_tool._promotion import set_aliases
-
-            set_aliases(self._ctx, self._link, add=add, remove=remove)
+            promotion.set_aliases(self._ctx, self._link, add=add, remove=remove)
         elif add or remove:
             self._ctx.set_aliases(
                 record.project, record.name, record.version, add=add, remove=remove
@@ -468,14 +473,12 @@ class Artifact:
 
     def unlink(self) -> None:
         """Take this registry version out of its registry (its aliases go with it)."""
-        from registry_tool._promotion import unlink
-
         if self._link is None:
             raise ArtifactError(
                 f"{self.name} is not a registry version: get it by its model-registry/... path"
             )
         assert self._ctx is not None
-        unlink(self._ctx, self._link)
+        promotion.unlink(self._ctx, self._link)
         self._aliases = []
         self._saved_aliases = []
 
@@ -491,8 +494,6 @@ class Artifact:
         refused unless ``delete_aliases=True`` removes them in the same commit; a
         protected model-registry alias on a link to it always refuses.
         """
-        from registry_tool._deletion import delete_version
-
         record = self._logged()
         assert self._ctx is not None
         outcome = delete_version(
@@ -510,17 +511,14 @@ class Artifact:
         Linking the same content again reuses its registry version. A protected alias
         is refused here: it moves through ``registry-tool promote --pr``.
         """
-        from registry_tool._promotion import link_version, resolve
-
         record = self._logged()
         assert self._ctx is not None
         if record.deleted is not None:
             raise ArtifactError(deleted_message(record))
         if isinstance(aliases, str):
             raise UsageError("aliases must be a list of strings, not one string")
-        linked = link_version(self._ctx, record, target_path, list(aliases or []))
-        link, source = resolve(self._ctx, parse_artifact_path(linked.path))
-        return Artifact._from_link(self._ctx, link, source)
+        linked = promotion.link_version(self._ctx, record, target_path, list(aliases or []))
+        return Artifact._from_resolved(self._ctx, self._ctx.resolve_ref(linked.path))
 
     def download(
         self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None

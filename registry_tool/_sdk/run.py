@@ -18,11 +18,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from registry_tool._engine.context import Context
+from registry_tool._engine import Context
 from registry_tool._model.names import parse_artifact_path, validate_name
 from registry_tool._model.plain import to_plain
 from registry_tool._model.records import ArtifactUse, CodeInfo, RunRecord
+from registry_tool._promotion import link_version
 from registry_tool._sdk.artifact import Artifact
+from registry_tool._sdk.public_run import Config
 from registry_tool._store import now
 from registry_tool.errors import ArtifactError, RegistryError, UsageError
 
@@ -32,19 +34,6 @@ _ALPHABET = string.ascii_lowercase + string.digits
 
 def new_run_id() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(8))
-
-
-class Config(dict[str, Any]):
-    """Run config: a dict that also reads and writes as attributes (``config.lr``)."""
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
 
 
 def _code_info(registry_root: Path) -> CodeInfo | None:
@@ -168,16 +157,10 @@ class Run:
         else:
             via = artifact_or_name
             ref = parse_artifact_path(artifact_or_name)
-            if ref.registry is not None:
-                from registry_tool._promotion import resolve
-
-                link, source = resolve(self._ctx, ref)
-                artifact = Artifact._from_link(self._ctx, link, source)
-            else:
-                record = self._ctx.resolve(ref, project=self.project, entities=(self.entity,))
-                artifact = Artifact._from_record(self._ctx, record)
-                if ref.version is not None:
-                    via = None
+            found = self._ctx.resolve_ref(ref, project=self.project, entities=(self.entity,))
+            artifact = Artifact._from_resolved(self._ctx, found)
+            if found.link is None and ref.version is not None:
+                via = None
         record = artifact._logged()
         if type is not None and record.type != type:
             raise ArtifactError(
@@ -196,8 +179,6 @@ class Run:
         """Link an artifact (logged first if it is not yet) into a model registry:
         ``run.link_artifact(model, "model-registry/production-models", aliases=["staging"])``.
         """
-        from registry_tool._promotion import link_version, resolve
-
         self._check_open()
         if artifact._record is None:
             self.log_artifact(artifact)
@@ -205,8 +186,7 @@ class Run:
         if isinstance(aliases, str):
             raise UsageError("aliases must be a list of strings, not one string")
         linked = link_version(self._ctx, record, target_path, list(aliases or []), run=self.id)
-        link, source = resolve(self._ctx, parse_artifact_path(linked.path))
-        return Artifact._from_link(self._ctx, link, source)
+        return Artifact._from_resolved(self._ctx, self._ctx.resolve_ref(linked.path))
 
     def finish(self, exit_code: int | None = None) -> None:
         """Mark the run finished (or failed, for a non-zero exit code) and record it."""
@@ -232,49 +212,6 @@ class Run:
         tb: TracebackType | None,
     ) -> None:
         self.finish(exit_code=1 if exc_type is not None else 0)
-
-
-class PublicRun:
-    """A run read back from the registry (``api.run(...)``, ``artifact.logged_by()``)."""
-
-    def __init__(self, ctx: Context, record: RunRecord) -> None:
-        self._ctx = ctx
-        self._record = record
-        self.id = record.id
-        self.name = record.name
-        self.project = record.project
-        self.entity = record.entity or ctx.entity
-        self.job_type = record.job_type
-        self.config = Config(record.config)
-        self.state = record.status
-        self.status = record.status
-        self.started_at = record.started_at
-        self.finished_at = record.finished_at
-        self.code = record.code
-
-    def __repr__(self) -> str:
-        return f"<PublicRun {self.project}/{self.id} ({self.status})>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PublicRun) and (self.project, self.id) == (other.project, other.id)
-
-    def __hash__(self) -> int:
-        return hash((self.project, self.id))
-
-    def _artifacts(self, uses: tuple[ArtifactUse, ...]) -> list[Artifact]:
-        snap = self._ctx.store.head()
-        out = []
-        for use in uses:
-            record = self._ctx.store.read_version(snap, use.project, use.name, use.version)
-            if record is not None:
-                out.append(Artifact._from_record(self._ctx, record))
-        return out
-
-    def logged_artifacts(self) -> list[Artifact]:
-        return self._artifacts(self._record.outputs)
-
-    def used_artifacts(self) -> list[Artifact]:
-        return self._artifacts(self._record.inputs)
 
 
 _current_run: Run | None = None

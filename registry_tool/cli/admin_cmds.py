@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from registry_tool import _cache as blob_cache
-from registry_tool import _storage_admin as storage_admin
+from registry_tool import _verbs as verbs
 from registry_tool._fmt import human_size
-from registry_tool.cli.artifacts import _registry, json_option
+from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line, problem
 
 
@@ -25,7 +24,7 @@ def cache_group() -> None:
 @json_option
 def cache_info_cmd(as_json: bool) -> None:
     """Where the cache is, how many blobs and bytes it holds, and its size bound."""
-    info = blob_cache.cache_info()
+    info = verbs.cache_info()
     if as_json:
         emit_json(info.to_dict())
         return
@@ -41,7 +40,7 @@ def cache_info_cmd(as_json: bool) -> None:
 @click.option(
     "--max-size",
     metavar="SIZE",
-    help=f"Trim the cache to this size ({blob_cache.SIZE_HELP}; 0 empties it). "
+    help=f"Trim the cache to this size ({verbs.CACHE_SIZE_HELP}; 0 empties it). "
     "Default: the configured bound.",
 )
 @json_option
@@ -51,7 +50,7 @@ def cache_cleanup_cmd(max_size: str | None, as_json: bool) -> None:
     Temp files of fetches that died more than an hour ago go too. Exits 1 when a blob
     could not be removed.
     """
-    report = blob_cache.cleanup_cache(max_size)
+    report = verbs.cache_cleanup(max_size)
     if as_json:
         emit_json({"ok": report.ok, **report.to_dict()})
     else:
@@ -98,13 +97,13 @@ def storage_set_cmd(
     registry). The old store is kept as previous_storage in registry.yaml; run
     'registry-tool storage sync' to copy the blobs over.
     """
-    result = storage_admin.set_storage(
+    result = verbs.storage_set(
         url,
         endpoint_url=endpoint_url,
         region=region,
         profile=profile,
         path_style=path_style,
-        registry=_registry(ctx),
+        registry=registry_of(ctx),
     )
     if as_json:
         emit_json(result.to_dict())
@@ -131,7 +130,7 @@ def storage_sync_cmd(ctx: click.Context, from_url: str | None, as_json: bool) ->
     Blobs the store has are skipped and every copy is verified, so running it again
     resumes an interrupted sync. Exits 1 when a blob is missing from the source.
     """
-    report = storage_admin.sync_storage(from_url, registry=_registry(ctx))
+    report = verbs.storage_sync(from_url, registry=registry_of(ctx))
     if as_json:
         emit_json(report.to_dict())
     else:

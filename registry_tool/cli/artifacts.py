@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import click
 
-from registry_tool import _verbs as ops
+from registry_tool import _verbs as verbs
 from registry_tool._fmt import human_size
 from registry_tool._progress import files
-from registry_tool._sdk.artifact import VerifyReport
+from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line, problem, table
 from registry_tool.errors import VerificationError
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def _registry(ctx: click.Context) -> str | None:
-    return ctx.find_root().obj.registry  # type: ignore[no-any-return]
 
 
 @click.command("log")
@@ -54,14 +48,14 @@ def log_cmd(
     Content identical to an existing version creates no new version: the aliases are
     applied to that version instead.
     """
-    art = ops.log_path(
+    art = verbs.log_path(
         path,
         full_name,
         type_,
         aliases=list(aliases),
         description=description,
-        metadata=ops.parse_metadata(metadata),
-        registry=_registry(ctx),
+        metadata=verbs.parse_metadata(metadata),
+        registry=registry_of(ctx),
     )
     result = {
         "path": f"{art.project}/{art.collection_name}:{art.version}",
@@ -91,7 +85,7 @@ def get_cmd(ctx: click.Context, path: str, root: str | None, as_json: bool) -> N
 
     ARTIFACT_PATH is [project/]name[:alias|:vN]; no alias means latest.
     """
-    art, where = ops.download(path, root, registry=_registry(ctx))
+    art, where = verbs.download(path, root, registry=registry_of(ctx))
     if as_json:
         emit_json({"path": f"{art.project}/{art.collection_name}:{art.version}", "root": where})
     else:
@@ -106,7 +100,7 @@ def ls_cmd(ctx: click.Context, path: str | None, as_json: bool) -> None:
     """List artifact collections (of one PROJECT, or all), or the versions of one
     collection (PROJECT/NAME)."""
     if path is not None and "/" in path:
-        versions = ops.list_versions(path, registry=_registry(ctx))
+        versions = verbs.list_versions(path, registry=registry_of(ctx))
         if as_json:
             emit_json(versions)
             return
@@ -126,7 +120,7 @@ def ls_cmd(ctx: click.Context, path: str | None, as_json: bool) -> None:
             ],
         )
         return
-    rows = ops.list_collections(path, registry=_registry(ctx))
+    rows = verbs.list_collections(path, registry=registry_of(ctx))
     if as_json:
         emit_json(rows)
         return
@@ -156,11 +150,13 @@ def ls_cmd(ctx: click.Context, path: str | None, as_json: bool) -> None:
 @click.pass_context
 def show_cmd(ctx: click.Context, path: str, as_json: bool) -> None:
     """Show one version: aliases, digest, metadata, run and files."""
-    info = ops.describe(path, registry=_registry(ctx))
+    info = verbs.describe(path, registry=registry_of(ctx))
     if as_json:
         emit_json(info)
         return
     line(f"{info['qualified_name']}  ({info['type']})")
+    if info["link"]:
+        line(f"  links: {info['path']}")
     if info.get("deleted"):
         gone = info["deleted"]
         why = f": {gone['reason']}" if gone.get("reason") else ""
@@ -217,7 +213,7 @@ def verify_cmd(
     if not path or not root:
         raise click.UsageError("give ARTIFACT_PATH and --root DIR, or --all")
     try:
-        report = ops.verify(path, root, registry=_registry(ctx))
+        report = verbs.verify(path, root, registry=registry_of(ctx))
     except VerificationError as exc:
         if as_json and exc.report is not None:
             emit_json({"ok": False, **_report(exc.report)})
@@ -230,10 +226,7 @@ def verify_cmd(
 
 
 def _verify_all(ctx: click.Context, as_json: bool) -> None:
-    from registry_tool._engine.context import Context
-    from registry_tool._verify import verify_store
-
-    report = verify_store(Context.open(_registry(ctx)))
+    report = verbs.verify_all(registry=registry_of(ctx))
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -253,7 +246,7 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
-def _report(report: VerifyReport) -> dict[str, object]:
+def _report(report: verbs.VerifyReport) -> dict[str, object]:
     return {
         "root": report.root,
         "missing": report.missing,

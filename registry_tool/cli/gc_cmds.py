@@ -6,10 +6,9 @@ import time
 
 import click
 
-from registry_tool import _verbs as ops
+from registry_tool import _verbs as verbs
 from registry_tool._fmt import human_size
-from registry_tool._gc import DEFAULT_GRACE, format_duration, parse_duration
-from registry_tool.cli.artifacts import _registry, json_option
+from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line
 
 
@@ -34,8 +33,8 @@ def delete_cmd(
     is given; 'latest' moves to the newest version left. A protected model-registry
     alias on a link to it always refuses: demote it by pull request first.
     """
-    outcome = ops.delete(
-        path, delete_aliases=delete_aliases, reason=reason, registry=_registry(ctx)
+    outcome = verbs.delete(
+        path, delete_aliases=delete_aliases, reason=reason, registry=registry_of(ctx)
     )
     record = outcome.record
     label = f"{record.project}/{record.name}:v{record.version}"
@@ -61,7 +60,7 @@ def delete_cmd(
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @click.option(
     "--grace",
-    default=DEFAULT_GRACE,
+    default=verbs.DEFAULT_GRACE,
     show_default=True,
     metavar="DURATION",
     help="Keep unnamed blobs younger than this (s, m, h, d, w): a log uploads its blobs "
@@ -75,15 +74,15 @@ def gc_cmd(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None
     Every ref is read (local and remote-tracking branches, tags; remotes are fetched
     first). Blobs named only by deleted versions go; blobs younger than --grace stay.
     """
-    seconds = parse_duration(grace)
-    report = ops.gc(grace=seconds, dry_run=dry_run, registry=_registry(ctx))
+    seconds = verbs.parse_duration(grace)
+    report = verbs.gc(grace=seconds, dry_run=dry_run, registry=registry_of(ctx))
     if as_json:
         emit_json(report.to_dict())
         return
     now = time.time()
     if dry_run:
         for blob in report.removed:
-            age = format_duration(int((now - blob.modified) // 3600) * 3600.0)
+            age = verbs.format_duration(int((now - blob.modified) // 3600) * 3600.0)
             line(f"sha256:{blob.hexdigest}  {human_size(blob.size)}  {age} old")
     verb = "would remove" if dry_run else "removed"
     line(
@@ -91,7 +90,7 @@ def gc_cmd(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None
         f"({human_size(report.removed_bytes)}) of {_blobs(report.blobs)} "
         f"({human_size(report.bytes)}); kept {report.kept} named by versions on "
         f"{report.refs} {'ref' if report.refs == 1 else 'refs'}, {report.young} younger "
-        f"than {format_duration(seconds)}"
+        f"than {verbs.format_duration(seconds)}"
     )
 
 

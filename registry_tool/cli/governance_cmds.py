@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from registry_tool import _verbs as ops
-from registry_tool.cli.artifacts import _registry, json_option
+from registry_tool import _verbs as verbs
+from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line
 
 
@@ -60,7 +60,7 @@ def registry_create(
         --stages development,staging,production --protected staging,production \\
         --types model --gate 'production: f1 >= 0.9' --requires-previous production
     """
-    config = ops.create_model_registry(
+    config = verbs.create_model_registry(
         name,
         stages=_csv(stages),
         protected=_csv(protected),
@@ -68,7 +68,7 @@ def registry_create(
         gates=list(gates),
         requires_previous=_csv(requires_previous),
         description=description,
-        registry=_registry(ctx),
+        registry=registry_of(ctx),
     )
     if as_json:
         emit_json(config.to_doc())
@@ -86,7 +86,7 @@ def link_cmd(
     ctx: click.Context, source: str, target: str, aliases: tuple[str, ...], as_json: bool
 ) -> None:
     """Link a logged version into a model registry (the same content links once)."""
-    linked = ops.link(source, target, list(aliases), registry=_registry(ctx))
+    linked = verbs.link(source, target, list(aliases), registry=registry_of(ctx))
     if as_json:
         emit_json({"path": linked.path, "source": linked.source_path, "digest": linked.digest})
     else:
@@ -135,13 +135,13 @@ def promote_cmd(
     default for them): gh when logged in, else the GitHub API with GITHUB_TOKEN, else
     the compare URL is printed.
     """
-    done = ops.promote(
+    done = verbs.promote(
         path,
         stage,
         reason=reason,
         mode=mode or "auto",
         in_registry=in_registry,
-        registry=_registry(ctx),
+        registry=registry_of(ctx),
     )
     pr = done.pull_request
     result = {

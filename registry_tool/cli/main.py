@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from registry_tool import __version__
 from registry_tool import _progress as progress
+from registry_tool._version import __version__
 from registry_tool.cli import (
     admin_cmds,
     artifacts,

@@ -8,10 +8,8 @@ from pathlib import Path
 import click
 
 from registry_tool import _checks as checks
-from registry_tool import _verbs as ops
-from registry_tool._checks import CheckReport
-from registry_tool._store import init_registry
-from registry_tool.cli.artifacts import _registry, json_option
+from registry_tool import _verbs as verbs
+from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line, problem, table
 
 
@@ -70,7 +68,7 @@ def init_cmd(
         "profile": profile,
         "path_style": path_style,
     }
-    store = init_registry(
+    store = verbs.init(
         path,
         name=name,
         storage=storage,
@@ -99,7 +97,7 @@ def alias_group() -> None:
 @click.pass_context
 def alias_set(ctx: click.Context, path: str, alias: str, reason: str | None, as_json: bool) -> None:
     """Point ALIAS at the version ARTIFACT_PATH names (project/name:vN)."""
-    art = ops.set_alias(path, alias, reason=reason, registry=_registry(ctx))
+    art = verbs.set_alias(path, alias, reason=reason, registry=registry_of(ctx))
     target = f"{art.project}/{art.collection_name}:{art.version}"
     if as_json:
         emit_json({"path": target, "alias": alias, "aliases": art.aliases})
@@ -114,7 +112,7 @@ def alias_set(ctx: click.Context, path: str, alias: str, reason: str | None, as_
 @click.pass_context
 def alias_rm(ctx: click.Context, collection: str, alias: str, as_json: bool) -> None:
     """Remove ALIAS from the collection."""
-    version = ops.remove_alias(collection, alias, registry=_registry(ctx))
+    version = verbs.remove_alias(collection, alias, registry=registry_of(ctx))
     if as_json:
         emit_json({"collection": collection, "alias": alias, "removed_from": f"v{version}"})
     else:
@@ -134,9 +132,9 @@ def history_cmd(ctx: click.Context, collection: str, alias: str | None, as_json:
     registry-tool history model-registry/production-models/classifier --stage production
     """
     if collection.startswith("model-registry/"):
-        events = ops.stage_history(collection, alias, registry=_registry(ctx))
+        events = verbs.stage_history(collection, alias, registry=registry_of(ctx))
     else:
-        events = ops.history(collection, alias, registry=_registry(ctx))
+        events = verbs.history(collection, alias, registry=registry_of(ctx))
     if as_json:
         emit_json([e.to_dict() for e in events])
         return
@@ -208,7 +206,7 @@ def check_cmd(
     annotations and a step summary.
     """
     report = checks.check_registry(
-        _registry(ctx),
+        registry_of(ctx),
         base=base,
         head=head,
         main_branch=main_branch,
@@ -228,12 +226,12 @@ def check_cmd(
             problem(str(found))
         line(f"{report.files} files checked, {len(report.problems)} problems")
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        github_report(report, root=report.root or ops.registry_root(_registry(ctx)))
+        github_report(report, root=report.root or verbs.registry_root(registry_of(ctx)))
     if not report.ok:
         raise click.exceptions.Exit(1)
 
 
-def github_report(report: CheckReport, *, root: Path) -> None:
+def github_report(report: verbs.CheckReport, *, root: Path) -> None:
     """``::error`` annotations on stdout and a markdown summary for the job page."""
     for found in report.problems:
         line_no = _line_of(root / found.path, found.field)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import click
 
-from registry_tool._engine.context import Context
-from registry_tool.cli.artifacts import _registry, json_option
+from registry_tool import _verbs as verbs
+from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line, problem
 
 
@@ -42,13 +41,8 @@ def site_build(
     mkdocs builds the navigable pages; the many others (collections, versions,
     runs) are set into the theme's page by registry-tool, only those that changed.
     """
-    from registry_tool._site.build import build
-
-    report = build(
-        Context.open(_registry(ctx)),
-        Path(out),
-        templates=Path(templates) if templates else None,
-        strict=not no_strict,
+    report = verbs.build_site(
+        out, templates=templates, strict=not no_strict, registry=registry_of(ctx)
     )
     for warning in report.warnings:
         problem(f"warning: {warning}")
@@ -80,9 +74,7 @@ def site_build(
 @click.pass_context
 def site_serve(ctx: click.Context, port: int, out: str) -> None:
     """Build the site, then serve it on 127.0.0.1 (Ctrl-C stops)."""
-    from registry_tool._site.build import build
-
-    report = build(Context.open(_registry(ctx)), Path(out))
+    report = verbs.build_site(out, registry=registry_of(ctx))
     line(f"Serving {report.out} on http://127.0.0.1:{port}/")
     subprocess.run(
         [

@@ -1,0 +1,289 @@
+"""Writing model registries: create one, link a version into it, move or drop its
+aliases, unlink a version. Every write is one commit; protected aliases move only
+through a promotion (``promote.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from registry_tool._engine import Context
+from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
+from registry_tool._model.layout import (
+    link_file,
+    model_registry_file,
+    registry_alias_file,
+    unlink_file,
+)
+from registry_tool._model.names import LATEST, validate_alias, validate_name
+from registry_tool._model.records import VersionRecord
+from registry_tool._promotion.stages import check_stage, require
+from registry_tool._scaffold import codeowners, protected_patterns
+from registry_tool._store import Change, Snapshot, now, registries
+from registry_tool.errors import ArtifactError, NotFoundError, ProtectedAliasError, UsageError
+
+CODEOWNERS = ".github/CODEOWNERS"
+
+
+def create_registry(
+    ctx: Context,
+    name: str,
+    *,
+    stages: Sequence[str] = (),
+    protected: Sequence[str] = (),
+    types: Sequence[str] = (),
+    gates: dict[str, StageGate] | None = None,
+    description: str | None = None,
+) -> ModelRegistryConfig:
+    """Write ``registries/<name>/registry.yaml`` (one commit)."""
+    validate_name(name, what="registry name")
+    for stage in (*stages, *protected):
+        validate_alias(stage)
+    for stage in gates or {}:
+        if stage not in stages:
+            raise UsageError(f"gate for {stage!r}, which is not one of the stages {list(stages)}")
+    config = ModelRegistryConfig(
+        name=name,
+        created_at=now(),
+        stages=tuple(stages),
+        protected=tuple(protected),
+        types=tuple(validate_name(t, what="artifact type") for t in types),
+        gates=dict(gates or {}),
+        description=description,
+    )
+
+    def build(snap: Snapshot) -> Change[ModelRegistryConfig]:
+        if snap.exists(model_registry_file(name)):
+            raise UsageError(f"model registry {name!r} already exists")
+        change: Change[ModelRegistryConfig] = Change(message=f"registry create {name}")
+        change.put(model_registry_file(name), config.to_doc(), "model-registry")
+        if snap.exists(CODEOWNERS):
+            # Keep CODEOWNERS naming every protected alias, this registry's included.
+            patterns = protected_patterns(name, config.protected)
+            for other in registries.names(snap):
+                found = registries.read_config(ctx.store, snap, other)
+                if found is not None:
+                    patterns += protected_patterns(other, found.protected)
+            change.files[CODEOWNERS] = codeowners(patterns).encode()
+        change.result = config
+        return change
+
+    ctx.store.write(build)
+    return config
+
+
+def stage_changes(
+    ctx: Context,
+    snap: Snapshot,
+    change: Change[Any],
+    config: ModelRegistryConfig,
+    link: LinkRecord,
+    source: VersionRecord,
+    aliases: Iterable[str],
+    *,
+    allow_protected: bool,
+    reason: str | None,
+    run: str | None,
+) -> list[str]:
+    """Move registry aliases to ``link`` in ``change``: a protected one only with
+    ``allow_protected`` (a promotion), each only if the link meets its stage's gates."""
+
+    def guard(alias: str) -> None:
+        if alias in config.protected and not allow_protected:
+            raise ProtectedAliasError(
+                f"{alias!r} is protected in model-registry/{config.name}: it moves only by a "
+                f"reviewed promotion: registry-tool promote {link.path} --to {alias} --pr"
+            )
+        require(check_stage(ctx, snap, config, link, source, alias), link, alias)
+
+    return ctx.move_aliases(
+        snap,
+        change,
+        partial(registry_alias_file, config.name, link.collection),
+        link.version,
+        aliases,
+        run_id=run,
+        reason=reason,
+        guard=guard,
+    )
+
+
+def link_version(
+    ctx: Context,
+    source: VersionRecord,
+    target: str,
+    aliases: Sequence[str] = (),
+    *,
+    run: str | None = None,
+    allow_protected: bool = False,
+) -> LinkRecord:
+    """Link a logged version into ``model-registry/<registry>[/<collection>]``.
+
+    A registry that does not exist yet is created plain (no stages, nothing protected),
+    as W&B creates one on first link.
+    """
+    registry, collection = link_target(target, source.name)
+    wanted = [LATEST, *(validate_alias(a) for a in aliases if a != LATEST)]
+
+    def build(snap: Snapshot) -> Change[LinkRecord]:
+        change: Change[LinkRecord] = Change()
+        config = registries.read_config(ctx.store, snap, registry)
+        if config is None:
+            config = ModelRegistryConfig(name=registry, created_at=now())
+            change.put(model_registry_file(registry), config.to_doc(), "model-registry")
+        if config.types and source.type not in config.types:
+            raise ArtifactError(
+                f"model-registry/{registry} takes {', '.join(config.types)} artifacts, "
+                f"not {source.type!r}"
+            )
+        numbers = registries.link_numbers(snap, registry, collection)
+        existing = None
+        for number in numbers:
+            if snap.exists(unlink_file(registry, collection, number)):
+                continue
+            found = registries.read_link(ctx.store, snap, registry, collection, number)
+            if found and found.digest == source.digest:
+                existing = found
+                break
+        link = existing or LinkRecord(
+            registry=registry,
+            collection=collection,
+            version=numbers[-1] + 1 if numbers else 0,
+            project=source.project,
+            name=source.name,
+            source_version=source.version,
+            digest=source.digest,
+            linked_at=now(),
+            linked_by=ctx.author(),
+            run=run,
+        )
+        if existing is None:
+            change.put(link_file(registry, collection, link.version), link.to_doc(), "link")
+        moved = stage_changes(
+            ctx,
+            snap,
+            change,
+            config,
+            link,
+            source,
+            wanted,
+            allow_protected=allow_protected,
+            reason=None,
+            run=run,
+        )
+        head = f"link {source.project}/{source.name}:v{source.version} -> {link.path}"
+        change.message = head + "".join(f" +{a}" for a in moved)
+        change.result = link
+        return change
+
+    written = ctx.store.write(build)
+    assert written.result is not None
+    return written.result
+
+
+def set_aliases(
+    ctx: Context,
+    link: LinkRecord,
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    reason: str | None = None,
+    allow_protected: bool = False,
+    message: str | None = None,
+) -> str | None:
+    """Move registry aliases to a link, or take them off it (a demotion)."""
+    add = [validate_alias(a) for a in add]
+    remove = [validate_alias(a) for a in remove]
+
+    def build(snap: Snapshot) -> Change[None]:
+        change: Change[None] = Change()
+        config = registries.read_config(ctx.store, snap, link.registry)
+        if config is None:
+            raise NotFoundError(f"there is no model registry {link.registry!r}")
+        source = ctx.store.read_version(snap, link.project, link.name, link.source_version)
+        if source is None:
+            raise NotFoundError(f"{link.path} links {link.source_path}, which does not exist")
+        moved = stage_changes(
+            ctx,
+            snap,
+            change,
+            config,
+            link,
+            source,
+            add,
+            allow_protected=allow_protected,
+            reason=reason,
+            run=None,
+        )
+        dropped = []
+        for alias in remove:
+            path = registry_alias_file(link.registry, link.collection, alias)
+            current = ctx.store.load(snap, path, "alias")
+            if current is None or current["version"] != link.version:
+                continue
+            if alias in config.protected and not allow_protected:
+                raise ProtectedAliasError(
+                    f"{alias!r} is protected in model-registry/{link.registry}: demote through a "
+                    "pull request"
+                )
+            change.files[path] = None
+            dropped.append(alias)
+        parts = [f"+{a}" for a in moved] + [f"-{a}" for a in dropped]
+        change.message = message or f"alias {link.path} {' '.join(parts)}"
+        if reason and not message:
+            change.message += f"\n\n{reason}"
+        return change
+
+    return ctx.store.write(build).commit
+
+
+def unlink(ctx: Context, link: LinkRecord, *, reason: str | None = None) -> str | None:
+    """Take a version out of its registry: its aliases go, a tombstone records who and
+    why, and the link file itself stays (links are immutable, history is kept)."""
+
+    def build(snap: Snapshot) -> Change[None]:
+        config = registries.read_config(ctx.store, snap, link.registry)
+        if config is None:
+            raise NotFoundError(f"there is no model registry {link.registry!r}")
+        if snap.exists(unlink_file(link.registry, link.collection, link.version)):
+            return Change()
+        change: Change[None] = Change(message=f"unlink {link.path}")
+        held = registries.aliases(ctx.store, snap, link.registry, link.collection)
+        for alias, record in held.items():
+            if record.version != link.version:
+                continue
+            if alias in config.protected:
+                raise ProtectedAliasError(
+                    f"{link.path} holds the protected alias {alias!r}: demote it by pull "
+                    "request before unlinking"
+                )
+            change.files[registry_alias_file(link.registry, link.collection, alias)] = None
+        doc: dict[str, Any] = {
+            "kind": "unlink",
+            "registry": link.registry,
+            "collection": link.collection,
+            "version": link.version,
+            "unlinked_at": now(),
+            "unlinked_by": ctx.author(),
+        }
+        if reason:
+            doc["reason"] = reason
+        change.put(unlink_file(link.registry, link.collection, link.version), doc, "unlink")
+        return change
+
+    return ctx.store.write(build).commit
+
+
+def link_target(target: str, default_collection: str) -> tuple[str, str]:
+    parts = target.strip("/").split("/")
+    if parts[0] != "model-registry" or len(parts) not in (2, 3):
+        raise UsageError(
+            f"link target {target!r}: expected 'model-registry/<registry>' or "
+            "'model-registry/<registry>/<collection>'"
+        )
+    registry = validate_name(parts[1], what="registry name")
+    collection = validate_name(
+        parts[2] if len(parts) == 3 else default_collection, what="collection name"
+    )
+    return registry, collection
