@@ -11,26 +11,24 @@ Written to be a drop-in for the W&B Artifacts API::
     wandb.finish()
 """
 
-from __future__ import annotations
-
-from typing import Any
-
+from registry_tool import errors
 from registry_tool._sdk import Api, Artifact, Image, Run, Table, finish, init
-from registry_tool._sdk.run import current_run
+from registry_tool._sdk.run import current_run as _current_run
+from registry_tool._version import __version__
 from registry_tool.errors import (
     ArtifactError,
     CorruptBlobError,
     DocumentError,
+    GateError,
     GitError,
     InvalidNameError,
     NotFoundError,
+    ProtectedAliasError,
     RegistryError,
     StorageError,
     UsageError,
     VerificationError,
 )
-
-from registry_tool._version import __version__  # noqa: E402
 
 __all__ = [
     "Api",
@@ -38,10 +36,12 @@ __all__ = [
     "ArtifactError",
     "CorruptBlobError",
     "DocumentError",
+    "GateError",
     "GitError",
     "Image",
     "InvalidNameError",
     "NotFoundError",
+    "ProtectedAliasError",
     "RegistryError",
     "Run",
     "StorageError",
@@ -49,13 +49,14 @@ __all__ = [
     "UsageError",
     "VerificationError",
     "__version__",
+    "errors",
     "finish",
     "init",
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Run | None:
     # ``wandb.run`` is the current run, as in W&B.
     if name == "run":
-        return current_run()
+        return _current_run()
     raise AttributeError(f"module 'registry_tool' has no attribute {name!r}")

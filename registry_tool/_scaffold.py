@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from registry_tool._model.layout import model_registry_file, registry_alias_file
 from registry_tool._version import __version__
 
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
@@ -115,14 +116,14 @@ def codeowners(protected_paths: Iterable[str], team: str = PLACEHOLDER_TEAM) -> 
         "# Reviews required for what governs this registry. Replace the placeholder team",
         "# with yours, and turn on 'Require review from Code Owners' for main.",
         f"/.github/ {team}",
-        f"/registries/*/registry.yaml {team}",
+        f"/{model_registry_file('*')} {team}",
     ]
     lines += [f"/{path} {team}" for path in sorted(set(protected_paths))]
     return "\n".join(lines) + "\n"
 
 
 def protected_patterns(registry: str, stages: Iterable[str]) -> list[str]:
-    return [f"registries/{registry}/*/aliases/{stage}.yaml" for stage in stages]
+    return [registry_alias_file(registry, "*", stage) for stage in stages]
 
 
 def github_files(protected_paths: Iterable[str] = ()) -> dict[str, bytes]:

@@ -22,6 +22,7 @@ from registry_tool._cache import CacheInfo, CleanupReport
 from registry_tool._checks import CheckReport
 from registry_tool._deletion import DeleteOutcome, delete_version
 from registry_tool._engine import Context
+from registry_tool._engine.download import VerifyReport
 from registry_tool._gc import (
     DEFAULT_GRACE,
     GcReport,
@@ -32,7 +33,7 @@ from registry_tool._gc import (
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
 from registry_tool._model.layout import version_file
 from registry_tool._model.names import parse_artifact_path, validate_alias, validate_name
-from registry_tool._sdk.artifact import Artifact, VerifyReport
+from registry_tool._sdk.artifact import Artifact
 from registry_tool._sdk.run import DEFAULT_PROJECT
 from registry_tool._store import RegistryStore, Snapshot, init_registry, registries
 from registry_tool._store.history import AliasEvent, alias_history
@@ -281,33 +282,18 @@ def check(
     head: str | None = None,
     main_branch: str = "main",
     verify_blobs: bool = False,
+    deep: bool = False,
     registry: Registry = None,
-) -> checks.CheckReport:
-    """The whole registry (working tree), or with ``base`` the change base..head."""
-    ctx = Context.open(registry)
-    if base is None:
-        if head is not None:
-            raise UsageError("--head needs --base")
-        return checks.check_tree(ctx.store.root)
-
-    def missing(digests: list[str]) -> list[str]:
-        """Blobs not in storage, or (on a local store) whose bytes no longer hash to
-        their name. On S3 the server verified each blob's SHA-256 when it was stored."""
-        from registry_tool._blobs import LocalBlobStore
-        from registry_tool._hashing import hash_file
-
-        present = ctx.has_many(set(digests))
-        bad = [d for d in digests if not present[d]]
-        if isinstance(ctx.blobs, LocalBlobStore):
-            bad += [d for d in digests if present[d] and hash_file(ctx.blobs.path_for(d)) != d]
-        return bad
-
-    return checks.check_diff(
-        ctx.store,
-        base,
-        head or "HEAD",
+) -> CheckReport:
+    """The whole registry (working tree), or with ``base`` the change base..head (see
+    ``registry_tool._checks.run_checks``)."""
+    return checks.run_checks(
+        registry,
+        base=base,
+        head=head,
         main_branch=main_branch,
-        verify_blobs=missing if verify_blobs else None,
+        verify_blobs=verify_blobs,
+        deep=deep,
     )
 
 

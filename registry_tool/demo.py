@@ -18,6 +18,11 @@ import sys
 from pathlib import Path
 
 import registry_tool as wandb
+from registry_tool import _promotion as promotion
+from registry_tool._engine import Context
+from registry_tool._model.governance import StageGate
+from registry_tool._site.build import build
+from registry_tool._store import registries
 from registry_tool._store.locate import default_registry_path
 
 PROJECT = "demo"
@@ -129,12 +134,8 @@ def main() -> int:
     )
 
     # 5. Link the model into a model registry and promote it through gated stages.
-    from registry_tool import _promotion as promotion
-    from registry_tool._engine.context import Context
-    from registry_tool._model.governance import StageGate
-
     ctx = Context.open()
-    if promotion.read_config(ctx, ctx.store.head(), "demo-models") is None:
+    if registries.read_config(ctx.store, ctx.store.head(), "demo-models") is None:
         promotion.create_registry(
             ctx,
             "demo-models",
@@ -150,8 +151,6 @@ def main() -> int:
         print(f"promoted        {done.link.path} to {stage}: {gates}")
 
     # 6. The browsable registry: a static site with lineage graphs.
-    from registry_tool._site.build import build
-
     report = build(Context.open(), work / "site")
     print(f"site            {report.pages} pages built; open {report.index.resolve().as_uri()}")
 

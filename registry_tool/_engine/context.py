@@ -4,11 +4,12 @@ caches, and the operations Artifact, Run and Api share — resolve, log, alias, 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from registry_tool import _schemas as schemas
 from registry_tool import _settings
 from registry_tool._blobs import BlobStore, open_blob_store
 from registry_tool._cache import BlobCache
-from registry_tool._hashing import StatCache, copy_and_hash, scratch_path
+from registry_tool._hashing import StatCache
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import alias_file, collection_file, run_file, version_file
 from registry_tool._model.manifest import (
@@ -534,12 +535,10 @@ class Context:
 
         self.store.write(build)
 
-    # -- downloading ---------------------------------------------------------------
+    # -- reading -------------------------------------------------------------------
 
     def read_blob(self, digest: str) -> bytes:
         """A stored file's bytes (through the cache for remote stores), verified."""
-        import hashlib
-
         hexdigest = blob_hex(digest)
         local = self.blobs.local_path(hexdigest)
         if local is not None:
@@ -554,62 +553,8 @@ class Context:
             raise CorruptBlobError(f"blob {digest} is corrupt")
         return data
 
-    def fetch_entry(self, entry: Entry, target: Path, advance: Callable[[int], None]) -> None:
-        """Write one stored file to ``target`` by temp file and rename, verified.
-
-        Stored files come through the blob cache (a local store is its own cache).
-        """
-        if entry.ref is not None:
-            from registry_tool._references import fetch_reference
-
-            fetch_reference(entry, target, advance)
-            return
-        hexdigest = blob_hex(entry.digest)
-        tmp = str(scratch_path(target.parent, f".{target.name}.part-"))
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if self.blobs.local_path(hexdigest) is not None:
-                self.blobs.fetch(hexdigest, Path(tmp), advance)
-            elif not self.cache.path_for(hexdigest).is_file():
-                # Fetched (and verified against the digest) just now: a kernel-side copy.
-                with (
-                    self.cache.open_blob(self.blobs, hexdigest, advance) as src,
-                    open(tmp, "xb") as dst,
-                ):
-                    _sendfile(src.fileno(), dst.fileno())
-            else:
-                # A cache hit is hashed again: the cache may have been damaged since.
-                # An open handle: another process evicting the blob cannot take it away.
-                with (
-                    self.cache.open_blob(self.blobs, hexdigest, lambda _n: None) as src,
-                    open(tmp, "xb") as dst,
-                ):
-                    got, _ = copy_and_hash(src, dst, advance)
-                if got != hexdigest:
-                    self.cache.discard(hexdigest)
-                    raise CorruptBlobError(f"cached blob {entry.digest} was corrupt; removed it")
-            os.replace(tmp, target)
-        except OSError as exc:
-            # A full disk (ENOSPC), a file size limit (EFBIG), a read-only folder.
-            raise ArtifactError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
-
-def _sendfile(src: int, dst: int) -> None:
-    offset = 0
-    size = os.fstat(src).st_size
-    while offset < size:
-        sent = os.sendfile(dst, src, offset, size - offset)
-        if sent == 0:
-            break
-        offset += sent
-
 
 def _replace_run(run: RunRecord, **changes: object) -> RunRecord:
-    from dataclasses import replace
-
     return replace(run, **changes)  # type: ignore[arg-type]
 
 

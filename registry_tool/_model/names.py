@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from registry_tool.errors import InvalidNameError
+from registry_tool.errors import InvalidNameError, UsageError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -175,3 +175,23 @@ def parse_artifact_path(text: object) -> ArtifactPath:
     raise InvalidNameError(
         f"invalid artifact path {text!r}: expected [[entity/]project/]name[:alias|:vN]"
     )
+
+
+def parse_link_target(target: str, default_collection: str) -> tuple[str, str]:
+    """``model-registry/<registry>[/<collection>]`` -> (registry, collection); the
+    collection defaults to the linked artifact's name.
+
+    >>> parse_link_target("model-registry/prod", "clf")
+    ('prod', 'clf')
+    """
+    parts = target.strip("/").split("/")
+    if parts[0] != "model-registry" or len(parts) not in (2, 3):
+        raise UsageError(
+            f"link target {target!r}: expected 'model-registry/<registry>' or "
+            "'model-registry/<registry>/<collection>'"
+        )
+    registry = validate_name(parts[1], what="registry name")
+    collection = validate_name(
+        parts[2] if len(parts) == 3 else default_collection, what="collection name"
+    )
+    return registry, collection

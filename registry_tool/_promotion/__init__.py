@@ -22,7 +22,6 @@ from registry_tool._promotion._moved import list_registries as registries
 from registry_tool._promotion.links import (
     CODEOWNERS,
     create_registry,
-    link_target,
     link_version,
     set_aliases,
     stage_changes,
@@ -47,7 +46,6 @@ __all__ = [
     "collections",
     "create_registry",
     "link_numbers",
-    "link_target",
     "link_version",
     "promote",
     "promotion_message",

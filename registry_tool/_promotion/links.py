@@ -16,7 +16,7 @@ from registry_tool._model.layout import (
     registry_alias_file,
     unlink_file,
 )
-from registry_tool._model.names import LATEST, validate_alias, validate_name
+from registry_tool._model.names import LATEST, parse_link_target, validate_alias, validate_name
 from registry_tool._model.records import VersionRecord
 from registry_tool._promotion.stages import check_stage, require
 from registry_tool._scaffold import codeowners, protected_patterns
@@ -123,7 +123,7 @@ def link_version(
     A registry that does not exist yet is created plain (no stages, nothing protected),
     as W&B creates one on first link.
     """
-    registry, collection = link_target(target, source.name)
+    registry, collection = parse_link_target(target, source.name)
     wanted = [LATEST, *(validate_alias(a) for a in aliases if a != LATEST)]
 
     def build(snap: Snapshot) -> Change[LinkRecord]:
@@ -273,17 +273,3 @@ def unlink(ctx: Context, link: LinkRecord, *, reason: str | None = None) -> str 
         return change
 
     return ctx.store.write(build).commit
-
-
-def link_target(target: str, default_collection: str) -> tuple[str, str]:
-    parts = target.strip("/").split("/")
-    if parts[0] != "model-registry" or len(parts) not in (2, 3):
-        raise UsageError(
-            f"link target {target!r}: expected 'model-registry/<registry>' or "
-            "'model-registry/<registry>/<collection>'"
-        )
-    registry = validate_name(parts[1], what="registry name")
-    collection = validate_name(
-        parts[2] if len(parts) == 3 else default_collection, what="collection name"
-    )
-    return registry, collection

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from registry_tool import _progress as progress
 from registry_tool import _promotion as promotion
 from registry_tool._deletion import delete_version
 from registry_tool._engine import Context, Resolved, deleted_message
+from registry_tool._engine.download import VerifyReport, download_version, verify_files
 from registry_tool._hashing import hash_file
 from registry_tool._model.manifest import Entry, artifact_digest, check_entries, file_digest
 from registry_tool._model.names import (
@@ -31,49 +30,17 @@ from registry_tool._model.names import (
 from registry_tool._model.plain import to_plain
 from registry_tool._model.records import VersionRecord
 from registry_tool._references import expand_reference
+from registry_tool._sdk.media import Table
 from registry_tool._store import registries
 from registry_tool.errors import (
     ArtifactError,
     NotFoundError,
-    RegistryError,
     UsageError,
-    VerificationError,
 )
 
 if TYPE_CHECKING:
     from registry_tool._model.governance import LinkRecord
-    from registry_tool._sdk.media import Table
     from registry_tool._sdk.public_run import PublicRun
-
-
-@dataclass
-class VerifyReport:
-    """What ``Artifact.verify`` found under a directory."""
-
-    root: str
-    missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.changed or self.extra)
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"{self.root}: every file matches"
-        parts = []
-        for label, items in (
-            ("missing", self.missing),
-            ("changed", self.changed),
-            ("extra", self.extra),
-        ):
-            if items:
-                shown = ", ".join(items[:5]) + (
-                    f" (+{len(items) - 5} more)" if len(items) > 5 else ""
-                )
-                parts.append(f"{len(items)} {label}: {shown}")
-        return f"{self.root}: " + "; ".join(parts)
 
 
 class Artifact:
@@ -370,8 +337,6 @@ class Artifact:
 
     def add(self, obj: Table, name: str) -> Entry:
         """Add a ``Table`` as ``<name>.table.json`` (images stored beside it)."""
-        from registry_tool._sdk.media import Table
-
         self._require_draft()
         if not isinstance(obj, Table):
             raise UsageError(f"artifact.add takes a Table, not {type(obj).__name__}")
@@ -386,8 +351,6 @@ class Artifact:
 
     def get(self, name: str) -> Table:
         """A ``Table`` added with ``add`` (downloads the artifact first)."""
-        from registry_tool._sdk.media import Table
-
         root = Path(self.download())
         table_name = name if name.endswith(".table.json") else f"{name}.table.json"
         if not (root / table_name).is_file():
@@ -528,63 +491,10 @@ class Artifact:
         Files already there with the right content are left alone.
         """
         record = self._logged()
-        ctx = self._ctx
-        assert ctx is not None
-        if record.deleted is not None:
-            raise ArtifactError(deleted_message(record))
-        target_root = (
-            Path(root)
-            if root is not None
-            else Path("artifacts") / f"{record.name}:v{record.version}"
+        assert self._ctx is not None
+        return download_version(
+            self._ctx, record, root, path_prefix=path_prefix, label=self.qualified_name
         )
-        entries = [
-            e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)
-        ]
-        target_root.mkdir(parents=True, exist_ok=True)
-        real_root = target_root.resolve()
-        inside: dict[Path, bool] = {}  # resolved once per folder, not once per file
-        todo = []
-        for entry in entries:
-            target = real_root / entry.path
-            folder = target.parent
-            if folder not in inside:
-                real = folder.resolve()
-                inside[folder] = real == real_root or real_root in real.parents
-            if not inside[folder] or (
-                target.is_symlink() and real_root not in target.resolve().parents
-            ):
-                raise VerificationError(
-                    f"{record.name}: file {entry.path!r} would land outside {root}"
-                )
-            if not self._present(ctx, entry, target):
-                todo.append((entry, target))
-        total = sum(e.size or 0 for e, _ in todo)
-
-        def fetch(item: tuple[Entry, Path], advance: Callable[[int], None]) -> None:
-            entry, target = item
-            try:
-                ctx.fetch_entry(entry, target, advance)
-            except RegistryError as exc:
-                raise type(exc)(f"{self.qualified_name}: file {entry.path!r}: {exc}") from exc
-
-        ctx.each(todo, fetch, f"downloading {progress.files(len(todo))}", total)
-        learned = [
-            (str(target), os.stat(target), entry.digest[7:])
-            for entry, target in todo
-            if entry.digest.startswith("sha256:")
-        ]
-        ctx.stat_cache.store_many(learned)
-        return str(target_root)
-
-    @staticmethod
-    def _present(ctx: Context, entry: Entry, target: Path) -> bool:
-        if not entry.digest.startswith("sha256:"):
-            return False
-        try:
-            st = os.stat(target)
-        except OSError:
-            return False
-        return ctx.stat_cache.lookup(str(target), st) == entry.digest[7:]
 
     def verify(self, root: str | os.PathLike[str] | None = None) -> VerifyReport:
         """Hash every file under ``root`` against the manifest.
@@ -592,44 +502,7 @@ class Artifact:
         Returns the report when everything matches; raises ``VerificationError``
         (carrying the report) when a file is missing, extra or changed.
         """
-        record = self._logged()
-        base = (
-            Path(root)
-            if root is not None
-            else Path("artifacts") / f"{record.name}:v{record.version}"
-        )
-        report = VerifyReport(str(base))
-        expected = {e.path: e for e in record.entries}
-        on_disk = set()
-        if base.is_dir():
-            for folder, _dirs, filenames in os.walk(base):
-                for filename in filenames:
-                    on_disk.add((Path(folder) / filename).relative_to(base).as_posix())
-        report.extra = sorted(on_disk - set(expected))
-        total = sum(
-            e.size or 0
-            for p, e in expected.items()
-            if p in on_disk and e.digest.startswith("sha256:")
-        )
-        with progress.task("verifying", total) as advance:
-            for path, entry in sorted(expected.items()):
-                if path not in on_disk:
-                    report.missing.append(path)
-                elif entry.digest.startswith("sha256:") and (
-                    file_digest(hash_file(base / path, advance)) != entry.digest
-                ):
-                    report.changed.append(path)
-                elif not entry.digest.startswith("sha256:") and (
-                    entry.ref is not None
-                    and entry.size is not None
-                    and (base / path).stat().st_size != entry.size
-                ):
-                    # a reference proven by ETag, MD5 or size and date: the download
-                    # checked the bytes; here the size is what can still be checked
-                    report.changed.append(path)
-        if not report.ok:
-            raise VerificationError(str(report), report)
-        return report
+        return verify_files(self._logged(), root)
 
     def delete_staging(self) -> None:
         if self._staging is not None:
