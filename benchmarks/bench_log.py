@@ -33,8 +33,8 @@ the host backs lazily, the first write into never-used pages is ~10x slower than
 reused ones (1 GiB ``cp``: ~3 s vs ~0.3 s here), which would penalise whichever side
 runs first; so before every timed command an untimed write+delete of a scratch file
 as big as what the command writes leaves already-touched pages to write into (see
-``pretouch``).  The CLI itself is warmed up too (one untimed tiny log in a throwaway
-registry) so Python byte-code compilation is not timed.  HOME, XDG_DATA_HOME and
+``pretouch`` in common.py).  The CLI itself is warmed up too (one untimed tiny log in
+a throwaway registry) so Python byte-code compilation is not timed.  HOME, XDG_DATA_HOME and
 XDG_CACHE_HOME point into the work dir, fresh for every repetition, so the stat cache
 and default registry start empty; with ``--repeat N`` every repetition also gets a
 fresh registry and the median is reported.
@@ -58,31 +58,45 @@ at the end unless ``--keep`` is given (kept data is reused by the next run).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import platform
-import shlex
 import shutil
-import statistics
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from builders import count_files, make_big, make_small, warm_read
 from common import (
-    WRITE_CHUNK,
+    REPO,
+    add_run_args,
+    arg_parser,
+    check_args,
     children_cpu,
+    clean_work,
     find_cli,
     first_line,
-    make_small,
+    isolated_env,
+    log_cmd,
+    median,
+    pretouch,
     report,
+    run,
     say,
-    warm_read,
+    timed,
+)
+from report import (
+    YES,
+    align,
+    footer,
+    load_average,
+    machine_facts,
+    reproduce_command,
+    statistic,
+    title,
+    version_of,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = REPO / "benchmarks" / ".work"
 GOAL_BIG_RATIO = 1.5
 GOAL_RELOG_RATIO = 0.10
@@ -92,97 +106,12 @@ DATA_DIR = "bench-data"
 RUNS_DIR = "bench-runs"
 
 
-# -- environment and subprocesses ----------------------------------------------------
-
-
-def isolated_env(home: Path) -> dict[str, str]:
-    """os.environ with HOME and the XDG dirs inside ``home``, registry overrides unset."""
-    env = dict(os.environ)
-    for var in ("REGISTRY_TOOL_DIR", "REGISTRY_TOOL_CACHE_DIR", "XDG_CONFIG_HOME"):
-        env.pop(var, None)
-    env["HOME"] = str(home)
-    env["XDG_DATA_HOME"] = str(home / ".local" / "share")
-    env["XDG_CACHE_HOME"] = str(home / ".cache")
-    for d in (env["XDG_DATA_HOME"], env["XDG_CACHE_HOME"]):
-        Path(d).mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    """Run a command, fail loudly on a non-zero exit, return its stdout."""
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"bench_log: command failed (exit {proc.returncode}): {shlex.join(cmd)}\n"
-            + proc.stderr.decode("utf-8", "replace")[-2000:]
-        )
-    return proc.stdout.decode("utf-8", "replace")
-
-
-def pretouch(scratch: Path, nbytes: int) -> None:
-    """Write ``nbytes`` to a scratch file and delete it (untimed), then ``sync``.
-
-    On a VM whose RAM the host backs lazily (Firecracker, ballooned guests), the first
-    touch of a guest page costs a host page fault: writing 1 GiB into never-used page
-    cache measured ~3-4.6 s here, against ~0.3 s into pages used before.  Whichever
-    side of a comparison runs first would pay that alone.  Writing and deleting as many
-    bytes as the timed command will write leaves that many already-backed pages at the
-    head of the free lists, so both sides write into warm memory.
-    """
-    block = bytes(WRITE_CHUNK)
-    with open(scratch, "wb") as f:
-        left = nbytes
-        while left > 0:
-            f.write(block[: min(left, WRITE_CHUNK)])
-            left -= WRITE_CHUNK
-    scratch.unlink()
-    os.sync()
-
-
-def timed(
-    cmd: list[str],
-    scratch: Path,
-    pretouch_bytes: int,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-) -> tuple[float, float]:
-    """(wall, CPU) seconds one command takes, after an untimed pre-touch and ``sync``."""
-    pretouch(scratch, pretouch_bytes)
-    cpu0, start = children_cpu(), time.perf_counter()
-    run(cmd, env=env, cwd=cwd)
-    return time.perf_counter() - start, children_cpu() - cpu0
-
-
 def git_head(registry: Path) -> str:
     return run(["git", "-C", str(registry), "rev-parse", "HEAD"]).strip()
 
 
-def count_files(root: Path) -> int:
-    return sum(len(files) for _, _, files in os.walk(root))
-
-
 def blob_dir(registry: Path) -> Path:
     return registry / ".blobs"  # what 'registry-tool init' uses by default
-
-
-# -- data ----------------------------------------------------------------------------
-
-
-def make_big(path: Path, mib: int) -> None:
-    size = mib * 1024 * 1024
-    if path.is_file() and path.stat().st_size == size:
-        say(f"reusing {path} ({mib} MiB)")
-        return
-    say(f"writing {mib} MiB of random bytes to {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        left = size
-        while left:
-            n = min(WRITE_CHUNK, left)
-            f.write(os.urandom(n))
-            left -= n
-    os.replace(tmp, path)
 
 
 # -- the measurements ----------------------------------------------------------------
@@ -237,17 +166,7 @@ class Bench:
         return registry, env
 
     def log_cmd(self, registry: Path, path: Path, name: str) -> list[str]:
-        return [
-            str(self.cli),
-            "--registry",
-            str(registry),
-            "log",
-            str(path),
-            "--name",
-            name,
-            "--type",
-            "dataset",
-        ]
+        return log_cmd(self.cli, registry, path, name)
 
     def warm_up_cli(self) -> None:
         say("warming up the CLI (one untimed tiny log: byte-code compilation, imports)")
@@ -281,7 +200,8 @@ class Bench:
         say(f"big #{rep + 1}: openssl {t1 - t0:.2f} s + cp {t2 - t1:.2f} s = {t2 - t0:.2f} s")
 
         cmd = self.log_cmd(registry, self.big, "bench/big")
-        secs, cpu = timed(cmd, self.scratch, self.big_bytes, env=env, cwd=base)
+        t = timed(cmd, env, base, scratch=self.scratch, pretouch_bytes=self.big_bytes)
+        secs, cpu = t.wall, t.cpu
         s.big_tool.append(secs)
         s.big_tool_cpu.append(cpu)
         blobs = [p.name for p in (blob_dir(registry) / "sha256").glob("*/*")]
@@ -299,14 +219,16 @@ class Bench:
         registry, env = self.fresh(f"small-{rep}")
         cmd = self.log_cmd(registry, self.small, "bench/small")
 
-        secs, cpu = timed(cmd, self.scratch, self.small_bytes, env=env, cwd=base)
+        t = timed(cmd, env, base, scratch=self.scratch, pretouch_bytes=self.small_bytes)
+        secs, cpu = t.wall, t.cpu
         s.small_first.append(secs)
         s.small_first_cpu.append(cpu)
         s.small_first_blobs.append(count_files(blob_dir(registry)))
         say(f"small #{rep + 1}: first log {secs:.2f} s")
 
         head0, blobs0 = git_head(registry), count_files(blob_dir(registry))
-        secs, cpu = timed(cmd, self.scratch, self.small_bytes, env=env, cwd=base)
+        t = timed(cmd, env, base, scratch=self.scratch, pretouch_bytes=self.small_bytes)
+        secs, cpu = t.wall, t.cpu
         s.small_relog_cpu.append(cpu)
         head1, blobs1 = git_head(registry), count_files(blob_dir(registry))
         s.small_relog.append(secs)
@@ -333,75 +255,17 @@ class Bench:
         self.samples.loadavg_after = os.getloadavg()[0]
 
     def cleanup(self) -> None:
-        if self.args.keep:
-            say(f"--keep: leaving data and the last registries under {self.work}")
-            return
-        for sub in (self.runs, self.data):
-            if sub.exists():
-                shutil.rmtree(sub)
-        with contextlib.suppress(OSError):
-            self.work.rmdir()  # only if nothing else is in it
-        say(f"deleted {self.data} and {self.runs}")
+        subs = (self.runs, self.data)
+        kept, deleted = "data and the last registries", f"deleted {self.data} and {self.runs}"
+        clean_work(self.work, subs, keep=self.args.keep, kept=kept, deleted=deleted)
 
 
 # -- reporting -----------------------------------------------------------------------
 
 
-def machine_facts(cli: Path) -> dict[str, str]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        mem = f"{pages / 2**30:.1f} GiB"
-    except (ValueError, OSError):
-        pass
-    return {
-        "nproc": first_line(["nproc"]),
-        "cpu": cpu,
-        "memory": mem,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": f"{platform.python_version()} ({sys.executable})",
-        "git": first_line(["git", "--version"]),
-        "openssl": first_line(["openssl", "version"]),
-        "registry-tool": first_line([str(cli), "--version"]),
-    }
-
-
-def reproduce_command(args: argparse.Namespace) -> str:
-    try:
-        work = os.path.relpath(args.work, REPO)
-    except ValueError:
-        work = str(args.work)
-    parts = [
-        ".venv/bin/python",
-        "benchmarks/bench_log.py",
-        "--work",
-        work,
-        "--big-mib",
-        str(args.big_mib),
-        "--small-count",
-        str(args.small_count),
-        "--small-kib",
-        str(args.small_kib),
-        "--repeat",
-        str(args.repeat),
-    ]
-    if args.keep:
-        parts.append("--keep")
-    if args.json:
-        parts.append("--json")
-    return f"cd {shlex.quote(str(REPO))} && {shlex.join(parts)}"
-
-
-def median(xs: list[float]) -> float:
-    return statistics.median(xs)
+def reproduce(args: argparse.Namespace) -> str:
+    options = ("big_mib", "small_count", "small_kib", "repeat")
+    return reproduce_command("bench_log.py", args, options, ("keep", "json"))
 
 
 def results(bench: Bench) -> dict[str, Any]:
@@ -417,7 +281,7 @@ def results(bench: Bench) -> dict[str, Any]:
             "small_kib": a.small_kib,
             "repeat": a.repeat,
             "work": str(a.work),
-            "statistic": "median" if a.repeat > 1 else "single run",
+            "statistic": statistic(a.repeat),
             "caches": "warm: one untimed read of the inputs before timing (page cache not "
             "dropped); before each timed command an untimed write+delete of a scratch file "
             "as big as what it writes (pre-touched RAM) and sync; CLI warmed up once",
@@ -462,17 +326,22 @@ def results(bench: Bench) -> dict[str, Any]:
         },
         "samples": asdict(s),
         "machine": {
-            **machine_facts(bench.cli),
-            "load average (1 min) before/after": f"{s.loadavg_before:.2f} / {s.loadavg_after:.2f}",
+            **machine_facts(
+                sys.executable,
+                {
+                    "openssl": first_line(["openssl", "version"]),
+                    "registry-tool": version_of(bench.cli),
+                },
+            ),
+            "load average (1 min) before/after": load_average((s.loadavg_before, s.loadavg_after)),
         },
-        "command": reproduce_command(a),
+        "command": reproduce(a),
     }
 
 
 def render(r: dict[str, Any]) -> str:
     big, first, relog = r["big_file"], r["small_first"], r["small_relog"]
     cpu = r["cpu_seconds"]
-    yes = {True: "yes", False: "NO"}
     rows = [
         ("operation", "seconds", "baseline s", "ratio", "goal", "met?"),
         (
@@ -481,7 +350,7 @@ def render(r: dict[str, Any]) -> str:
             f"{big['baseline_seconds']:.2f}",
             f"{big['ratio']:.2f}x",
             big["goal"],
-            yes[big["met"]],
+            YES[big["met"]],
         ),
         (first["operation"], f"{first['seconds']:.2f}", "-", "-", "-", "-"),
         (
@@ -490,36 +359,24 @@ def render(r: dict[str, Any]) -> str:
             f"{relog['baseline_seconds']:.2f}",
             f"{relog['ratio']:.1%}",
             relog["goal"],
-            yes[relog["met"]],
+            YES[relog["met"]],
         ),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for i, row in enumerate(rows):
-        cells = [
-            c.ljust(w) if j == 0 else c.rjust(w)
-            for j, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells))
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
     p = r["parameters"]
     heads = ", ".join(f"{a[:12]} -> {b[:12]}" for a, b in relog["heads_before_after"])
     counts = ", ".join(f"{a} -> {b}" for a, b in relog["blob_files_before_after"])
     out = [
-        f"registry-tool log benchmark ({p['statistic']}"
-        + (f" of {p['repeat']} repetitions" if p["repeat"] > 1 else "")
-        + ")",
+        title("registry-tool log benchmark", p),
         "",
-        *lines,
+        *align(rows),
         "",
         f"big file baseline = openssl dgst -sha256 {big['openssl_seconds']:.2f} s"
         f" + cp {big['cp_seconds']:.2f} s; registry-tool {big['mib_per_s']:.0f} MiB/s;"
-        f" blob name == openssl digest: {yes[big['blob_digest_matches_openssl']]}",
+        f" blob name == openssl digest: {YES[big['blob_digest_matches_openssl']]}",
         f"small files first log: {first['files_per_s']:.0f} files/s"
         f" (blob files written: {', '.join(map(str, first['blobs_written']))})",
-        f"re-log: no new commit: {yes[relog['no_new_commit']]} (HEAD {heads});"
-        f" no new blob: {yes[relog['no_new_blob']]} (blob files {counts})",
+        f"re-log: no new commit: {YES[relog['no_new_commit']]} (HEAD {heads});"
+        f" no new blob: {YES[relog['no_new_blob']]} (blob files {counts})",
         "CPU seconds (user+sys, children included; wall >> CPU means waiting or a busy"
         " machine): log big "
         + f"{cpu['big_tool']:.2f} vs openssl+cp {cpu['big_baseline']:.2f}; first log"
@@ -536,46 +393,36 @@ def render(r: dict[str, Any]) -> str:
             if p["repeat"] > 1
             else []
         ),
-        "",
-        "machine: " + "; ".join(f"{k} {v}" for k, v in r["machine"].items()),
-        "",
-        f"reproduce: {r['command']}",
+        *footer(r),
     ]
     return "\n".join(out)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description="Benchmark registry-tool log: a big file vs. openssl+cp, "
+    p = arg_parser(
+        "Benchmark registry-tool log: a big file vs. openssl+cp, "
         "many small files, and a re-log of unchanged files.",
+        DEFAULT_WORK,
     )
-    p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="work dir (default %(default)s)")
     p.add_argument("--big-mib", type=int, default=1024, help="big file size in MiB")
     p.add_argument("--small-count", type=int, default=10000, help="number of small files")
     p.add_argument("--small-kib", type=int, default=10, help="size of each small file in KiB")
-    p.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="repetitions of each timed command, each with a fresh registry (median reported)",
+    add_run_args(
+        p,
+        repeat=1,
+        repeat_help="repetitions of each timed command, each with a fresh registry (median "
+        "reported)",
+        keep="keep the data and last registries",
     )
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--keep", action="store_true", help="keep the data and last registries")
     args = p.parse_args(argv)
-    for name in ("big_mib", "small_count", "small_kib", "repeat"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if shutil.which("openssl") is None or shutil.which("cp") is None:
-        p.error("needs openssl and cp on PATH for the baseline")
-    args.work = args.work.expanduser().resolve()
-    return args
+    minimum = dict.fromkeys(("big_mib", "small_count", "small_kib", "repeat"), 1)
+    baseline = (("openssl", "cp"), "needs openssl and cp on PATH for the baseline")
+    return check_args(p, args, minimum, [baseline])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    bench = Bench(args)
-    say(f"work dir {args.work}; CLI {bench.cli}")
-    return report(bench, args.json, results, render)
+    return report(Bench(args), args, results, render)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from registry_tool import _promotion as promotion
-from registry_tool._engine.context import Context
+from registry_tool._engine import Context
 from registry_tool._model.layout import alias_file, registry_alias_file, unlink_file, version_file
 from registry_tool._model.names import LATEST
 from registry_tool._model.records import AliasRecord, Deletion, VersionRecord

@@ -22,12 +22,12 @@ A blob is garbage when both hold:
   this: the grace period must outlast the longest time between a blob's upload and
   the push of its commit.
 
-What is read is read once: trees shared by several refs are walked once (by tree id),
-and a version file is read once however many refs hold it (by blob id). A version
-file is not parsed: the digests it names are found in its bytes (which can only keep
-more blobs, never fewer); it is parsed only when it may carry the deleted mark.
-Just before removing anything the refs are read again, so a version committed while
-the store was being listed keeps its blobs.
+The refs are read by ``live_blobs(store, refs="all")`` (``_engine/live.py``): what is
+read is read once (trees shared by several refs by tree id, version files by blob id),
+and a version file is not parsed: the digests it names are found in its bytes (which
+can only keep more blobs, never fewer); it is parsed only when it may carry the
+deleted mark. Just before removing anything the refs are read again, so a version
+committed while the store was being listed keeps its blobs.
 """
 
 from __future__ import annotations
@@ -40,18 +40,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from registry_tool import _progress as progress
-from registry_tool import _schemas as schemas
-from registry_tool import _yamlio as yamlio
 from registry_tool._blobs.base import BlobInfo
-from registry_tool._engine.context import Context
-from registry_tool._store.git import Git
-from registry_tool.errors import GitError, RegistryError, UsageError
+from registry_tool._engine import Context
+from registry_tool._engine.live import ALL_REFS, live_blobs
+from registry_tool.errors import GitError, UsageError
 
 DAY = 86400.0
 DEFAULT_GRACE = "7d"
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": DAY, "w": 7 * DAY}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_BLOB_DIGEST = re.compile(rb"sha256:([0-9a-f]{64})")
 
 
 def parse_duration(text: str) -> float:
@@ -68,94 +65,6 @@ def format_duration(seconds: float) -> str:
         if seconds and seconds % _UNITS[unit] == 0:
             return f"{int(seconds // _UNITS[unit])}{unit}"
     return f"{seconds:g}s"
-
-
-@dataclass
-class References:
-    """The blobs live versions name, over every ref of a registry clone.
-
-    ``scan`` may run again after the refs moved: what was read before is not read again.
-    """
-
-    git: Git
-    digests: set[str] = field(default_factory=set)
-    refs: int = 0
-    versions: int = 0  # distinct version files read
-    deleted: int = 0  # ... of which marked deleted
-    _trees: set[tuple[int, str]] = field(default_factory=set)
-    _files: set[str] = field(default_factory=set)
-
-    def scan(self, advance: Callable[[int], None] = lambda _n: None) -> None:
-        roots = _ref_trees(self.git)
-        self.refs = len(roots)
-        pending: list[tuple[str, str]] = []
-        for tree in roots:
-            self._walk(tree, 0, "", pending)
-        for sha, path in pending:
-            data = self.git.read_object(sha)
-            self.versions += 1
-            advance(len(data))
-            if _marked_deleted(data, path):
-                self.deleted += 1
-                continue
-            self.digests.update(m.decode() for m in _BLOB_DIGEST.findall(data))
-
-    def _walk(self, sha: str, depth: int, path: str, out: list[tuple[str, str]]) -> None:
-        """Depth 0 a root tree, 1 projects/, 2 a project, 3 a collection, 4 versions/."""
-        if (depth, sha) in self._trees:
-            return
-        self._trees.add((depth, sha))
-        entries = self.git.read_tree(sha)
-        if depth == 0:
-            projects = entries.get("projects")
-            if projects is not None and projects.is_dir:
-                self._walk(projects.sha, 1, "projects", out)
-            return
-        if depth == 3:
-            versions = entries.get("versions")
-            if versions is not None and versions.is_dir:
-                self._walk(versions.sha, 4, f"{path}/versions", out)
-            return
-        for name, entry in entries.items():
-            if depth == 4:
-                if not entry.is_dir and name.endswith(".yaml") and entry.sha not in self._files:
-                    self._files.add(entry.sha)
-                    out.append((entry.sha, f"{path}/{name}"))
-            elif entry.is_dir:
-                self._walk(entry.sha, depth + 1, f"{path}/{name}", out)
-
-
-def _ref_trees(git: Git) -> list[str]:
-    """The root tree of every ref and of HEAD, peeled through tags, each once."""
-    names = git.out("for-each-ref", "--format=%(objectname)").split()
-    names.append("HEAD")
-    proc = git.run(
-        "cat-file",
-        "--batch-check=%(objectname) %(objecttype)",
-        input="".join(f"{name}^{{}}\n" for name in names).encode(),
-    )
-    trees = []
-    for line in proc.stdout.decode().splitlines():
-        sha, _, kind = line.partition(" ")
-        if kind == "commit":
-            trees.append(git.commit_tree_of(sha))
-        elif kind == "tree":
-            trees.append(sha)
-        # "missing" (HEAD of an empty repo) and refs to blobs name no version
-    return list(dict.fromkeys(trees))
-
-
-def _marked_deleted(data: bytes, path: str) -> bool:
-    """Whether a version file carries a valid deleted mark. Most files never say
-    "deleted" at all; a file that cannot be read counts as live (keeps its blobs)."""
-    if b"deleted" not in data:
-        return False
-    try:
-        doc = yamlio.loads(data, path)
-        schemas.validate(doc, "version", path)
-    except RegistryError:
-        return False
-    return bool(doc.get("deleted"))
 
 
 def fetch_remotes(ctx: Context) -> list[str]:
@@ -244,9 +153,8 @@ def collect_garbage(
     report = GcReport(store=ctx.blobs.url, dry_run=dry_run, grace=grace)
     if fetch:
         fetch_remotes(ctx)
-    refs = References(ctx.store.git)
     with progress.task("reading versions on every ref", 0) as advance:
-        refs.scan(advance)
+        live = live_blobs(ctx.store, refs=ALL_REFS, advance=advance)
     cutoff = (time.time() if now is None else now) - grace
     candidates: list[BlobInfo] = []
     with progress.task(f"listing {ctx.blobs.url}", 0) as advance:
@@ -254,7 +162,7 @@ def collect_garbage(
             advance(blob.size)
             report.blobs += 1
             report.bytes += blob.size
-            if blob.hexdigest in refs.digests:
+            if blob.hexdigest in live.digests:
                 report.kept += 1
                 report.kept_bytes += blob.size
             elif blob.modified > cutoff:
@@ -263,13 +171,15 @@ def collect_garbage(
             else:
                 candidates.append(blob)
     # A version committed while the store was being listed keeps its blobs.
-    refs.scan()
-    late = [b for b in candidates if b.hexdigest in refs.digests]
+    live = live_blobs(ctx.store, refs=ALL_REFS, since=live)
+    late = [b for b in candidates if b.hexdigest in live.digests]
     report.kept += len(late)
     report.kept_bytes += sum(b.size for b in late)
-    candidates = [b for b in candidates if b.hexdigest not in refs.digests]
-    report.refs, report.versions, report.deleted_versions = refs.refs, refs.versions, refs.deleted
-    report.referenced = len(refs.digests)
+    candidates = [b for b in candidates if b.hexdigest not in live.digests]
+    report.refs = live.refs
+    report.versions = live.versions + live.deleted  # every distinct version file read
+    report.deleted_versions = live.deleted
+    report.referenced = len(live.digests)
     if dry_run:
         report.removed = candidates
         return report

@@ -60,12 +60,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "REGISTRY_TOOL_S3_PATH_STYLE",
-            "registry.yaml's storage.path_style",
+            "registry.yaml's storage.path_style, else path style with an endpoint",
             "1 or 0: path-style S3 addressing",
         ),
         Setting(
             "REGISTRY_TOOL_S3_CHECKSUM",
-            "registry.yaml's storage.checksum, else when_required off AWS",
+            "registry.yaml's storage.checksum, else when_required with an endpoint",
             "botocore's request_checksum_calculation",
         ),
         Setting("REGISTRY_TOOL_S3_RETRY_MODE", "standard", "botocore's retry mode"),

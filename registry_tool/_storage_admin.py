@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from registry_tool._blobs import BlobStore, open_blob_store
-from registry_tool._engine.context import Context
+from registry_tool._engine import Context
+from registry_tool._engine.live import live_blobs
 from registry_tool._hashing import scratch_path
 from registry_tool._model.layout import REGISTRY_FILE
-from registry_tool._model.manifest import blob_hex
 from registry_tool._model.records import RegistryConfig, StorageConfig
 from registry_tool._store import Change, Snapshot, cache_home, open_registry
-from registry_tool.errors import CorruptBlobError, UsageError
+from registry_tool.errors import ArtifactError, CorruptBlobError, UsageError
 
 Registry = str | os.PathLike[str] | None
 
@@ -140,34 +140,6 @@ class SyncReport:
         }
 
 
-def named_blobs(ctx: Context) -> tuple[dict[str, list[str]], dict[str, int], int]:
-    """Every blob a live version on the current branch names (reference entries and
-    deleted versions aside, whose blobs gc may have taken): digest -> the versions
-    naming it, digest -> size, and how many versions there are."""
-    store = ctx.store
-    snap = store.head()
-    needed: dict[str, list[str]] = {}
-    sizes: dict[str, int] = {}
-    versions = 0
-    for project in store.projects(snap):
-        for name in store.collections(snap, project):
-            for number in store.version_numbers(snap, project, name):
-                record = store.read_version(snap, project, name, number)
-                if record is None or record.deleted is not None:
-                    continue
-                versions += 1
-                label = f"{project}/{name}:v{number}"
-                for entry in record.entries:
-                    if entry.ref is not None:
-                        continue
-                    hexdigest = blob_hex(entry.digest)
-                    users = needed.setdefault(hexdigest, [])
-                    if label not in users:
-                        users.append(label)
-                    sizes[hexdigest] = entry.size or 0
-    return needed, sizes, versions
-
-
 def _source_config(config: RegistryConfig, from_url: str | None) -> StorageConfig:
     if from_url is None:
         if config.previous_storage is None:
@@ -193,10 +165,18 @@ def sync_storage(from_url: str | None = None, *, registry: Registry = None) -> S
         raise UsageError(f"the source and the target are the same store ({config.storage.url})")
     source = open_blob_store(source_config, ctx.store.root)
     target = ctx.blobs
-    if source.url == target.url and not source.url.startswith("s3://"):
+    # Two remote stores at one URL may still differ (by endpoint); a local one may not.
+    if source.url == target.url and not source.remote:
         raise UsageError(f"the source and the target are the same store ({target.url})")
     report = SyncReport(source=source_config.url, target=config.storage.url)
-    needed, sizes, report.versions = named_blobs(ctx)
+    # Every blob a live version on the current branch names (reference entries and
+    # deleted versions aside, whose blobs gc may have taken).
+    live = live_blobs(ctx.store)
+    if live.malformed:
+        raise ArtifactError(f"not a sha256 digest: {live.malformed[0].digest!r}")
+    needed = {hexdigest: live.labels(hexdigest) for hexdigest in live.uses}
+    sizes = {hexdigest: live.size(hexdigest) for hexdigest in live.uses}
+    report.versions = live.versions
     report.blobs = len(needed)
     present = ctx.has_many(set(needed))
     todo = [d for d in sorted(needed) if not present[d]]
@@ -282,7 +262,6 @@ class _Halves:
 __all__ = [
     "SetResult",
     "SyncReport",
-    "named_blobs",
     "set_storage",
     "sync_storage",
 ]

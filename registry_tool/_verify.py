@@ -3,9 +3,8 @@
 ``verify_store`` (``registry-tool verify --all``) reads every blob a version names,
 once per distinct blob and in parallel, and hashes it: a blob missing from storage or
 whose bytes no longer hash to its digest is reported with every version and file that
-names it. ``deep_problems`` and ``link_digests`` (``registry-tool check --deep``)
-recompute each version's artifact digest from its manifest entries and each link's
-source digest from the version it links.
+names it. ``missing_blobs`` is what ``check --verify-blobs`` asks of the blobs a
+change adds. (Recomputing digests, ``check --deep``, is ``registry_tool._checks.deep``.)
 
 >>> report = verify_store(Context.open())          # doctest: +SKIP
 >>> report.ok, [str(b) for b in report.bad]        # doctest: +SKIP
@@ -21,15 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from registry_tool import _progress as progress
-from registry_tool._blobs import LocalBlobStore
-from registry_tool._checks import Problem, check_manifest
 from registry_tool._engine.context import Context
 from registry_tool._hashing import hash_file
-from registry_tool._model import layout
 from registry_tool._model.layout import version_file
-from registry_tool._model.manifest import Entry, artifact_digest
-from registry_tool._store import RegistryStore, Snapshot
-from registry_tool.errors import CorruptBlobError, DocumentError, RegistryError
+from registry_tool._store import Snapshot
+from registry_tool.errors import CorruptBlobError
 
 MISSING = "missing"
 CORRUPT = "corrupt"
@@ -131,24 +126,20 @@ def verify_store(ctx: Context, snap: Snapshot | None = None) -> BlobReport:
 
 def _checker(ctx: Context, scratch: Path) -> Callable[[str, Callable[[int], None]], str | None]:
     """``check(hexdigest, advance)``: None for a good blob, else "missing" or "corrupt".
-    A local store's file is hashed where it lies; other stores' blobs are fetched to a
-    scratch file (the store verifies the digest as it writes) and removed at once."""
+    A blob on this machine's disk (a local store) is hashed where it lies; other
+    stores' blobs are fetched to a scratch file (the store verifies the digest as it
+    writes) and removed at once."""
     blobs = ctx.blobs
-    if isinstance(blobs, LocalBlobStore):
 
-        def local(hexdigest: str, advance: Callable[[int], None]) -> str | None:
+    def check(hexdigest: str, advance: Callable[[int], None]) -> str | None:
+        local = blobs.local_path(hexdigest)
+        if local is not None:
             try:
-                return (
-                    None if hash_file(blobs.path_for(hexdigest), advance) == hexdigest else CORRUPT
-                )
+                return None if hash_file(local, advance) == hexdigest else CORRUPT
             except FileNotFoundError:
                 return MISSING
             except OSError:
                 return CORRUPT  # unreadable (a directory, no permission): not the blob
-
-        return local
-
-    def remote(hexdigest: str, advance: Callable[[int], None]) -> str | None:
         target = scratch / hexdigest
         try:
             blobs.fetch(hexdigest, target, advance)
@@ -158,7 +149,7 @@ def _checker(ctx: Context, scratch: Path) -> Callable[[str, Callable[[int], None
             target.unlink(missing_ok=True)
         return None
 
-    return remote
+    return check
 
 
 def missing_blobs(ctx: Context) -> Callable[[list[str]], list[str]]:
@@ -169,99 +160,18 @@ def missing_blobs(ctx: Context) -> Callable[[list[str]], list[str]]:
     def missing(digests: list[str]) -> list[str]:
         present = ctx.has_many(set(digests))
         bad = [d for d in digests if not present[d]]
-        if isinstance(ctx.blobs, LocalBlobStore):
-            bad += [d for d in digests if present[d] and hash_file(ctx.blobs.path_for(d)) != d]
+        for d in digests:
+            local = ctx.blobs.local_path(d) if present[d] else None
+            if local is not None and hash_file(local) != d:
+                bad.append(d)
         return bad
 
     return missing
 
 
-# -- check --deep ----------------------------------------------------------------------
-
-
-def deep_problems(store: RegistryStore, snap: Snapshot, *, checked: set[str]) -> list[Problem]:
-    """Every version's digest recomputed from its manifest, and every link's source
-    digest against its source version, across the whole snapshot. Files in ``checked``
-    were judged already (a diff's added files): only their link digests are added."""
-    problems: list[Problem] = []
-    versions: dict[str, dict[str, Any]] = {}
-    links: dict[str, dict[str, Any]] = {}
-    for top in ("projects", "registries"):
-        for path, _ in snap.walk_files(top):
-            kind = layout.kind_for_path(path)
-            if kind not in ("version", "link"):
-                continue
-            try:
-                doc = store.load(snap, path, kind)
-            except DocumentError as exc:
-                if path not in checked:
-                    problems.append(Problem(exc.path, exc.field, exc.message))
-                continue
-            if doc is None:
-                continue
-            if kind == "version":
-                versions[path] = doc
-                if path not in checked:
-                    problems += check_manifest(path, doc)
-            else:
-                links[path] = doc
-    for path, doc in sorted(links.items()):
-        source = doc["source"]
-        project, _, name = source["artifact"].partition("/")
-        version = versions.get(version_file(project, name, source["version"]))
-        if version is None:
-            if path not in checked:
-                problems.append(
-                    Problem(
-                        path,
-                        "$.source",
-                        f"links {source['artifact']}:v{source['version']}, which does not exist",
-                    )
-                )
-        elif path not in checked or version["digest"] == source["digest"]:
-            # (an added link whose recorded digest differs was reported already)
-            problems += link_digest(path, source, version)
-    return problems
-
-
-def link_digests(docs: dict[str, dict[str, Any]]) -> list[Problem]:
-    """Each link's recorded source digest against its source version's manifest,
-    recomputed (``docs``: every parsed file of a tree, by path)."""
-    problems = []
-    for path, doc in sorted(docs.items()):
-        if doc["kind"] != "link":
-            continue
-        source = doc["source"]
-        project, _, name = source["artifact"].partition("/")
-        version = docs.get(version_file(project, name, source["version"]))
-        if version is not None:
-            problems += link_digest(path, source, version)
-    return problems
-
-
-def link_digest(path: str, source: dict[str, Any], version: dict[str, Any]) -> list[Problem]:
-    try:
-        digest = artifact_digest(Entry.from_doc(e) for e in version["entries"])
-    except RegistryError:
-        return []  # the version's own check says what is wrong with its entries
-    if digest == source["digest"]:
-        return []
-    return [
-        Problem(
-            path,
-            "$.source.digest",
-            f"is not the digest of {source['artifact']}:v{source['version']} recomputed "
-            "from its manifest",
-        )
-    ]
-
-
 __all__ = [
     "BadBlob",
     "BlobReport",
-    "deep_problems",
-    "link_digest",
-    "link_digests",
     "missing_blobs",
     "verify_store",
 ]

@@ -12,15 +12,12 @@ import pytest
 
 from registry_tool._sdk import run as run_module
 from registry_tool._store import RegistryStore, init_registry
-from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
+from tests.helpers import GIT_ENV, init_s3_registry
 
-GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.test",
-    "GIT_COMMITTER_NAME": "Test Author",
-    "GIT_COMMITTER_EMAIL": "author@example.test",
-}
+# Re-exported until every module imports them from tests.helpers.
+from tests.helpers import git_log as git_log
+from tests.helpers import write as write
+from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
 
 @pytest.fixture(autouse=True)
@@ -88,34 +85,11 @@ def s3_registry(
     tmp_path: Path, s3_env: SeaweedFS, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> RegistryStore:
     """A fresh registry whose blobs live in SeaweedFS."""
-    store = init_registry(
-        tmp_path / "s3-registry",
-        name="s3-registry",
-        storage=f"s3://{bucket}/blobs",
-        storage_options={"endpoint_url": s3_env.endpoint, "region": "us-east-1"},
+    store = init_s3_registry(
+        tmp_path / "s3-registry", name="s3-registry", bucket=bucket, endpoint=s3_env.endpoint
     )
     monkeypatch.setenv("REGISTRY_TOOL_DIR", str(store.root))
     return store
-
-
-def write(path: Path | str, content: str | bytes) -> Path:
-    """Write a file, creating parent directories; returns the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        target.write_bytes(content)
-    else:
-        target.write_text(content)
-    return target
-
-
-def git_log(root: Path) -> list[str]:
-    import subprocess
-
-    out = subprocess.run(
-        ["git", "-C", str(root), "log", "--format=%s"], capture_output=True, text=True, check=True
-    ).stdout
-    return out.splitlines()
 
 
 os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")

@@ -9,7 +9,7 @@ import registry_tool as wandb
 from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
 from registry_tool._model.governance import StageGate
-from tests.conftest import write
+from tests.helpers import write
 
 HOSTILE = {
     "script": "<script>window.__pwned = 1</script>",

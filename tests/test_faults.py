@@ -23,15 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import registry_tool as wandb
 from registry_tool._blobs import s3 as s3_module
 from registry_tool._store import RegistryStore, init_registry
-from registry_tool.cli.main import cli
 from registry_tool.errors import StorageError
-from tests.conftest import write
 from tests.faultproxy import FaultProxy
+from tests.helpers import cli_process, cli_run, git, init_s3_registry, team_clone, write
 from tests.s3server import SeaweedFS
 
 MiB = 1024 * 1024
@@ -53,11 +51,8 @@ def proxied(
     tmp_path: Path, proxy: FaultProxy, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> RegistryStore:
     """A registry whose blobs live in SeaweedFS, reached through the fault proxy."""
-    store = init_registry(
-        tmp_path / "proxied-registry",
-        name="proxied",
-        storage=f"s3://{bucket}/blobs",
-        storage_options={"endpoint_url": proxy.endpoint, "region": "us-east-1"},
+    store = init_s3_registry(
+        tmp_path / "proxied-registry", name="proxied", bucket=bucket, endpoint=proxy.endpoint
     )
     monkeypatch.setenv("REGISTRY_TOOL_DIR", str(store.root))
     return store
@@ -120,19 +115,6 @@ def assert_cache_clean(root: Path | None = None) -> int:
 def assert_no_partials(folder: Path) -> None:
     if folder.exists():
         assert [p.name for p in folder.rglob("*") if ".part-" in p.name] == []
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def cli_run(*args: str) -> tuple[int, str]:
-    """The CLI in-process: (exit code, everything it printed)."""
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, result.output
 
 
 # -- 1. S3 answering 500/503 to a third of the requests -------------------------------
@@ -442,13 +424,9 @@ def test_a_connection_dropped_mid_download_fails_clearly_and_leaves_no_partial_f
 @pytest.fixture
 def cloned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[RegistryStore, Path]:
     """A registry cloned from a bare remote (local blob store), selected by env."""
-    seed = init_registry(tmp_path / "seed", name="team")
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(seed.root), str(bare)], check=True)
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "--quiet", str(bare), str(clone)], check=True)
-    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(clone))
-    return RegistryStore.open(clone), bare
+    store, bare = team_clone(init_registry(tmp_path / "seed", name="team"), tmp_path)
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(store.root))
+    return store, bare
 
 
 def test_an_unreachable_git_remote_is_one_clear_bounded_error_and_the_next_log_recovers(
@@ -557,14 +535,7 @@ def _cli_with_file_limit(limit: int | None, *args: str) -> subprocess.CompletedP
         if limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    return subprocess.run(
-        [sys.executable, "-m", "registry_tool.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        preexec_fn=limited,
-    )
+    return cli_process(*args, env={"PYTHONDONTWRITEBYTECODE": "1"}, timeout=60, preexec_fn=limited)
 
 
 @pytest.mark.parametrize("store", ["local", "s3"])

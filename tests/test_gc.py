@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import registry_tool as wandb
 from registry_tool import _promotion as promotion
@@ -24,32 +23,18 @@ from registry_tool._engine.context import Context
 from registry_tool._gc import collect_garbage, parse_duration
 from registry_tool._model.names import parse_artifact_path
 from registry_tool._store import RegistryStore, init_registry
-from registry_tool.cli.main import cli
 from registry_tool.errors import ArtifactError, NotFoundError, UsageError
-from tests.conftest import write
+from tests.helpers import (
+    cli_error,
+    cli_out,
+    clone_registry,
+    create_prod_registry,
+    git,
+    push_to_bare,
+    write,
+)
 
 MONTH = 30 * 86400
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output + result.stderr
-    return result.output
-
-
-def run_err(*args: str) -> str:
-    """A command that must fail: exit 1 and one line on stderr."""
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == 1, result.output + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def log(name: str, files: dict[str, str], *, aliases: tuple[str, ...] = ()) -> str:
@@ -128,34 +113,30 @@ def test_young_blobs_stay_and_a_dry_run_removes_nothing(registry):
     age_blobs(registry)
     young = store.put_bytes(b"young garbage")
 
-    dry = json.loads(run("gc", "--dry-run", "--json"))
+    dry = json.loads(cli_out("gc", "--dry-run", "--json"))
     assert dry["dry_run"] is True
     assert [b["digest"] for b in dry["removed_blobs"]] == [f"sha256:{old}"]
     assert (dry["removed"], dry["removed_bytes"], dry["young"], dry["kept"]) == (1, 11, 1, 1)
     assert local_blobs(registry) == {digest_of("kept"), old, young}
-    listed = run("gc", "--dry-run", "--grace", "0s")
+    listed = cli_out("gc", "--dry-run", "--grace", "0s")
     assert f"sha256:{old}" in listed and f"sha256:{young}" in listed
     assert "would remove 2 blobs" in listed
     assert local_blobs(registry) == {digest_of("kept"), old, young}
 
-    out = run("gc")
+    out = cli_out("gc")
     assert "removed 1 blob (11 B) of 3 blobs" in out
     assert local_blobs(registry) == {digest_of("kept"), young}
-    run("gc", "--grace", "0s")
+    cli_out("gc", "--grace", "0s")
     assert local_blobs(registry) == {digest_of("kept")}
-    assert "removed 0 blobs" in run("gc", "--grace", "0s")
+    assert "removed 0 blobs" in cli_out("gc", "--grace", "0s")
 
 
 def test_gc_fetches_the_remote_first(tmp_path, monkeypatch):
     """A version another clone pushed keeps its blobs, though this clone never saw it."""
     blobs = tmp_path / "shared-blobs"
     ours = init_registry(tmp_path / "ours", name="team", storage=str(blobs))
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
-    git(ours.root, "remote", "add", "origin", str(remote))
-    git(ours.root, "push", "--quiet", "-u", "origin", "main")
-    theirs = tmp_path / "theirs"
-    subprocess.run(["git", "clone", "--quiet", "-b", "main", str(remote), str(theirs)], check=True)
+    remote = push_to_bare(ours.root, tmp_path / "remote.git")
+    theirs = clone_registry(remote, tmp_path / "theirs").root
     monkeypatch.setenv("REGISTRY_TOOL_DIR", str(theirs))
     log("p/data", {"pushed.txt": "pushed by another clone"})
     monkeypatch.setenv("REGISTRY_TOOL_DIR", str(ours.root))
@@ -169,7 +150,7 @@ def test_gc_fetches_the_remote_first(tmp_path, monkeypatch):
     assert set(LocalBlobStore(blobs).iter_digests()) == {digest_of("pushed by another clone")}
     # An unreachable remote stops gc before anything is removed.
     git(ours.root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
-    message = run_err("gc", "--grace", "0s")
+    message = cli_error("gc", "--grace", "0s")
     assert message.startswith("error: cannot fetch 'origin'")
     assert set(LocalBlobStore(blobs).iter_digests()) == {digest_of("pushed by another clone")}
 
@@ -212,10 +193,10 @@ def test_a_log_in_progress_in_another_process_keeps_its_blobs(registry, tmp_path
         fresh = digest_of("uploaded, not committed yet")
         assert fresh in local_blobs(registry)
         # Named by nothing yet: with no grace at all it would go.
-        would = json.loads(run("gc", "--dry-run", "--grace", "0s", "--json"))
+        would = json.loads(cli_out("gc", "--dry-run", "--grace", "0s", "--json"))
         assert [b["digest"] for b in would["removed_blobs"]] == [f"sha256:{fresh}"]
 
-        done = json.loads(run("gc", "--json"))
+        done = json.loads(cli_out("gc", "--json"))
         assert (done["removed"], done["young"]) == (0, 1)
         assert fresh in local_blobs(registry)
     finally:
@@ -238,18 +219,20 @@ def test_delete_then_gc_reclaims_exactly_the_unshared_blobs(registry, tmp_path):
     log("p/data", {"d.txt": "only v3"})
     age_blobs(registry)
 
-    out = json.loads(run("delete", "p/data:v1", "--delete-aliases", "--reason", "leaked", "--json"))
+    out = json.loads(
+        cli_out("delete", "p/data:v1", "--delete-aliases", "--reason", "leaked", "--json")
+    )
     assert out["removed_aliases"] == ["best"]
     assert out["latest"] == "v3"
     assert out["deleted"]["reason"] == "leaked"
-    run("delete", "p/data:v3")
-    assert json.loads(run("ls", "--json"))[0]["latest"] == "v2"
+    cli_out("delete", "p/data:v3")
+    assert json.loads(cli_out("ls", "--json"))[0]["latest"] == "v2"
     # The tag holds v1 as it was, not deleted: its blobs stay while the tag is there.
-    first = json.loads(run("gc", "--json"))
+    first = json.loads(cli_out("gc", "--json"))
     assert [b["digest"] for b in first["removed_blobs"]] == [f"sha256:{digest_of('only v3')}"]
     git(registry.root, "tag", "-d", "before-delete")
 
-    second = json.loads(run("gc", "--json"))
+    second = json.loads(cli_out("gc", "--json"))
 
     assert [b["digest"] for b in second["removed_blobs"]] == [f"sha256:{digest_of('only v1')}"]
     assert second["deleted_versions"] == 2
@@ -259,15 +242,15 @@ def test_delete_then_gc_reclaims_exactly_the_unshared_blobs(registry, tmp_path):
         assert {p.name for p in root.iterdir()} == files
     assert [a.version for a in wandb.Api().artifacts("p", "data")] == ["v0", "v2"]
     # Moving the blobs elsewhere does not miss what gc took from deleted versions.
-    run("storage", "set", str(tmp_path / "elsewhere"))
-    synced = json.loads(run("storage", "sync", "--json"))
+    cli_out("storage", "set", str(tmp_path / "elsewhere"))
+    synced = json.loads(cli_out("storage", "sync", "--json"))
     assert synced["missing"] == [] and synced["corrupt"] == []
     # Logging the deleted content again makes a new version (numbers are never reused)
     # and stores the bytes again.
     assert log("p/data", {"b.txt": "only v1", "shared.txt": "in v0 and v1"}) == "v4"
     root = Path(ops.download("p/data:v4", str(tmp_path / "v4"))[1])
     assert (root / "b.txt").read_text() == "only v1"
-    assert "0 problems" in run("check")
+    assert "0 problems" in cli_out("check")
 
 
 def test_delete_and_gc_on_s3(s3_registry, s3_env, bucket, tmp_path):
@@ -282,13 +265,13 @@ def test_delete_and_gc_on_s3(s3_registry, s3_env, bucket, tmp_path):
 
     everything = stored()
     assert len(everything) == 4
-    run("delete", "p/model:v1")
-    run("delete", "p/model:v2")
-    assert json.loads(run("gc", "--json"))["removed"] == 0  # younger than 7 days
-    dry = json.loads(run("gc", "--dry-run", "--grace", "0s", "--json"))
+    cli_out("delete", "p/model:v1")
+    cli_out("delete", "p/model:v2")
+    assert json.loads(cli_out("gc", "--json"))["removed"] == 0  # younger than 7 days
+    dry = json.loads(cli_out("gc", "--dry-run", "--grace", "0s", "--json"))
     assert dry["removed"] == 2 and stored() == everything
 
-    done = json.loads(run("gc", "--grace", "0s", "--json"))
+    done = json.loads(cli_out("gc", "--grace", "0s", "--json"))
 
     gone = {digest_of("weights v1"), digest_of("weights v2")}
     assert {b["digest"][7:] for b in done["removed_blobs"]} == gone
@@ -296,16 +279,16 @@ def test_delete_and_gc_on_s3(s3_registry, s3_env, bucket, tmp_path):
     assert stored() == everything - gone
     root = Path(ops.download("p/model:v0", str(tmp_path / "v0"))[1])
     assert (root / "cfg.json").read_text() == "same config"
-    assert run_err("get", "p/model:v1").endswith("it can no longer be used")
+    assert cli_error("get", "p/model:v1").endswith("it can no longer be used")
 
 
 def test_a_deleted_version_cannot_be_used_and_shows_as_deleted(registry):
     log("p/data", {"a.txt": "v0"})
     log("p/data", {"a.txt": "v1"})
-    run("delete", "p/data:v1", "--reason", "bad labels")
+    cli_out("delete", "p/data:v1", "--reason", "bad labels")
 
     for args in (("get", "p/data:v1"), ("verify", "p/data:v1", "--root", ".")):
-        message = run_err(*args)
+        message = cli_error(*args)
         assert "p/data:v1 was deleted on" in message and "(bad labels)" in message
     with pytest.raises(NotFoundError, match=r"p/data:v1 was deleted"):
         wandb.Api().artifact("p/data:v1")
@@ -316,19 +299,21 @@ def test_a_deleted_version_cannot_be_used_and_shows_as_deleted(registry):
         pytest.raises(NotFoundError, match=r"p/data:v1 was deleted"),
     ):
         run_.use_artifact("p/data:v1")
-    shown = json.loads(run("show", "p/data:v1", "--json"))
+    shown = json.loads(cli_out("show", "p/data:v1", "--json"))
     assert shown["deleted"]["reason"] == "bad labels"
-    assert json.loads(run("show", "p/data:v0", "--json"))["deleted"] is None
-    row = json.loads(run("ls", "--json"))[0]
+    assert json.loads(cli_out("show", "p/data:v0", "--json"))["deleted"] is None
+    row = json.loads(cli_out("ls", "--json"))[0]
     assert (row["versions"], row["deleted"], row["latest"]) == (2, ["v1"], "v0")
-    assert "DELETED" in run("show", "p/data:v1") and "bad labels" in run("show", "p/data:v1")
-    assert "DELETED" not in run("show", "p/data:v0")
-    assert "2 (1 deleted)" in run("ls")
+    assert "DELETED" in cli_out("show", "p/data:v1") and "bad labels" in cli_out(
+        "show", "p/data:v1"
+    )
+    assert "DELETED" not in cli_out("show", "p/data:v0")
+    assert "2 (1 deleted)" in cli_out("ls")
     # The only version left goes too: latest goes with it; the next log is v2.
-    run("delete", "p/data:v0")
-    assert "latest" not in json.loads(run("ls", "--json"))[0]["aliases"]
+    cli_out("delete", "p/data:v0")
+    assert "latest" not in json.loads(cli_out("ls", "--json"))[0]["aliases"]
     assert log("p/data", {"a.txt": "v2"}) == "v2"
-    assert json.loads(run("ls", "--json"))[0]["latest"] == "v2"
+    assert json.loads(cli_out("ls", "--json"))[0]["latest"] == "v2"
 
 
 def test_artifact_delete_like_wandb(registry, tmp_path):
@@ -343,7 +328,7 @@ def test_artifact_delete_like_wandb(registry, tmp_path):
     art.delete(delete_aliases=True)
 
     assert art.state == "DELETED" and art.aliases == []
-    assert "best" not in json.loads(run("ls", "--json"))[0]["aliases"]
+    assert "best" not in json.loads(cli_out("ls", "--json"))[0]["aliases"]
     with pytest.raises(ArtifactError, match=r"p/data:v0 was deleted"):
         art.download(str(tmp_path / "x"))
     with pytest.raises(UsageError, match="already deleted"):
@@ -359,14 +344,7 @@ def governed(registry):
     """p/model:v0 linked into model-registry/prod, holding 'staging' (unprotected) and
     'production' (protected)."""
     log("p/model", {"w.bin": "weights"})
-    ops.create_model_registry(
-        "prod",
-        stages=["staging", "production"],
-        protected=["production"],
-        types=[],
-        gates=[],
-        requires_previous=[],
-    )
+    create_prod_registry()
     ctx = Context.open()
     record = ctx.resolve("p/model:v0", project=None)
     promotion.link_version(
@@ -395,7 +373,7 @@ def test_delete_errors_are_one_line_and_write_nothing(governed):
         ),
     }
     for args, expected in cases.items():
-        assert run_err(*args) == expected
+        assert cli_error(*args) == expected
     assert head(governed) == commit
     assert git(governed.root, "status", "--porcelain") == ""
 
@@ -404,20 +382,20 @@ def test_an_unprotected_registry_alias_goes_with_delete_aliases(governed):
     ctx = Context.open()
     link, _ = promotion.resolve(ctx, parse_artifact_path("model-registry/prod/model:v0"))
     promotion.set_aliases(ctx, link, remove=["production"], allow_protected=True)
-    message = run_err("delete", "p/model:v0")
+    message = cli_error("delete", "p/model:v0")
     assert "it has the aliases model-registry/prod/model:staging" in message
 
-    out = json.loads(run("delete", "p/model:v0", "--delete-aliases", "--json"))
+    out = json.loads(cli_out("delete", "p/model:v0", "--delete-aliases", "--json"))
 
     assert out["removed_aliases"] == ["model-registry/prod/model:staging"]
     # One commit, which `check` on a pull request accepts: the version gained only
     # the deleted mark, and the registry's latest went with its only link.
-    assert "0 problems" in run("check", "--base", "HEAD~1", "--head", "HEAD")
+    assert "0 problems" in cli_out("check", "--base", "HEAD~1", "--head", "HEAD")
     with pytest.raises(NotFoundError, match="has no alias 'latest'"):
         wandb.Api().artifact("model-registry/prod/model:latest")
     with pytest.raises(NotFoundError, match="p/model:v0 was deleted"):
         wandb.Api().artifact("model-registry/prod/model:v0")
-    assert "0 problems" in run("check")
+    assert "0 problems" in cli_out("check")
 
 
 # -- a blob reused while nothing names it -------------------------------------------
@@ -425,7 +403,7 @@ def test_an_unprotected_registry_alias_goes_with_delete_aliases(governed):
 
 def test_a_log_reusing_an_unnamed_blob_refreshes_its_age(registry):
     log("p/old", {"x.bin": "content nobody names"})
-    run("delete", "p/old:v0")
+    cli_out("delete", "p/old:v0")
     age_blobs(registry)
     blob = registry.root / ".blobs" / "sha256" / digest_of("content nobody names")[:2]
     blob = blob / digest_of("content nobody names")
@@ -450,7 +428,7 @@ def test_gc_spares_a_blob_that_turned_young_after_the_listing(where, request, mo
     else:
         request.getfixturevalue("registry")
     log("p/old", {"x.bin": "listed old, young by now"})
-    run("delete", "p/old:v0")
+    cli_out("delete", "p/old:v0")
     ctx = Context.open()
     listed = list(ctx.blobs.iter_blobs())
     assert len(listed) == 1
@@ -467,15 +445,13 @@ def test_a_reused_blob_that_vanished_before_the_commit_is_stored_again(registry,
     write("same/x.bin", "gone under our feet")  # one file, so the stat cache knows it
     ops.log_path(Path("same"), "p/old", "dataset")
     digest = digest_of("gone under our feet")
-    run("delete", "p/old:v0")
+    cli_out("delete", "p/old:v0")
     ctx = Context.open()
     # The store says it holds the blob; by the time the log refreshes it, gc took it.
     assert ctx.blobs.delete(digest)
     real_has = type(ctx.blobs).has
     with monkeypatch.context() as patched:
-        patched.setattr(
-            type(ctx.blobs), "has", lambda self, d: d == digest or real_has(self, d)
-        )
+        patched.setattr(type(ctx.blobs), "has", lambda self, d: d == digest or real_has(self, d))
         ops.log_path(Path("same"), "p/new", "dataset")
 
     assert LocalBlobStore(registry.root / ".blobs").has(digest)
@@ -487,7 +463,7 @@ def test_on_s3_a_reused_old_blob_gets_a_new_last_modified(s3_registry, s3_env, b
     from registry_tool._blobs import s3 as s3_module
 
     log("p/old", {"x.bin": "old on s3"})
-    run("delete", "p/old:v0")
+    cli_out("delete", "p/old:v0")
     key = f"blobs/sha256/{digest_of('old on s3')[:2]}/{digest_of('old on s3')}"
     client = s3_env.client()
     before = client.head_object(Bucket=bucket, Key=key)["LastModified"]

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from registry_tool.cli.main import cli
+from tests.helpers import cli_out, git
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -45,8 +44,7 @@ def properties(path: Path) -> None:
 @pytest.fixture
 def scaffolded(tmp_path):
     root = tmp_path / "reg"
-    result = CliRunner().invoke(cli, ["init", str(root), "--github"])
-    assert result.exit_code == 0, result.output
+    cli_out("init", str(root), "--github")
     return root
 
 
@@ -63,18 +61,13 @@ def test_init_github_writes_linted_workflows_and_codeowners(scaffolded):
     steps = check["jobs"]["check"]["steps"]
     assert steps[0]["with"]["fetch-depth"] == 0
     assert 'registry-tool check --base "$BASE_SHA" --head "$HEAD_SHA"' in steps[-1]["run"]
-    committed = subprocess.run(
-        ["git", "-C", str(scaffolded), "ls-files", ".github"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    committed = git(scaffolded, "ls-files", ".github").split()
     assert committed == [".github/CODEOWNERS", ".github/workflows/publish-site.yml", ".github/workflows/registry-check.yml"]
 
 
 def test_registry_create_keeps_codeowners_naming_protected_aliases(scaffolded, monkeypatch):
     monkeypatch.setenv("REGISTRY_TOOL_DIR", str(scaffolded))
-    result = CliRunner().invoke(
-        cli, ["registry", "create", "prod", "--stages", "staging,production", "--protected", "production"]
-    )
-    assert result.exit_code == 0, result.output
+    cli_out("registry", "create", "prod", "--stages", "staging,production", "--protected", "production")
     owners = (scaffolded / ".github" / "CODEOWNERS").read_text()
     assert "/.github/ @your-org/model-approvers" in owners
     assert "/registries/prod/*/aliases/production.yaml @your-org/model-approvers" in owners

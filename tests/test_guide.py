@@ -23,7 +23,7 @@ import yaml
 
 import registry_tool
 import registry_tool as wandb
-from tests.conftest import write
+from tests.helpers import write
 
 # -- stand-ins for the libraries and helpers the guide assumes -----------------------------
 

@@ -14,7 +14,6 @@ import gc
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,15 +22,12 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 import registry_tool as wandb
 from registry_tool import _promotion as promotion
-from registry_tool import _verbs as ops
 from registry_tool import errors
 from registry_tool._store import init_registry
-from registry_tool.cli.main import cli
-from tests.conftest import GIT_ENV
+from tests.helpers import GIT_ENV, create_prod_registry, git, invoke
 
 CASES = Path(__file__).parent / "data" / "hostile"
 KINDS = ("add_file_name", "add_dir", "registry_file", "metadata", "name", "alias", "cli")
@@ -106,14 +102,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             v1.add_file("a.txt")
             run.log_artifact(v1)
             v0.link("model-registry/models", aliases=["candidate"])
-        ops.create_model_registry(
-            "prod",
-            stages=["staging", "production"],
-            protected=["production"],
-            types=[],
-            gates=[],
-            requires_previous=[],
-        )
+        create_prod_registry()
     return store.root
 
 
@@ -134,12 +123,6 @@ def reg(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 # --- "nothing was written" -----------------------------------------------------------------
 
 
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
 def _files(folder: Path) -> set[str]:
     if not folder.exists():
         return set()
@@ -157,8 +140,8 @@ class State:
 
 def _state(root: Path, tmp_path: Path) -> State:
     return State(
-        refs=_git(root, "for-each-ref", "--format=%(refname) %(objectname)"),
-        status=_git(root, "status", "--porcelain", "--untracked-files=all"),
+        refs=git(root, "for-each-ref", "--format=%(refname) %(objectname)"),
+        status=git(root, "status", "--porcelain", "--untracked-files=all"),
         blobs=frozenset(_files(root / ".blobs")),
         work=frozenset(_files(tmp_path / "work")),
         scratch=frozenset(_files(tmp_path / "tmp")),
@@ -215,9 +198,7 @@ def _expect_error(spec: dict[str, Any], action: Callable[[], Any], values: dict[
 
 def _run_cli(step: dict[str, Any], values: dict[str, str]) -> None:
     args = [_fill(str(a), values) for a in step["args"]]
-    result = CliRunner().invoke(cli, args)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"{args}: crashed with {result.exception!r}") from result.exception
+    result = invoke(*args)
     assert "Traceback" not in result.output + result.stderr
     assert result.exit_code == step.get("exit", 1), (args, result.output, result.stderr)
     stderr = result.stderr.strip()
@@ -357,8 +338,8 @@ def drive_registry_file(case: Case) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(_content(spec))
     if spec.get("commit", True):
-        _git(case.root, "add", "-A", "--", ".")
-        _git(case.root, "commit", "-q", "-m", f"hand edit: {case.values['case']}")
+        git(case.root, "add", "-A", "--", ".")
+        git(case.root, "commit", "-q", "-m", f"hand edit: {case.values['case']}")
     before = case.snapshot()
     for step in spec["cli"]:
         _run_cli(step, case.values)
@@ -482,7 +463,7 @@ def test_hostile(name: str, reg: Path, tmp_path: Path, isolated_env: Path) -> No
         "work": str(isolated_env),
         "realwork": os.path.realpath(isolated_env),
         "tmp": os.path.realpath(tmp_path),
-        "base": _git(reg, "rev-parse", "HEAD").strip(),
+        "base": git(reg, "rev-parse", "HEAD"),
     }
     case = Case(spec, reg, tmp_path, isolated_env, values)
     DRIVERS[spec["kind"]](case)

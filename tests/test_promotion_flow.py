@@ -6,66 +6,14 @@ a negative corpus of changes `check --base/--head` must refuse, each with its me
 from __future__ import annotations
 
 import json
-import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import registry_tool as wandb
 from registry_tool import _checks as checks
 from registry_tool._store import RegistryStore, init_registry
-from registry_tool.cli.main import cli
-from tests.conftest import write
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def cli_run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output + result.stderr
-    return result.output + result.stderr
-
-
-class FakeGitHub:
-    """Answers POST /repos/<owner>/<repo>/pulls like GitHub, and remembers requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                owner.requests.append(
-                    {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-                )
-                number = len(owner.requests) + 6
-                answer = json.dumps(
-                    {"number": number, "html_url": f"https://example.test/pull/{number}"}
-                )
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(answer.encode())
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.helpers import FakeGitHub, cli_out, git, team_clone, write
 
 
 @pytest.fixture
@@ -83,12 +31,9 @@ def github(monkeypatch):
 def team(tmp_path, monkeypatch):
     """A registry clone whose remote is a bare repo, as on GitHub."""
     seed = init_registry(tmp_path / "seed", name="acme", storage=str(tmp_path / "blobs"))
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(seed.root), str(bare)], check=True)
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "--quiet", str(bare), str(clone)], check=True)
-    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(clone))
-    return RegistryStore.open(clone), bare
+    store, bare = team_clone(seed, tmp_path)
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(store.root))
+    return store, bare
 
 
 def train(content: str, f1: float) -> str:
@@ -102,7 +47,7 @@ def train(content: str, f1: float) -> str:
 
 def test_the_whole_flow(team, github, monkeypatch):
     store, bare = team
-    cli_run(
+    cli_out(
         "registry",
         "create",
         "production-models",
@@ -116,7 +61,7 @@ def test_the_whole_flow(team, github, monkeypatch):
         "production: f1 >= 0.9",
     )
     version = train("first weights", 0.85)
-    cli_run(
+    cli_out(
         "link",
         f"training/sentiment-classifier:{version}",
         "model-registry/production-models",
@@ -125,7 +70,7 @@ def test_the_whole_flow(team, github, monkeypatch):
     )
 
     # Staging is protected: a direct move is refused, a --pr one opens a pull request.
-    out = cli_run(
+    out = cli_out(
         "promote",
         "model-registry/production-models/sentiment-classifier:v0",
         "--to",
@@ -135,7 +80,7 @@ def test_the_whole_flow(team, github, monkeypatch):
     )
     assert "'staging' is protected" in out and "--pr" in out
     out = json.loads(
-        cli_run(
+        cli_out(
             "promote",
             "model-registry/production-models/sentiment-classifier:candidate",
             "--to",
@@ -163,7 +108,7 @@ def test_the_whole_flow(team, github, monkeypatch):
     # CI: the pull request's change passes check.
     monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
     report = json.loads(
-        cli_run("check", "--base", "main", "--head", branch, "--verify-blobs", "--json")
+        cli_out("check", "--base", "main", "--head", branch, "--verify-blobs", "--json")
     )
     assert report["ok"] is True
     monkeypatch.delenv("GITHUB_EVENT_NAME")
@@ -183,7 +128,7 @@ def test_the_whole_flow(team, github, monkeypatch):
     assert staged.source_name == "training/sentiment-classifier:v0"
 
     # Production is gated on f1: refused with the reason, then passes with a better model.
-    out = cli_run(
+    out = cli_out(
         "promote",
         "model-registry/production-models/sentiment-classifier:v0",
         "--to",
@@ -192,9 +137,9 @@ def test_the_whole_flow(team, github, monkeypatch):
     )
     assert "f1 >= 0.9: f1 is 0.85, needs >= 0.9" in out
     better = train("better weights", 0.93)
-    cli_run("link", f"training/sentiment-classifier:{better}", "model-registry/production-models")
+    cli_out("link", f"training/sentiment-classifier:{better}", "model-registry/production-models")
     out = json.loads(
-        cli_run(
+        cli_out(
             "promote",
             "model-registry/production-models/sentiment-classifier:v1",
             "--to",
@@ -209,7 +154,7 @@ def test_the_whole_flow(team, github, monkeypatch):
 
     # The audit trail: who moved staging, when, by which pull request, and why.
     events = json.loads(
-        cli_run(
+        cli_out(
             "history",
             "model-registry/production-models/sentiment-classifier",
             "--stage",
@@ -229,7 +174,7 @@ def test_the_whole_flow(team, github, monkeypatch):
 @pytest.fixture
 def governed(registry, monkeypatch):
     monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
-    cli_run(
+    cli_out(
         "registry",
         "create",
         "models",
@@ -243,7 +188,7 @@ def governed(registry, monkeypatch):
         "production",
     )
     train("weights", 0.95)
-    cli_run("link", "training/sentiment-classifier:v0", "model-registry/models")
+    cli_out("link", "training/sentiment-classifier:v0", "model-registry/models")
     return registry
 
 
@@ -344,7 +289,7 @@ def test_check_refuses(governed, case):
 
 def test_check_refuses_a_failing_gate(governed):
     train("weak weights", 0.5)
-    cli_run("link", "training/sentiment-classifier:v1", "model-registry/models")
+    cli_out("link", "training/sentiment-classifier:v1", "model-registry/models")
     change_on_branch(
         governed.root,
         {
@@ -390,7 +335,7 @@ def test_verify_blobs_reports_a_missing_blob(governed):
     blob.chmod(0o644)
     blob.unlink()
     report = json.loads(
-        cli_run("check", "--base", base, "--head", "HEAD", "--verify-blobs", "--json", code=1)
+        cli_out("check", "--base", base, "--head", "HEAD", "--verify-blobs", "--json", code=1)
     )
     assert report["problems"] == [
         {
@@ -406,11 +351,10 @@ def test_github_actions_annotations_and_summary(governed, tmp_path, monkeypatch)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     change_on_branch(governed.root, {f"{ALIASES}/staging.yaml": alias_doc("staging", 4)})
-    result = CliRunner().invoke(cli, ["check", "--base", "main", "--head", "change"])
-    assert result.exit_code == 1
+    output = cli_out("check", "--base", "main", "--head", "change", code=1)
     assert (
         f"::error file={ALIASES}/staging.yaml,line=3::$.version: alias 'staging' names v4, which does not exist"
-        in result.output
+        in output
     )
     text = summary.read_text()
     assert "## registry-tool check" in text and "names v4" in text
@@ -423,5 +367,9 @@ def test_verify_blobs_reports_a_tampered_blob(governed):
     blob = governed.root / ".blobs/sha256" / digest[:2] / digest
     blob.chmod(0o644)
     blob.write_text("tampered")
-    report = json.loads(cli_run("check", "--base", base, "--head", "HEAD", "--verify-blobs", "--json", code=1))
-    assert [p["message"] for p in report["problems"]] == [f"blob sha256:{digest} is not in storage with that digest"]
+    report = json.loads(
+        cli_out("check", "--base", base, "--head", "HEAD", "--verify-blobs", "--json", code=1)
+    )
+    assert [p["message"] for p in report["problems"]] == [
+        f"blob sha256:{digest} is not in storage with that digest"
+    ]

@@ -21,7 +21,7 @@ import yaml
 import registry_tool as wandb
 from registry_tool._references import ReferenceWarning, gcs_host
 from registry_tool.errors import ArtifactError, InvalidNameError, UsageError, VerificationError
-from tests.conftest import git_log, write
+from tests.helpers import git_log, write
 from tests.refservers import FileServer, GcsEmulator, crc32c
 
 
@@ -555,7 +555,7 @@ def test_gcs_access_denied_warns(registry, gcs, monkeypatch):
     def deny(*_args: Any, **_kwargs: Any) -> None:
         raise urllib.error.HTTPError("u", 401, "Unauthorized", Message(), None)
 
-    monkeypatch.setattr("registry_tool._references._gcs_json", deny)
+    monkeypatch.setattr("registry_tool._references.gcs._gcs_json", deny)
     art = wandb.Artifact("d", type="dataset")
     with pytest.warns(ReferenceWarning, match="401"):
         (entry,) = art.add_reference("gs://bkt/a.txt")

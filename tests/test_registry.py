@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import registry_tool as wandb
 from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
 from registry_tool._model.governance import StageGate
-from tests.conftest import write
+from tests.helpers import git, write
 
 
 def model_run(name: str = "sentiment-classifier", content: str = "weights", **metadata):
@@ -134,11 +133,7 @@ def test_gates_and_previous_stage_decide_a_promotion(registry):
         ctx, "model-registry/prod-models/sentiment-classifier:v1", "staging", reason="eval passed"
     )
     assert done.mode == "direct" and done.previous is None and done.commit
-    log = subprocess.run(
-        ["git", "-C", str(registry.root), "log", "-1", "--format=%B"],
-        capture_output=True,
-        text=True,
-    ).stdout
+    log = git(registry.root, "log", "-1", "--format=%B")
     assert "promote model-registry/prod-models/sentiment-classifier:v1 to staging" in log
     assert "Why: eval passed" in log and "accuracy > 0.9 -> pass" in log
 
@@ -161,18 +156,11 @@ def test_requires_previous_stage(registry):
     assert not (
         registry.root / "registries/prod-models/sentiment-classifier/aliases/production.yaml"
     ).exists()
-    shown = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(registry.root),
-            "show",
-            f"{done.branch}:registries/prod-models/sentiment-classifier/aliases/production.yaml",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    shown = git(
+        registry.root,
+        "show",
+        f"{done.branch}:registries/prod-models/sentiment-classifier/aliases/production.yaml",
+    )
     assert "version: 0" in shown
 
 
@@ -198,7 +186,9 @@ def test_api_promote_is_the_python_equivalent(registry):
     _governed(registry, staging=StageGate(("accuracy > 0.9",)))
     run, art = model_run(accuracy=0.95, f1=0.95)
     run.link_artifact(art, "model-registry/prod-models")
-    done = wandb.Api().promote("model-registry/prod-models/sentiment-classifier:v0", "staging", reason="ok")
+    done = wandb.Api().promote(
+        "model-registry/prod-models/sentiment-classifier:v0", "staging", reason="ok"
+    )
     assert done.mode == "direct" and done.stage == "staging"
     staged = wandb.Api().artifact("model-registry/prod-models/sentiment-classifier:staging")
     assert staged.version == "v0"

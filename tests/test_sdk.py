@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import registry_tool as wandb
 from registry_tool import _yamlio as yamlio
-from tests.conftest import write
+from tests.helpers import git, write
 
 
 def test_public_surface_is_locked():
@@ -47,13 +46,11 @@ def test_public_surface_is_locked():
 def test_run_file_records_config_times_status_code_and_lineage(registry, tmp_path, monkeypatch):
     code = tmp_path / "code"
     code.mkdir()
-    subprocess.run(["git", "init", "--quiet", str(code)], check=True)
+    git(code, "init", "--quiet")
     write(code / "train.py", "print(1)\n")
-    subprocess.run(["git", "-C", str(code), "add", "."], check=True)
-    subprocess.run(["git", "-C", str(code), "commit", "--quiet", "-m", "code"], check=True)
-    commit = subprocess.run(
-        ["git", "-C", str(code), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    git(code, "add", ".")
+    git(code, "commit", "--quiet", "-m", "code")
+    commit = git(code, "rev-parse", "HEAD")
     monkeypatch.chdir(code)
     write("data.csv", "x\n1\n")  # untracked files do not make the code dirty...
     write("train.py", "print(2)\n")  # ...an edit to a tracked file does

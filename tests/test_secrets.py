@@ -8,16 +8,11 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from registry_tool.cli.main import cli
-from tests.conftest import write
+from tests.helpers import FakeGitHub, cli_out, clone_bare, git, write
 from tests.s3server import ACCESS_KEY, SECRET_KEY
 
 # Built from pieces, so no scanner takes this file for a leak.
@@ -28,12 +23,6 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 CANARIES = [ACCESS_KEY, SECRET_KEY, GITHUB_TOKEN, WRONG_SECRET]
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
 class Outputs:
     """Every CLI invocation's stdout and stderr, kept for the leak search."""
 
@@ -41,40 +30,9 @@ class Outputs:
         self.text: list[str] = []
 
     def __call__(self, *args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(cli, list(args))
-        out = result.output + result.stderr
+        out = cli_out(*args, code=code)
         self.text.append(out)
-        assert result.exit_code == code, out
         return out
-
-
-class FakeGitHub:
-    """POST /repos/<slug>/pulls on 127.0.0.1, as the GitHub API answers it."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                owner.requests.append(
-                    (dict(self.headers), self.rfile.read(int(self.headers["Content-Length"])))
-                )
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"number": 7, "html_url": "https://example.test/pull/7"}')
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_no_credential_is_written_anywhere(tmp_path, s3_env, bucket, monkeypatch, caplog):
@@ -87,8 +45,7 @@ def test_no_credential_is_written_anywhere(tmp_path, s3_env, bucket, monkeypatch
     root = tmp_path / "registry"
     cli_run("init", str(root), "--name", "acme", "--storage", f"s3://{bucket}/blobs",
             "--endpoint-url", s3_env.endpoint, "--region", "us-east-1", "--github")
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(root), str(bare)], check=True)
+    bare = clone_bare(root, tmp_path / "remote.git")
     git(root, "remote", "add", "origin", str(bare))
     git(root, "fetch", "--quiet", "origin")
     git(root, "branch", "--quiet", "--set-upstream-to=origin/main", "main")
@@ -112,15 +69,12 @@ def test_no_credential_is_written_anywhere(tmp_path, s3_env, bucket, monkeypatch
     git(root, "push", "--quiet", "origin", "main")
 
     # The API path: the token goes in a header, to the API only.
-    github = FakeGitHub()
-    try:
+    with FakeGitHub() as github:
         monkeypatch.setenv("GITHUB_API_URL", github.url)
         monkeypatch.setenv("GITHUB_REPOSITORY", "acme/registry")
         cli_run("promote", "model-registry/models/clf:v0", "--to", "production", "--pr")
-    finally:
-        github.close()
-    ((headers, body),) = github.requests
-    assert headers["Authorization"] == f"Bearer {GITHUB_TOKEN}"
+    (request,) = github.requests
+    assert request["auth"] == f"Bearer {GITHUB_TOKEN}"
 
     cli_run("verify", "--all")
     cli_run("get", "training/clf:v0", "--root", str(tmp_path / "download"))
@@ -133,7 +87,7 @@ def test_no_credential_is_written_anywhere(tmp_path, s3_env, bucket, monkeypatch
     out = cli_run("verify", "--all", code=1)
     assert "access denied" in out
 
-    searched = [*cli_run.text, caplog.text, body.decode()]
+    searched = [*cli_run.text, caplog.text, request["raw"].decode()]
     for repo in (root, bare):
         searched.append(git(repo, "log", "-p", "--all", "--format=fuller"))
         objects = subprocess.run(
@@ -190,16 +144,15 @@ def test_check_refuses_a_secret_in_registry_yaml(registry, case):
     path = registry.root / "registry.yaml"
     original = path.read_text()
     path.write_text(yaml.safe_dump(set_fields(yaml.safe_load(original), changes)))
-    result = CliRunner().invoke(cli, ["check", "--json"])
-    assert result.exit_code == 1, result.output
-    problems = json.loads(result.output)["problems"]
+    output = cli_out("check", "--json", code=1)
+    problems = json.loads(output)["problems"]
     assert {"path": "registry.yaml", "field": field} in [
         {"path": p["path"], "field": p["field"]} for p in problems
     ], problems
     (found,) = [p for p in problems if p["field"] == field and "secret" in p["message"]]
     assert found["message"].startswith("looks like a secret; credentials never go in registry files")
     for text in (AWS_SECRET, GITHUB_TOKEN, "hunter2"):
-        assert text not in result.output
+        assert text not in output
 
 
 def test_check_refuses_a_secret_in_a_model_registry_and_in_a_comment(registry, monkeypatch):
@@ -241,5 +194,4 @@ def test_ordinary_configs_are_not_taken_for_secrets(registry):
     doc["storage"] = {"url": "s3://ml-artifacts/Team1/Models2024/registry", "region": "eu-west-1",
                       "endpoint_url": "https://s3.eu-west-1.amazonaws.com", "profile": "ml-team"}
     path.write_text(yaml.safe_dump(doc))
-    result = CliRunner().invoke(cli, ["check", "--json"])
-    assert result.exit_code == 0, result.output
+    cli_out("check", "--json")

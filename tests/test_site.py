@@ -14,7 +14,7 @@ from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
 from registry_tool._site import lineage
 from registry_tool._site.load import load
-from tests.conftest import write
+from tests.helpers import write
 
 
 def test_build_writes_every_page_and_mkdocs_strict_passes(showcase, tmp_path):
@@ -75,6 +75,52 @@ def test_lineage_dot_is_golden(showcase):
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(dot)
     assert dot == golden.read_text()
+
+
+HOSTILE_LABELS = {
+    "quote": 'say "hi" \\" to\\',  # a quote, an escaped-looking quote, a final backslash
+    "escapes": "\\N \\G \\l \\n",  # DOT's escString sequences, meant literally
+    "lines": "one\ntwo\r\nthree\rfour",
+    "html": "<b>{bold}</b>",  # the whole label would be an HTML-like label
+    "syntax": "] ; x -> y { z } [",
+}
+
+
+def test_hostile_labels_stay_inert_in_the_dot_and_the_picture():
+    import html
+
+    graph = lineage.Graph(nodes={key: {"label": text} for key, text in HOSTILE_LABELS.items()})
+    dot = graph.to_dot()
+    # One line per node: a line break in a label is DOT's \n, never a raw line (the DOT
+    # source is shown in a code block without dot), and no label is an HTML-like one.
+    assert len(dot.splitlines()) == 5 + len(HOSTILE_LABELS)
+    assert all(' [label="' in line for line in dot.splitlines()[4:-1])
+    svg = lineage.render_svgs({"hostile": dot})["hostile"]
+    assert svg.count('class="node"') == len(HOSTILE_LABELS)  # nothing injected
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
+    want = [line for text in HOSTILE_LABELS.values() for line in re.split(r"\r\n|\r|\n", text)]
+    assert sorted(texts) == sorted(want)
+
+
+def test_a_failing_dot_is_an_error_naming_the_graph():
+    from registry_tool.errors import RegistryError
+
+    good = lineage.Graph(nodes={"a": {"label": "a"}}).to_dot()
+    with pytest.raises(lineage.LineageRenderError) as failed:
+        lineage.render_svgs({"runs/p/good.md": good, "runs/p/bad.md": "digraph { a -> }"})
+    assert isinstance(failed.value, RegistryError)
+    assert failed.value.graph == "runs/p/bad.md" and "runs/p/bad.md" in str(failed.value)
+
+
+def test_every_page_kind_has_a_template_and_its_own_place():
+    from registry_tool._resources import data_path
+    from registry_tool._site import kinds
+
+    assert len({k.name for k in kinds.PAGE_KINDS}) == len(kinds.PAGE_KINDS)
+    for kind in kinds.PAGE_KINDS:
+        assert (data_path("site_templates") / kind.template).is_file(), kind.name
+    parts = ("p", "c", "3", "4")
+    assert len({k.path.format(*parts) for k in kinds.PAGE_KINDS}) == len(kinds.PAGE_KINDS)
 
 
 def test_without_dot_the_page_shows_the_dot_source(showcase, tmp_path, monkeypatch):
@@ -184,7 +230,9 @@ def test_an_artifact_table_is_a_page_with_thumbnails(registry, tmp_path):
 
     table = wandb.Table(columns=["id", "image", "label"])
     for i in range(120):
-        table.add_data(i, wandb.Image(PILImage.new("RGB", (8, 8), (i, 0, 0))) if i < 3 else None, f"<b>{i}</b>")
+        table.add_data(
+            i, wandb.Image(PILImage.new("RGB", (8, 8), (i, 0, 0))) if i < 3 else None, f"<b>{i}</b>"
+        )
     with wandb.init(project="demo") as run:
         art = wandb.Artifact("predictions", type="predictions")
         art.add(table, "predictions")
@@ -227,7 +275,7 @@ def test_the_fast_converter_makes_what_markdown_makes(showcase, tmp_path):
 def test_href_is_posix_relpath():
     import posixpath
 
-    from hypothesis import given
+    from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     from registry_tool._site import pages
@@ -235,6 +283,7 @@ def test_href_is_posix_relpath():
     part = st.sampled_from(["a", "b", "artifacts", "runs", "v1", "index", "x-y"])
     page = st.lists(part, min_size=1, max_size=5).map(lambda xs: "/".join(xs) + ".md")
 
+    @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)  # busy machines
     @given(page, page)
     def check(here: str, there: str) -> None:
         want = posixpath.relpath(

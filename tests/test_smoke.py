@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import registry_tool as wandb
-from tests.conftest import git_log, write
+from tests.helpers import git_log, write
 
 
 def test_log_and_use_roundtrip(registry):

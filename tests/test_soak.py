@@ -41,9 +41,9 @@ import pytest
 
 from registry_tool._model.records import RunRecord
 from registry_tool._store import RegistryStore, init_registry
+from tests.helpers import cli_process, clone_registry, git, push_to_bare
 
 SOAK = os.environ.get("REGISTRY_TOOL_SOAK") == "1"
-CLI = str(Path(sys.executable).parent / "registry-tool")
 BLOB_NAME = re.compile(r"^sha256/([0-9a-f]{2})/(\1[0-9a-f]{62})$")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600 if SOAK else 300)]
@@ -57,43 +57,22 @@ def report(test: str, **figures: Any) -> None:
     print("SOAK " + json.dumps({"test": test, **figures}, sort_keys=True), flush=True)
 
 
-def git(root: Path, *args: str, check: bool = True) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=check
-    ).stdout.strip()
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
-
-
 def remote_registry(tmp_path: Path, storage: str, **options: Any) -> tuple[Path, RegistryStore]:
     """A `git init --bare` remote holding a registry made by ``init_registry``."""
-    bare = tmp_path / "remote.git"
-    subprocess.run(
-        ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(bare)], check=True
-    )
     seed_store = init_registry(
         tmp_path / "seed", name="team", storage=storage, storage_options=options or None
     )
-    git(seed_store.root, "remote", "add", "origin", str(bare))
-    git(seed_store.root, "push", "--quiet", "-u", "origin", "main")
-    return bare, seed_store
-
-
-def fresh_clone(bare: Path, path: Path) -> RegistryStore:
-    subprocess.run(["git", "clone", "--quiet", str(bare), str(path)], check=True)
-    return RegistryStore.open(path)
+    return push_to_bare(seed_store.root, tmp_path / "remote.git"), seed_store
 
 
 def check_clean(root: Path) -> None:
     """`registry-tool check` on the whole tree, and on every commit's blobs."""
-    whole = cli("--registry", str(root), "check", "--json")
+    whole = cli_process("--registry", str(root), "check", "--json")
     assert whole.returncode == 0, whole.stdout + whole.stderr
     first = git(root, "rev-list", "--max-parents=0", "HEAD")
-    blobs = cli("--registry", str(root), "check", "--base", first, "--verify-blobs", "--json")
+    blobs = cli_process(
+        "--registry", str(root), "check", "--base", first, "--verify-blobs", "--json"
+    )
     assert blobs.returncode == 0, blobs.stdout + blobs.stderr
 
 
@@ -131,7 +110,7 @@ def writers(tmp_path: Path, bare: Path, count: int) -> list[tuple[str, dict[str,
     shared = {"REGISTRY_TOOL_DIR": url, "XDG_DATA_HOME": str(tmp_path / "shared-data")}
     # The shared clone exists before the writers start, as on a machine where the
     # registry has been used before (the CLI's clone path makes it).
-    made = cli("ls", env=shared)
+    made = cli_process("ls", env=shared)
     assert made.returncode == 0, made.stderr
     out = []
     for i in range(count):
@@ -195,7 +174,7 @@ def test_concurrent_logs_from_shared_and_separate_clones(tmp_path):
     wait_all(procs, timeout=3000 if SOAK else 240)
     seconds = time.monotonic() - started
 
-    store = fresh_clone(bare, tmp_path / "verify")
+    store = clone_registry(bare, tmp_path / "verify")
     snap = store.head()
     total = procs_n * logs_n
     numbers = store.version_numbers(snap, "p", "shared")
@@ -294,9 +273,9 @@ def test_concurrent_alias_moves_keep_the_last_commit_and_every_move(tmp_path):
     wait_all(procs, timeout=3000 if SOAK else 240)
     seconds = time.monotonic() - started
 
-    store = fresh_clone(bare, tmp_path / "verify")
+    store = clone_registry(bare, tmp_path / "verify")
     alias_path = "projects/p/model/aliases/champion.yaml"
-    shown = cli(
+    shown = cli_process(
         "--registry", str(store.root), "history", "p/model", "--alias", "champion", "--json"
     )
     assert shown.returncode == 0, shown.stderr
@@ -528,8 +507,8 @@ def _crash_loop(
 
     rng_seed = seed()
     rng = random.Random(rng_seed)
-    clone = fresh_clone(bare, tmp_path / "writer")
-    colleague = fresh_clone(bare, tmp_path / "colleague")
+    clone = clone_registry(bare, tmp_path / "writer")
+    colleague = clone_registry(bare, tmp_path / "colleague")
     remote = RegistryStore(bare, Git(bare), clone.config)
     body = random.Random(rng_seed).randbytes(size)
     work = tmp_path / "work"

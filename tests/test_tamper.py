@@ -6,38 +6,31 @@ add up (`check --deep`)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from registry_tool import _schemas as schemas
-from registry_tool.cli.main import cli
 from registry_tool.errors import DocumentError
-from tests.conftest import write
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output + result.stderr
-    return result.output + result.stderr
+from tests.helpers import cli_out, git, write
 
 
 def log(name: str, files: dict[str, str], **metadata: object) -> None:
     folder = Path(f"payload-{uuid.uuid4().hex[:8]}")
     for rel, text in files.items():
         write(folder / rel, text)
-    run("log", str(folder), "--name", f"training/{name}", "--type", "model",
-        "--metadata", json.dumps(metadata))
+    cli_out(
+        "log",
+        str(folder),
+        "--name",
+        f"training/{name}",
+        "--type",
+        "model",
+        "--metadata",
+        json.dumps(metadata),
+    )
 
 
 def blob(root: Path, text: str) -> Path:
@@ -62,7 +55,7 @@ def s3_key(text: str) -> str:
 def test_download_refuses_a_blob_changed_in_storage(registry):
     log("clf", {"model.pth": "weights"})
     blob(registry.root, "weights").write_text("tampered")
-    out = run("get", "training/clf:v0", "--root", "out", code=1)
+    out = cli_out("get", "training/clf:v0", "--root", "out", code=1)
     assert "corrupt" in out and not Path("out/model.pth").exists()
 
 
@@ -70,51 +63,68 @@ def test_verify_all_reports_every_bad_blob_once_checked(registry):
     log("clf", {"model.pth": "weights v0", "vocab.txt": "shared vocab"}, f1=0.8)
     log("clf", {"model.pth": "weights v1", "vocab.txt": "shared vocab"}, f1=0.9)
     log("data", {"train.csv": "a,b\n1,2\n"})
-    report = json.loads(run("verify", "--all", "--json"))
+    report = json.loads(cli_out("verify", "--all", "--json"))
     assert report["ok"] is True and report["bad"] == []
     # 5 files name 4 distinct blobs: the shared vocab is read once.
     assert (report["versions"], report["files"], report["blobs"]) == (3, 5, 4)
 
     blob(registry.root, "shared vocab").write_text("shared vocab, edited")
     blob(registry.root, "a,b\n1,2\n").unlink()
-    report = json.loads(run("verify", "--all", "--json", code=1))
+    report = json.loads(cli_out("verify", "--all", "--json", code=1))
     shared = "sha256:" + _sha("shared vocab")
     assert report["ok"] is False and report["blobs"] == 4
     assert report["bad"] == [
-        {"artifact": "training/clf", "version": 0, "path": "vocab.txt", "digest": shared,
-         "problem": "corrupt"},
-        {"artifact": "training/clf", "version": 1, "path": "vocab.txt", "digest": shared,
-         "problem": "corrupt"},
-        {"artifact": "training/data", "version": 0, "path": "train.csv",
-         "digest": "sha256:" + _sha("a,b\n1,2\n"), "problem": "missing"},
+        {
+            "artifact": "training/clf",
+            "version": 0,
+            "path": "vocab.txt",
+            "digest": shared,
+            "problem": "corrupt",
+        },
+        {
+            "artifact": "training/clf",
+            "version": 1,
+            "path": "vocab.txt",
+            "digest": shared,
+            "problem": "corrupt",
+        },
+        {
+            "artifact": "training/data",
+            "version": 0,
+            "path": "train.csv",
+            "digest": "sha256:" + _sha("a,b\n1,2\n"),
+            "problem": "missing",
+        },
     ]
-    out = run("verify", "--all", code=1)
+    out = cli_out("verify", "--all", code=1)
     assert f"training/clf:v1: vocab.txt: {shared}: corrupt" in out
     assert "4 blobs" in out and "3 bad" in out
 
 
-def test_verify_all_on_s3_reads_every_blob_from_the_bucket(s3_registry, s3_env, bucket, monkeypatch):
+def test_verify_all_on_s3_reads_every_blob_from_the_bucket(
+    s3_registry, s3_env, bucket, monkeypatch
+):
     log("clf", {"model.pth": "s3 weights", "config.json": "{}"})
     log("data", {"train.csv": "x,y\n"})
-    assert json.loads(run("verify", "--all", "--json"))["blobs"] == 3
+    assert json.loads(cli_out("verify", "--all", "--json"))["blobs"] == 3
     client = s3_env.client()
     client.put_object(Bucket=bucket, Key=s3_key("s3 weights"), Body=b"s3 weights, swapped")
     client.delete_object(Bucket=bucket, Key=s3_key("x,y\n"))
     monkeypatch.setenv("REGISTRY_TOOL_CACHE_DIR", str(Path("fresh-cache").resolve()))
-    report = json.loads(run("verify", "--all", "--json", code=1))
+    report = json.loads(cli_out("verify", "--all", "--json", code=1))
     assert [(b["artifact"], b["path"], b["problem"]) for b in report["bad"]] == [
         ("training/clf", "model.pth", "corrupt"),
         ("training/data", "train.csv", "missing"),
     ]
     assert report["store"] == f"s3://{bucket}/blobs"
     # A download from the bucket refuses the swapped bytes too.
-    out = run("get", "training/clf:v0", "--root", "out", code=1)
+    out = cli_out("get", "training/clf:v0", "--root", "out", code=1)
     assert "corrupt" in out
 
 
 def test_verify_usage():
-    assert "--all checks the blob store" in run("verify", "training/clf:v0", "--all", code=2)
-    assert "give ARTIFACT_PATH and --root DIR, or --all" in run("verify", code=2)
+    assert "--all checks the blob store" in cli_out("verify", "training/clf:v0", "--all", code=2)
+    assert "give ARTIFACT_PATH and --root DIR, or --all" in cli_out("verify", code=2)
 
 
 def _sha(text: str) -> str:
@@ -138,7 +148,7 @@ def on_branch(root: Path, edits: dict[str, str], branch: str = "change") -> None
 
 
 def check(*extra: str, code: int = 0, head: str = "change") -> list[dict]:
-    out = run("check", "--base", "main", "--head", head, "--json", *extra, code=code)
+    out = cli_out("check", "--base", "main", "--head", head, "--json", *extra, code=code)
     return json.loads(out)["problems"]
 
 
@@ -162,8 +172,11 @@ def pr(registry, monkeypatch):
 
 def test_a_version_edited_by_hand_is_refused(pr):
     on_branch(pr.root, {VERSION: edited(pr.root, VERSION, metadata={"f1": 0.99})})
-    assert {"path": VERSION, "field": "$",
-            "message": "versions are immutable: this file was modified"} in check(code=1)
+    assert {
+        "path": VERSION,
+        "field": "$",
+        "message": "versions are immutable: this file was modified",
+    } in check(code=1)
 
 
 def test_only_adding_the_deleted_mark_is_allowed(pr):
@@ -190,11 +203,11 @@ def test_the_tools_own_soft_delete_passes_check(pr):
     base = git(pr.root, "rev-parse", "HEAD")
     wandb.Api().artifact("training/clf:v0").delete()
     assert "deleted" in (pr.root / VERSION).read_text()
-    out = json.loads(run("check", "--base", base, "--head", "main", "--deep", "--json"))
+    out = json.loads(cli_out("check", "--base", base, "--head", "main", "--deep", "--json"))
     assert out["ok"] is True and out["files"] == 1
     # Its blobs may be collected: verify --all leaves them out.
     blob(pr.root, "weights").unlink()
-    report = json.loads(run("verify", "--all", "--json"))
+    report = json.loads(cli_out("verify", "--all", "--json"))
     assert (report["ok"], report["versions"], report["deleted_skipped"]) == (True, 1, 1)
 
 
@@ -207,9 +220,18 @@ PRODUCTION_DOC = "kind: alias\nalias: production\nversion: 0\nset_at: '2026-01-0
 
 @pytest.fixture
 def governed(pr):
-    run("registry", "create", "models", "--stages", "staging,production",
-        "--protected", "production", "--gate", "production: f1 >= 0.9")
-    run("link", "training/clf:v0", "model-registry/models")
+    cli_out(
+        "registry",
+        "create",
+        "models",
+        "--stages",
+        "staging,production",
+        "--protected",
+        "production",
+        "--gate",
+        "production: f1 >= 0.9",
+    )
+    cli_out("link", "training/clf:v0", "model-registry/models")
     return pr
 
 
@@ -262,11 +284,14 @@ def test_deep_recomputes_every_link_digest_in_the_tree(governed):
     doc = yaml.safe_load((governed.root / link).read_text())
     doc["source"]["digest"] = "0" * 64
     write(governed.root / link, yaml.safe_dump(doc))
-    assert json.loads(run("check", "--json"))["ok"] is True
-    found = json.loads(run("check", "--deep", "--json", code=1))["problems"]
+    assert json.loads(cli_out("check", "--json"))["ok"] is True
+    found = json.loads(cli_out("check", "--deep", "--json", code=1))["problems"]
     assert found == [
-        {"path": link, "field": "$.source.digest",
-         "message": "is not the digest of training/clf:v0 recomputed from its manifest"}
+        {
+            "path": link,
+            "field": "$.source.digest",
+            "message": "is not the digest of training/clf:v0 recomputed from its manifest",
+        }
     ]
 
 
@@ -277,8 +302,12 @@ def test_deep_checks_the_whole_head_not_only_the_change(governed):
     doc["entries"][0]["digest"] = "sha256:" + _sha("other weights")
     write(root / VERSION, yaml.safe_dump(doc, sort_keys=False))
     git(root, "commit", "--quiet", "-am", "sneaky")
-    on_branch(root, {"projects/training/clf/aliases/best.yaml":
-                     "kind: alias\nalias: best\nversion: 0\nset_at: '2026-01-01T00:00:00Z'\n"})
+    on_branch(
+        root,
+        {
+            "projects/training/clf/aliases/best.yaml": "kind: alias\nalias: best\nversion: 0\nset_at: '2026-01-01T00:00:00Z'\n"
+        },
+    )
     assert check() == []
     found = check("--deep", code=1)
     assert [(p["path"], p["field"]) for p in found] == [

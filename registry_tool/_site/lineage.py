@@ -1,18 +1,30 @@
 """Lineage graphs: artifacts as boxes, runs as ellipses, bounded to a neighbourhood.
 
 Node ids are opaque (``n0``, ``n1``...): in DOT a ``:`` in an id names a port, and
-names belong in labels, which are escaped. Each node links to its page. ``dot``
-renders the SVG at build time; without ``dot`` the page shows the DOT source instead.
+names belong in labels. The DOT is written by ``graphviz.Digraph``, which quotes every
+value; ``dot`` (Debian's binary, run here and nowhere else) renders the SVG at build
+time. Each node links to its page. Without ``dot`` the page shows the DOT source
+instead; a ``dot`` that fails is a ``LineageRenderError`` naming the graph.
+
+>>> graph = Graph(nodes={"a": {"label": 'say "hi"\\n<b>{x}</b>'}})
+>>> print(graph.to_dot().splitlines()[4])
+\tn0 [label="say \\"hi\\"\\n<b>{x}</b>"]
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import graphviz
 
 from registry_tool._site.model import SiteData
+from registry_tool.errors import RegistryError
 
 # Fill colours by artifact type; readable with the dark text in both palettes.
 TYPE_COLOURS = {
@@ -25,10 +37,38 @@ OTHER_COLOUR = "#e9ecef"
 RUN_COLOUR = "#fff3bf"
 FOCUS_PEN = "3"
 HOPS = 2
+DOT_BATCH = 200  # graphs per ``dot`` process
+DOT_TIMEOUT = 600  # seconds for one ``dot`` process
+
+GRAPH_ATTRS = {"rankdir": "LR", "bgcolor": "transparent", "fontname": "Helvetica"}
+NODE_ATTRS = {
+    "fontname": "Helvetica",
+    "fontsize": "11",
+    "style": "filled",
+    "color": "#495057",
+    "fontcolor": "#212529",
+}
+EDGE_ATTRS = {"color": "#868e96"}
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+class LineageRenderError(RegistryError):
+    """``dot`` failed on a lineage graph; ``graph`` (and ``path``) name its page."""
+
+    def __init__(self, message: str, *, graph: str) -> None:
+        super().__init__(message, path=graph)
+        self.graph = graph
+
+
+def _value(text: str) -> str:
+    """An attribute value for ``graphviz`` to quote: backslashes and ``<...>`` literal
+    (``graphviz.escape``), and a line break in the text a DOT line break, so the DOT
+    source stays one line per node (it is shown in a code block when ``dot`` is
+    missing, where a raw line could close the block)."""
+    escaped = graphviz.escape(text)
+    for newline in ("\r\n", "\r", "\n"):
+        escaped = escaped.replace(newline, "\\n")
+    value: str = graphviz.nohtml(escaped)  # a str that quoting never takes for HTML
+    return value
 
 
 @dataclass
@@ -41,19 +81,16 @@ class Graph:
 
     def to_dot(self) -> str:
         ids = {key: f"n{i}" for i, key in enumerate(sorted(self.nodes))}
-        lines = [
-            "digraph lineage {",
-            '  graph [rankdir=LR, bgcolor="transparent", fontname="Helvetica"];',
-            '  node [fontname="Helvetica", fontsize=11, style="filled", color="#495057", fontcolor="#212529"];',
-            '  edge [color="#868e96"];',
-        ]
+        digraph = graphviz.Digraph(
+            "lineage", graph_attr=GRAPH_ATTRS, node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS
+        )
         for key in sorted(self.nodes):
-            attrs = ", ".join(f"{k}={_quote(v)}" for k, v in sorted(self.nodes[key].items()))
-            lines.append(f"  {ids[key]} [{attrs}];")
+            attrs = {k: _value(v) for k, v in sorted(self.nodes[key].items())}
+            digraph.node(ids[key], **attrs)
         for a, b in sorted(set(self.edges)):
-            lines.append(f"  {ids[a]} -> {ids[b]};")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+            digraph.edge(ids[a], ids[b])
+        source: str = digraph.source
+        return source
 
 
 def version_key(project: str, name: str, number: int) -> str:
@@ -62,6 +99,17 @@ def version_key(project: str, name: str, number: int) -> str:
 
 def run_key(project: str, run_id: str) -> str:
     return f"r:{project}/{run_id}"
+
+
+def page_of(key: str) -> tuple[str, ...]:
+    """The page kind and its parts for a node key: ``("run", project, id)`` or
+    ``("version", project, name, number)``."""
+    if key.startswith("r:"):
+        project, run_id = key[2:].split("/", 1)
+        return ("run", project, run_id)
+    path, _, version = key[2:].rpartition(":v")
+    project, name = path.split("/", 1)
+    return ("version", project, name, version)
 
 
 def _neighbours(data: SiteData) -> dict[str, set[str]]:
@@ -84,7 +132,12 @@ class Lineage:
     """Builds bounded lineage graphs for a site; ``href(key)`` gives each node's page."""
 
     def __init__(
-        self, data: SiteData, href: object, *, hops: int = HOPS, max_nodes: int = 60
+        self,
+        data: SiteData,
+        href: Callable[[str], str],
+        *,
+        hops: int = HOPS,
+        max_nodes: int = 60,
     ) -> None:
         self.data = data
         self.href = href
@@ -128,16 +181,15 @@ class Lineage:
         return graph
 
     def _attrs(self, key: str, focus: str) -> dict[str, str]:
-        href = self.href(key)  # type: ignore[operator]
-        attrs: dict[str, str] = {"URL": str(href), "target": "_top"}
-        if key.startswith("r:"):
-            project, run_id = key[2:].split("/", 1)
+        attrs: dict[str, str] = {"URL": str(self.href(key)), "target": "_top"}
+        page, project, *rest = page_of(key)
+        if page == "run":
+            (run_id,) = rest
             run = self.data.runs.get(f"{project}/{run_id}")
             job = run.job_type if run and run.job_type else "run"
             attrs.update(shape="ellipse", label=f"{job}\n{run_id}", fillcolor=RUN_COLOUR)
         else:
-            path, _, version = key[2:].rpartition(":v")
-            project, name = path.split("/", 1)
+            name, version = rest
             record = self.data.version(project, name, int(version))
             kind = record.type if record else "?"
             stages = self.data.stages_of(project, name, int(version))
@@ -154,15 +206,80 @@ class Lineage:
         return attrs
 
 
-def render_svg(dot_source: str) -> str | None:
-    """SVG from ``dot``, without its XML prologue; None when dot is not installed."""
-    if shutil.which("dot") is None:
-        return None
-    proc = subprocess.run(
-        ["dot", "-Tsvg"], input=dot_source.encode(), capture_output=True, check=False, timeout=60
-    )
+def have_dot() -> bool:
+    """Whether graphviz's ``dot`` is installed (without it pages show DOT source)."""
+    return shutil.which("dot") is not None
+
+
+def render_svgs(graphs: Mapping[str, str]) -> dict[str, str]:
+    """SVG (without its XML prologue) of each named DOT source, ``DOT_BATCH`` graphs
+    per ``dot`` process. A ``dot`` that fails, or returns too few pictures, raises
+    ``LineageRenderError`` naming the first graph it failed on."""
+    items = list(graphs.items())
+    svgs: dict[str, str] = {}
+    for start in range(0, len(items), DOT_BATCH):
+        chunk = items[start : start + DOT_BATCH]
+        try:
+            rendered = _run_dot([source for _, source in chunk])
+        except _DotFailed as batch:
+            for name, source in chunk:  # which graph: each on its own
+                try:
+                    _run_dot([source])
+                except _DotFailed as failed:
+                    raise LineageRenderError(
+                        f"dot failed on the lineage graph of {name}: {failed}", graph=name
+                    ) from None
+            first = chunk[0][0]
+            raise LineageRenderError(
+                f"dot failed on {len(chunk)} lineage graphs from {first}: {batch}", graph=first
+            ) from None
+        svgs.update((name, svg) for (name, _), svg in zip(chunk, rendered, strict=True))
+    return svgs
+
+
+class _DotFailed(Exception):
+    pass
+
+
+def _run_dot(sources: list[str]) -> list[str]:
+    """The one place ``dot`` runs: the graphs in one process, one SVG each."""
+    try:
+        proc = subprocess.run(
+            ["dot", "-Tsvg"],
+            input="".join(sources).encode(),
+            capture_output=True,
+            check=False,
+            timeout=DOT_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise _DotFailed(str(exc)) from exc
     if proc.returncode != 0:
-        return None
-    svg = proc.stdout.decode("utf-8", "replace")
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else None
+        raise _DotFailed(proc.stderr.decode("utf-8", "replace").strip()[:300])
+    text = proc.stdout.decode("utf-8", "replace")
+    svgs = [part[part.find("<svg") :] for part in text.split("<?xml")[1:]]
+    if len(svgs) != len(sources):
+        raise _DotFailed(f"dot returned {len(svgs)} pictures for {len(sources)} graphs")
+    return svgs
+
+
+def render_cached(graphs: Mapping[str, str], cache: Path) -> dict[str, str]:
+    """``render_svgs`` through a cache of SVG files named by the DOT source's hash, so
+    a rebuild runs ``dot`` only on graphs it has not drawn before. Without ``dot``
+    installed, only the graphs in the cache have a picture."""
+    svgs: dict[str, str] = {}
+    todo: dict[str, str] = {}
+    for name, source in graphs.items():
+        cached = cache / f"{_source_key(source)}.svg"
+        if cached.is_file():
+            svgs[name] = cached.read_text()
+        else:
+            todo[name] = source
+    for name, svg in (render_svgs(todo) if todo and have_dot() else {}).items():
+        svgs[name] = svg
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / f"{_source_key(todo[name])}.svg").write_text(svg)
+    return svgs
+
+
+def _source_key(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()

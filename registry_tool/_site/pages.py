@@ -15,6 +15,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import markdown
+import nh3
+
 from registry_tool._model.records import VersionRecord
 
 FILES_PER_PAGE = 1000
@@ -42,9 +45,6 @@ def safe_markdown(text: str | None) -> str:
 
 @functools.lru_cache(maxsize=4096)  # the same description on many versions of a collection
 def _safe_markdown(text: str) -> str:
-    import markdown
-    import nh3
-
     rendered = markdown.markdown(html.escape(text, quote=False), extensions=["tables"])
     return nh3.clean(
         rendered,
@@ -78,31 +78,6 @@ def _safe_markdown(text: str) -> str:
     )
 
 
-def page_path(kind: str, *parts: str) -> str:
-    """Where a page lives in the docs tree (``.md``)."""
-    if kind == "home":
-        return "index.md"
-    if kind == "registry":
-        return f"registries/{parts[0]}.md"
-    if kind == "registry_collection":
-        return f"registries/{parts[0]}/{parts[1]}.md"
-    if kind == "artifacts":
-        return "artifacts/index.md"
-    if kind == "project":
-        return f"artifacts/{parts[0]}/index.md"
-    if kind == "collection":
-        return f"artifacts/{parts[0]}/{parts[1]}/index.md"
-    if kind == "version":
-        return f"artifacts/{parts[0]}/{parts[1]}/v{parts[2]}.md"
-    if kind == "files":
-        return f"artifacts/{parts[0]}/{parts[1]}/v{parts[2]}-files-{parts[3]}.md"
-    if kind == "run":
-        return f"runs/{parts[0]}/{parts[1]}.md"
-    if kind == "table":
-        return f"artifacts/{parts[0]}/{parts[1]}/v{parts[2]}-table-{parts[3]}.md"
-    raise ValueError(kind)
-
-
 def href(from_page: str, to_page: str) -> str:
     """Relative URL between two pages (the site uses ``.html`` URLs). Pages are plain
     relative paths (no ``.``, ``..`` or doubled slashes), so this is the common-prefix
@@ -116,10 +91,6 @@ def href(from_page: str, to_page: str) -> str:
             break
         common += 1
     return "/".join([".."] * (len(here) - common) + target[common:])
-
-
-def short(digest: str) -> str:
-    return digest.removeprefix("sha256:")[:12]
 
 
 def diff(previous: VersionRecord | None, current: VersionRecord) -> dict[str, Any]:

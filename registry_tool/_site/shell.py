@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import markdown
+
 SHELL_DIR = "_rt_shell"
 TITLE = "RTSHELLTITLE"
 CONTENT = "RTSHELLCONTENT"
@@ -92,8 +94,6 @@ class Converter:
     adds it), one ``markdown.Markdown`` reused across pages."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        import markdown
-
         names: list[str] = []
         options: dict[str, Any] = {}
         for item in config.get("markdown_extensions") or []:

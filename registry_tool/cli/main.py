@@ -51,7 +51,6 @@ class Group(click.Group):
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--registry",
-    envvar="REGISTRY_TOOL_DIR",
     metavar="PATH|URL",
     help="Registry repo to use (default: $REGISTRY_TOOL_DIR, the nearest registry.yaml "
     "above the working directory, or the embedded default registry).",

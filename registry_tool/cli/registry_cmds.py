@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from registry_tool import _checks as checks
 from registry_tool import _verbs as verbs
 from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line, problem, table
@@ -205,13 +204,13 @@ def check_cmd(
     credentials. Exits 1 on any problem. Under GitHub Actions it also writes ::error
     annotations and a step summary.
     """
-    report = checks.check_registry(
-        registry_of(ctx),
+    report = verbs.check(
         base=base,
         head=head,
         main_branch=main_branch,
         verify_blobs=verify_blobs,
         deep=deep,
+        registry=registry_of(ctx),
     )
     if as_json:
         emit_json(

@@ -1,0 +1,95 @@
+"""``check`` on a whole working tree (committed or not): every file, and between files.
+
+A file reported as invalid still counts as present, so it is not reported again as
+missing, nor are the files that name it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from functools import partial
+from pathlib import Path
+
+from registry_tool._checks import rules
+from registry_tool._checks.deep import link_digests
+from registry_tool._checks.report import CheckReport, Problem
+from registry_tool._checks.rules import Known, Parsed
+from registry_tool._model import layout
+from registry_tool._model.governance import LinkRecord
+from registry_tool._model.layout import REGISTRY_FILE
+from registry_tool._model.records import VersionRecord
+
+
+def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
+    """Validate every registry file in a working tree (committed or not); ``deep`` also
+    recomputes every link's source digest from the source version's manifest.
+
+    >>> check_tree(Path("my-registry")).ok  # doctest: +SKIP
+    True
+    """
+    problems: list[Problem] = []
+    files: dict[str, Parsed] = {}
+    unreadable: set[str] = set()
+    paths = _yaml_files(root)
+    for rel in paths:
+        key = layout.parse(rel)
+        if key is None:
+            problems.append(Problem(rel, "$", rules.NOT_OURS_IN_TREE))
+            continue
+        parsed, found = rules.parse_file(rel, key, (root / rel).read_bytes())
+        problems += found
+        if parsed is not None:
+            files[rel] = parsed
+        else:
+            unreadable.add(rel)
+    problems += _between_files(files, unreadable)
+    if deep:
+        problems += link_digests(files)
+    return CheckReport(files=len(paths), problems=problems, root=root)
+
+
+def _yaml_files(root: Path) -> list[str]:
+    out = [REGISTRY_FILE] if (root / REGISTRY_FILE).exists() else []
+    for top in (layout.PROJECTS, layout.REGISTRIES):
+        folder = root / top
+        if folder.is_dir():
+            out += sorted(p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file())
+    return out
+
+
+def _between_files(files: dict[str, Parsed], unreadable: Set[str] = frozenset()) -> list[Problem]:
+    """Each file on its own, then the numbering of every collection, then what each
+    file names."""
+    problems: list[Problem] = []
+    known = Known()
+    collections: set[tuple[str, str]] = set()
+    for path in unreadable:
+        key = layout.parse(path)
+        if key is None or key.in_registry:
+            continue
+        if key.kind == "collection":
+            collections.add(key.collection_key)
+        elif key.kind == "version" and key.version is not None:
+            known.add_version(*key.collection_key, key.version)
+    for parsed in files.values():
+        key, record = parsed.key, parsed.record
+        mismatch = rules.identity(parsed)
+        problems += mismatch
+        if mismatch:
+            continue  # it describes another document: not counted, nor judged further
+        misnumbered = rules.numbering(parsed)
+        problems += misnumbered
+        problems += rules.manifest(parsed)
+        if key.kind == "collection":
+            collections.add(key.collection_key)
+        elif isinstance(record, VersionRecord) and not misnumbered:
+            known.add_version(*key.collection_key, record.version, deleted=bool(record.deleted))
+        elif isinstance(record, LinkRecord):
+            known.add_link(*key.collection_key, record.version)
+    for (project, name), numbers in sorted(known.versions.items()):
+        if (project, name) not in collections:
+            problems.append(rules.collection_missing(project, name))
+        problems += rules.gaps(numbers, partial(layout.version_file, project, name))
+    for parsed in files.values():
+        problems += rules.references(parsed, known)
+    return problems

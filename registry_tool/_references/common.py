@@ -1,0 +1,166 @@
+"""What every reference scheme shares: URI checks, entry names, landing a download by
+temp file, copying while hashing, and the errors for an object that changed or is gone.
+
+The scheme modules (``file``, ``s3``, ``gcs``, ``http``) build on these; a new scheme
+should too, so that its names, limits and error messages match the others'.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from registry_tool._hashing import CHUNK, Advance
+from registry_tool._model.manifest import Entry
+from registry_tool._model.names import validate_entry_path
+from registry_tool.errors import ArtifactError, InvalidNameError, UsageError, VerificationError
+
+MAX_URI = 4096  # the manifest schema's limit for a ref (and a digest)
+HTTP_TIMEOUT = 60
+
+
+class ReferenceWarning(UserWarning):
+    """A reference was recorded without a checksum because its object could not be read."""
+
+
+# -- URIs and names ------------------------------------------------------------------
+
+
+def has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def check_uri(uri: object) -> str:
+    """``uri`` if it is a non-empty string without control characters within ``MAX_URI``."""
+    if not isinstance(uri, str) or not uri:
+        raise UsageError(f"reference {uri!r}: expected a URI string such as s3://bucket/key")
+    if has_control(uri):
+        raise UsageError(f"reference {uri!r}: the URI contains a control character")
+    if len(uri) > MAX_URI:
+        raise UsageError(f"reference {uri[:80]!r}...: the URI is longer than {MAX_URI} characters")
+    return uri
+
+
+def check_digest(uri: str, digest: str) -> str:
+    """``digest`` if a store's answer is fit to be written to a manifest."""
+    if not digest or has_control(digest) or len(digest) > MAX_URI:
+        raise ArtifactError(f"reference {uri!r}: the store reported an unusable digest {digest!r}")
+    return digest
+
+
+def checked_name(uri: str, name: str) -> str:
+    """``name`` as a valid entry path; the error names the reference."""
+    try:
+        return validate_entry_path(name)
+    except InvalidNameError as exc:
+        raise InvalidNameError(f"reference {uri!r}: {exc}") from None
+
+
+def base_folder(name: str | None, default: str) -> str:
+    """The folder that a prefix's objects go under: ``name``, else ``default``."""
+    return (name if name is not None else default).strip("/")
+
+
+def join(base: str, rel: str) -> str:
+    return f"{base}/{rel}" if base else rel
+
+
+def last_segment(path: str) -> str:
+    return path.rstrip("/").rpartition("/")[2]
+
+
+def split_bucket(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` -> ("bucket", "some/key"); the key is taken verbatim."""
+    scheme, _, rest = uri.partition("://")
+    bucket, _, key = rest.partition("/")
+    if not bucket:
+        raise UsageError(f"reference {uri!r}: expected {scheme}://bucket/key")
+    return bucket, key
+
+
+def unchecked_entry(uri: str, name: str | None, default_name: Callable[[str], str]) -> Entry:
+    """``checksum=False``: the URI is the digest; nothing is read."""
+    entry_name = name if name is not None else default_name(uri)
+    return Entry(checked_name(uri, entry_name), uri, None, ref=uri)
+
+
+def too_many(uri: str, max_objects: int) -> ArtifactError:
+    return ArtifactError(
+        f"reference {uri!r} holds more than max_objects={max_objects} objects; "
+        "raise max_objects or reference a narrower prefix"
+    )
+
+
+def strip_quotes(etag: str) -> str:
+    etag = etag.strip()
+    if len(etag) >= 2 and etag.startswith('"') and etag.endswith('"'):
+        return etag[1:-1]
+    return etag
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- downloading ---------------------------------------------------------------------
+
+
+def open_url(request: urllib.request.Request) -> Any:
+    return urllib.request.urlopen(request, timeout=HTTP_TIMEOUT)
+
+
+@contextmanager
+def landing(target: Path) -> Iterator[Path]:
+    """A temp file beside ``target``; the caller renames it into place once checked."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.part-")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def copy_chunks(chunks: Iterator[bytes], dst: IO[bytes], advance: Advance, *hashers: Any) -> int:
+    """Write ``chunks`` to ``dst``, feeding each to ``hashers``; the bytes written."""
+    size = 0
+    for chunk in chunks:
+        dst.write(chunk)
+        for h in hashers:
+            h.update(chunk)
+        size += len(chunk)
+        advance(len(chunk))
+    return size
+
+
+def read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        yield chunk
+
+
+def changed(entry: Entry, what: str) -> VerificationError:
+    return VerificationError(
+        f"{entry.path}: the referenced object {entry.ref} changed since it was logged ({what})"
+    )
+
+
+def gone(entry: Entry) -> VerificationError:
+    if entry.digest == entry.ref:
+        return VerificationError(
+            f"{entry.path}: there is no object at {entry.ref} (it was logged with "
+            "checksum=False, so if it names a prefix its objects were never listed: log it "
+            "with checksum=True to download them)"
+        )
+    return VerificationError(f"{entry.path}: the referenced object {entry.ref} is gone")
+
+
+def check_size(entry: Entry, got: int) -> None:
+    if entry.size is not None and got != entry.size:
+        raise changed(entry, f"recorded {entry.size} bytes, now {got}")
