@@ -31,6 +31,7 @@ from registry_tool import _settings
 from registry_tool._blobs.base import BlobStore, blob_key
 from registry_tool._hashing import Advance, scratch_path
 from registry_tool._locking import file_lock
+from registry_tool._store.paths import cache_home
 from registry_tool.errors import StorageError, UsageError
 
 KiB = 1024
@@ -415,8 +416,6 @@ def _locked(path: Path) -> AbstractContextManager[None]:
 
 def open_cache(max_size: int | str | None = None) -> BlobCache:
     """The user's blob cache (``REGISTRY_TOOL_CACHE_DIR`` or the XDG cache dir)."""
-    from registry_tool._store.paths import cache_home
-
     bound = None if max_size is None else parse_size(max_size, "--max-size")
     return BlobCache(cache_home(), bound)
 

@@ -27,7 +27,7 @@ from registry_tool._engine import Context
 from registry_tool._model.layout import alias_file, registry_alias_file, unlink_file, version_file
 from registry_tool._model.names import LATEST
 from registry_tool._model.records import AliasRecord, Deletion, VersionRecord
-from registry_tool._store import Change, Snapshot, now
+from registry_tool._store import Change, Snapshot, now, registries
 from registry_tool.errors import NotFoundError, UsageError
 
 
@@ -162,12 +162,12 @@ def _newest_live_link(
 ) -> int | None:
     """The newest link of a registry collection other than ``skip``, not unlinked, whose
     source version is not deleted."""
-    for number in reversed(promotion.link_numbers(snap, registry, collection)):
+    for number in reversed(registries.link_numbers(snap, registry, collection)):
         if number == skip:
             continue
         if snap.exists(unlink_file(registry, collection, number)):
             continue
-        link = promotion.read_link(ctx, snap, registry, collection, number)
+        link = registries.read_link(ctx.store, snap, registry, collection, number)
         if link is None:
             continue
         source = ctx.store.read_version(snap, link.project, link.name, link.source_version)
@@ -182,13 +182,15 @@ def _registry_aliases_of(
     """Every model-registry alias that names a link to this version."""
     found = []
     source = (record.project, record.name, record.version)
-    for registry in promotion.registries(ctx, snap):
-        config = promotion.read_config(ctx, snap, registry)
+    for registry in registries.names(snap):
+        config = registries.read_config(ctx.store, snap, registry)
         protected = config.protected if config else ()
-        for collection in promotion.collections(ctx, snap, registry):
-            held = promotion.registry_aliases(ctx, snap, registry, collection)
+        for collection in registries.collections(snap, registry):
+            held = registries.aliases(ctx.store, snap, registry, collection)
             for alias, alias_record in held.items():
-                link = promotion.read_link(ctx, snap, registry, collection, alias_record.version)
+                link = registries.read_link(
+                    ctx.store, snap, registry, collection, alias_record.version
+                )
                 if link is None or (link.project, link.name, link.source_version) != source:
                     continue
                 found.append(

@@ -27,7 +27,7 @@ def file_lock(
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline:  # EWOULDBLOCK adds nothing to "timed out"
                     raise error(f"timed out after {timeout:.0f} s waiting for {path}") from None
                 time.sleep(0.01)
         yield

@@ -31,11 +31,10 @@ from registry_tool._gc import (
     parse_duration,
 )
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
-from registry_tool._model.layout import version_file
 from registry_tool._model.names import parse_artifact_path, validate_alias, validate_name
 from registry_tool._sdk.artifact import Artifact
 from registry_tool._sdk.run import DEFAULT_PROJECT
-from registry_tool._store import RegistryStore, Snapshot, init_registry, registries
+from registry_tool._store import RegistryStore, init_registry, registries
 from registry_tool._store.history import AliasEvent, alias_history
 from registry_tool._verify import BlobReport, verify_store
 from registry_tool.errors import NotFoundError, UsageError
@@ -142,7 +141,7 @@ def list_collections(
                 "aliases": {a: f"v{r.version}" for a, r in sorted(aliases.items())},
                 "description": collection.description,
             }
-            deleted = [f"v{n}" for n in numbers if _is_deleted(store, snap, proj, name, n)]
+            deleted = [f"v{n}" for n in numbers if store.is_deleted(snap, proj, name, n)]
             if deleted:
                 row["deleted"] = deleted
             rows.append(row)
@@ -181,15 +180,6 @@ def list_versions(path: str, *, registry: Registry = None) -> list[dict[str, Any
             }
         )
     return rows
-
-
-def _is_deleted(store: RegistryStore, snap: Snapshot, project: str, name: str, n: int) -> bool:
-    # Most version files never were: the bytes tell without parsing the manifest.
-    data = snap.read(version_file(project, name, n))
-    if data is None or b"deleted" not in data:
-        return False
-    record = store.read_version(snap, project, name, n)
-    return record is not None and record.deleted is not None
 
 
 def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from registry_tool import _progress as progress
-from registry_tool._engine.context import Context
+from registry_tool._engine import Context
+from registry_tool._engine.live import live_blobs
 from registry_tool._hashing import hash_file
-from registry_tool._model.layout import version_file
 from registry_tool._store import Snapshot
 from registry_tool.errors import CorruptBlobError
 
@@ -87,30 +87,12 @@ def verify_store(ctx: Context, snap: Snapshot | None = None) -> BlobReport:
     store = ctx.store
     snap = snap or store.head()
     report = BlobReport(store=ctx.blobs.url)
-    named: dict[str, list[tuple[str, int, str]]] = {}  # hex -> (artifact, version, path)
-    sizes: dict[str, int] = {}
-    for project in store.projects(snap):
-        for name in store.collections(snap, project):
-            for number in store.version_numbers(snap, project, name):
-                doc = store.load(snap, version_file(project, name, number), "version")
-                if doc is None:
-                    continue
-                if doc.get("deleted"):
-                    report.deleted += 1
-                    continue
-                report.versions += 1
-                for entry in doc["entries"]:
-                    if "ref" in entry or not entry["digest"].startswith("sha256:"):
-                        continue
-                    hexdigest = entry["digest"][7:]
-                    named.setdefault(hexdigest, []).append(
-                        (f"{project}/{name}", number, entry["path"])
-                    )
-                    sizes[hexdigest] = entry.get("size") or 0
-                    report.files += 1
-    digests = sorted(named)
+    live = live_blobs(store, refs=snap)
+    report.versions, report.deleted = live.versions, live.deleted
+    report.files = sum(len(uses) for uses in live.uses.values())
+    digests = sorted(live.uses)
     report.blobs = len(digests)
-    report.bytes = sum(sizes.values())
+    report.bytes = sum(live.size(d) for d in digests)
     with tempfile.TemporaryDirectory(prefix="registry-tool-verify-") as scratch:
         check = _checker(ctx, Path(scratch))
         verdicts = ctx.each(
@@ -118,8 +100,10 @@ def verify_store(ctx: Context, snap: Snapshot | None = None) -> BlobReport:
         )
     for hexdigest, verdict in zip(digests, verdicts, strict=True):
         if verdict is not None:
-            for artifact, number, path in named[hexdigest]:
-                report.bad.append(BadBlob(artifact, number, path, f"sha256:{hexdigest}", verdict))
+            for use in live.uses[hexdigest]:
+                report.bad.append(
+                    BadBlob(use.artifact, use.version, use.path, f"sha256:{hexdigest}", verdict)
+                )
     report.bad.sort(key=lambda b: (b.artifact, b.version, b.path))
     return report
 

@@ -6,6 +6,9 @@ start and raw NEL characters (YAML drops the one and reads the other as a line b
 unseen in a diff), oversized files and deep nesting. Timestamps stay strings. Writing is canonical: block style, keys in
 record order, no anchors, so equal documents give equal bytes; a document too large to
 be read back is refused.
+
+This is the one place the package meets PyYAML: every error it raises, reading or
+writing, leaves here as a ``DocumentError`` naming the file.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Refused(Exception):
-    pass
+    """Something the strict loader will not read; its ``__cause__``, when set, is the
+    constructor's own error."""
 
 
 class _StrictLoader(_BaseLoader):  # type: ignore[misc]
@@ -37,7 +41,15 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         if node in self.constructed_objects:
             raise _Refused("anchors and aliases are not allowed")
-        return super().construct_object(node, deep=deep)
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            # PyYAML's constructors fail this way on an explicit tag with a bad value
+            # (``!!int abc``, ``!!bool maybe``, ``!!timestamp x``).
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            value = node.value if isinstance(node, yaml.ScalarNode) else node.id
+            line = node.start_mark.line + 1
+            raise _Refused(f"{value!r} is not a valid {tag} (line {line})") from exc
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         if not isinstance(node, yaml.MappingNode):
@@ -86,20 +98,21 @@ def loads(data: bytes, path: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DocumentError(path, "$", f"not UTF-8 (byte {exc.start})") from None
+        raise DocumentError(path, "$", f"not UTF-8 (byte {exc.start})") from exc
     _refuse_invisible(text, path)
     if data.count(b"\n") + data.count(b",") > MAX_ITEMS:
         raise DocumentError(path, "$", "too many YAML nodes")
     try:
         value = yaml.load(text, Loader=_StrictLoader)
     except _Refused as exc:
-        raise DocumentError(path, "$", str(exc)) from None
+        # Our own refusal says it all; a constructor's error behind it is kept.
+        raise DocumentError(path, "$", str(exc)) from exc.__cause__
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DocumentError(path, "$", f"not valid YAML: {problem}{where}") from None
-    except RecursionError:
+        raise DocumentError(path, "$", f"not valid YAML: {problem}{where}") from exc
+    except RecursionError:  # a traceback thousands of frames deep says nothing more
         raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels") from None
     if _depth(value) > MAX_DEPTH:
         raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels")
@@ -123,8 +136,13 @@ def dumps(doc: Any, *, path: str = "(new document)") -> bytes:
     """Canonical YAML bytes for a plain document; ``path`` names it in errors."""
     try:
         data = _dump(doc)
-    except UnicodeEncodeError:
-        raise DocumentError(path, "$", "text that is not valid UTF-8") from None
+    except UnicodeEncodeError as exc:
+        raise DocumentError(path, "$", "text that is not valid UTF-8") from exc
+    except yaml.YAMLError as exc:  # a value YAML cannot represent (a caller's mistake)
+        value = exc.args[1] if len(exc.args) > 1 else None
+        raise DocumentError(
+            path, "$", f"a {type(value).__name__} value cannot be written as YAML"
+        ) from exc
     if len(data) > MAX_BYTES:
         # Never write what ``loads`` would refuse: the registry could not read it back.
         raise DocumentError(

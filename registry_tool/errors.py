@@ -1,32 +1,77 @@
 """The exceptions registry-tool raises.
 
 Every error is a ``RegistryError``; the CLI prints its message on one line and exits 1.
-Foreign errors (git, jsonschema, YAML, OS) are translated once, where they cross into
-the library, with the original kept as ``__cause__``.
 
     RegistryError
     ├── UsageError                  bad arguments to a function or command
+    │   └── ProtectedAliasError     a protected alias moved without a promotion pull request
     ├── InvalidNameError            a name, alias or artifact path breaks the grammar
     ├── NotFoundError               no such registry, artifact, version, alias or run
     ├── DocumentError               a YAML file that cannot be read or is not schema-valid
     ├── ArtifactError               an artifact that cannot be built, logged or used
-    │   └── VerificationError       downloaded or on-disk files do not match the manifest
+    │   ├── VerificationError       downloaded or on-disk files do not match the manifest
+    │   └── GateError               a version does not meet a stage's gates
     ├── StorageError                the blob store failed or holds bad bytes
     │   └── CorruptBlobError        a blob whose bytes do not match its digest
-    └── GitError                    a git command failed, or a push could not be completed
+    ├── GitError                    a git command failed, or a push could not be completed
+    └── LineageRenderError          ``dot`` failed on a lineage graph of the site
+
+Context travels as attributes, not only in the message: every error has ``path`` (the
+repo file or local path it is about), ``field`` (a JSON path such as ``$.aliases``)
+and ``version`` (the artifact or registry version, ``p/a:v3``), each None when it does
+not apply; ``str(error)`` is the message alone.
+
+>>> err = NotFoundError("p/a:v9 does not exist", version="p/a:v9")
+>>> (str(err), err.version, err.path)
+('p/a:v9 does not exist', 'p/a:v9', None)
+
+Foreign errors (botocore, git, jsonschema, YAML, OS) are translated once, where they
+cross into the library (botocore in ``_blobs/s3.py``, YAML in ``_yamlio.py``, git in
+``_store/git.py``), and the translation keeps the original as ``__cause__``::
+
+    except ClientError as exc:
+        raise translate(exc, what) from exc
+
+``from None`` only where the foreign error adds nothing the message does not already
+say (a missing file reported as a missing blob, a lock's ``BlockingIOError`` reported
+as a timeout, a ``RecursionError`` reported as too-deep nesting); an error of our own
+raised while handling another is chained the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
 class RegistryError(Exception):
-    """Root of every error registry-tool raises."""
+    """Root of every error registry-tool raises.
+
+    ``path``, ``field`` and ``version`` say what the error is about (None when they do
+    not apply); the message should name it too, as it is all the CLI prints.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        path: str | None = None,
+        field: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.field = field
+        self.version = version
 
 
 class UsageError(RegistryError):
     """Arguments that cannot be acted on."""
+
+
+class ProtectedAliasError(UsageError):
+    """A protected alias moved without a promotion pull request."""
 
 
 class InvalidNameError(RegistryError, ValueError):
@@ -40,14 +85,23 @@ class NotFoundError(RegistryError, LookupError):
 class DocumentError(RegistryError):
     """A registry file that cannot be parsed or does not match its schema.
 
-    ``str(error)`` is ``path/to/file.yaml: $.field: message``.
+    ``str(error)`` is ``path/to/file.yaml: $.field: message``; ``message`` is the last
+    part alone.
+
+    >>> str(DocumentError("registry.yaml", "$.name", "required"))
+    'registry.yaml: $.name: required'
     """
 
-    def __init__(self, path: str, field: str, message: str) -> None:
-        self.path = path
-        self.field = field
+    path: str
+    field: str
+
+    def __init__(self, path: str, field: str, message: str, *, version: str | None = None) -> None:
+        super().__init__(f"{path}: {field}: {message}", path=path, field=field, version=version)
         self.message = message
-        super().__init__(f"{path}: {field}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its three parts (a pickle would otherwise pass the joined string).
+        return (type(self), (self.path, self.field, self.message), self.__dict__)
 
 
 class ArtifactError(RegistryError):
@@ -57,9 +111,34 @@ class ArtifactError(RegistryError):
 class VerificationError(ArtifactError):
     """Files that do not match the manifest; ``report`` says which."""
 
-    def __init__(self, message: str, report: Any = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        report: Any = None,
+        *,
+        path: str | None = None,
+        field: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, field=field, version=version)
         self.report = report
+
+
+class GateError(ArtifactError):
+    """A version does not meet a stage's gates; ``results`` holds every gate's verdict
+    (``_model.gates.GateResult``), passed or not."""
+
+    def __init__(
+        self,
+        message: str,
+        results: Sequence[Any] = (),
+        *,
+        path: str | None = None,
+        field: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, field=field, version=version)
+        self.results = list(results)
 
 
 class StorageError(RegistryError):
@@ -72,3 +151,11 @@ class CorruptBlobError(StorageError):
 
 class GitError(RegistryError):
     """A git command failed."""
+
+
+class LineageRenderError(RegistryError):
+    """``dot`` failed on a lineage graph; ``graph`` (and ``path``) name its page."""
+
+    def __init__(self, message: str, *, graph: str) -> None:
+        super().__init__(message, path=graph)
+        self.graph = graph

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool._blobs import LocalBlobStore, MemoryBlobStore
-from registry_tool._blobs.s3 import S3BlobStore
+from registry_tool._blobs import BlobStore, LocalBlobStore, MemoryBlobStore, S3BlobStore
 from registry_tool._cache import BlobCache
 from registry_tool._model.records import StorageConfig
 from registry_tool._store import init_registry
@@ -36,14 +35,28 @@ def store(request, tmp_path, monkeypatch):
 
 
 def corrupt(store, hexdigest: str) -> None:
-    if isinstance(store, LocalBlobStore):
-        path = store.path_for(hexdigest)
+    path = store.local_path(hexdigest)
+    if path is not None:
         path.chmod(0o644)
         path.write_bytes(b"rotten")
-    elif isinstance(store, S3BlobStore):
+    elif store.remote:
         store.client.put_object(Bucket=store.bucket, Key=store.key(hexdigest), Body=b"rotten")
     else:
         store.blobs[hexdigest] = b"rotten"
+
+
+def test_every_store_meets_the_protocol_and_says_where_its_bytes_are(tmp_path):
+    digest = "ab" * 32
+    local = LocalBlobStore(tmp_path / "blobs")
+    memory = MemoryBlobStore()
+    s3 = S3BlobStore(StorageConfig(url="s3://bucket/pre"))  # no request is made
+    stores: list[BlobStore] = [local, memory, s3]
+    for store in stores:
+        assert isinstance(store, BlobStore)
+    assert [store.remote for store in stores] == [False, False, True]
+    assert local.local_path(digest) == tmp_path / "blobs/sha256/ab" / digest
+    assert memory.local_path(digest) is None and s3.local_path(digest) is None
+    assert not isinstance(object(), BlobStore)
 
 
 def test_put_then_fetch_returns_the_bytes(store, tmp_path):

@@ -21,7 +21,6 @@ from registry_tool import _verbs as ops
 from registry_tool._blobs import LocalBlobStore
 from registry_tool._engine.context import Context
 from registry_tool._gc import collect_garbage, parse_duration
-from registry_tool._model.names import parse_artifact_path
 from registry_tool._store import RegistryStore, init_registry
 from registry_tool.errors import ArtifactError, NotFoundError, UsageError
 from tests.helpers import (
@@ -380,7 +379,7 @@ def test_delete_errors_are_one_line_and_write_nothing(governed):
 
 def test_an_unprotected_registry_alias_goes_with_delete_aliases(governed):
     ctx = Context.open()
-    link, _ = promotion.resolve(ctx, parse_artifact_path("model-registry/prod/model:v0"))
+    link = ctx.resolve_ref("model-registry/prod/model:v0").link
     promotion.set_aliases(ctx, link, remove=["production"], allow_protected=True)
     message = cli_error("delete", "p/model:v0")
     assert "it has the aliases model-registry/prod/model:staging" in message

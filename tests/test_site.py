@@ -14,6 +14,7 @@ from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
 from registry_tool._site import lineage
 from registry_tool._site.load import load
+from registry_tool.errors import LineageRenderError
 from tests.helpers import write
 
 
@@ -106,7 +107,7 @@ def test_a_failing_dot_is_an_error_naming_the_graph():
     from registry_tool.errors import RegistryError
 
     good = lineage.Graph(nodes={"a": {"label": "a"}}).to_dot()
-    with pytest.raises(lineage.LineageRenderError) as failed:
+    with pytest.raises(LineageRenderError) as failed:
         lineage.render_svgs({"runs/p/good.md": good, "runs/p/bad.md": "digraph { a -> }"})
     assert isinstance(failed.value, RegistryError)
     assert failed.value.graph == "runs/p/bad.md" and "runs/p/bad.md" in str(failed.value)

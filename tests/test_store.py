@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ def git(root: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def log_file(path: Path, name: str = "p/data", registry: Path | None = None, **kw: object) -> wandb.Artifact:
+def log_file(
+    path: Path, name: str = "p/data", registry: Path | None = None, **kw: object
+) -> wandb.Artifact:
     return ops.log_path(path, name, "dataset", registry=registry, **kw)  # type: ignore[arg-type]
 
 
@@ -265,3 +268,51 @@ def test_storing_files_on_several_threads_gives_the_same_version(registry, monke
     threaded = log_file(Path("d"), name="p/threaded")
     assert threaded.digest == serial.digest
     assert [e.to_doc() for e in threaded.files()] == [e.to_doc() for e in serial.files()]
+
+
+def test_refs_and_config_read_in_process_agree_with_git(registry):
+    repo = RegistryStore.open(registry.root).git
+    write("a.txt", "x")
+    log_file(Path("a.txt"))
+    git(registry.root, "tag", "-a", "-m", "annotated", "t1")
+    git(registry.root, "branch", "side", "HEAD~1")
+    head = git(registry.root, "rev-parse", "HEAD")
+    for ref in ("HEAD", "main", "refs/heads/main", "heads/main", "side", "t1", "HEAD~1", head[:12]):
+        assert repo.rev_parse(ref) == git(registry.root, "rev-parse", f"{ref}^{{commit}}"), ref
+    assert repo.rev_parse("nope") is None
+    assert repo.rev_parse("refs/heads/nope") is None
+    assert repo.current_branch() == "main"
+    git(registry.root, "remote", "add", "zeta", "/nowhere/z")
+    git(registry.root, "remote", "add", "alpha", "/nowhere/a")
+    assert repo.remote_names() == ["alpha", "zeta"]
+    assert registry.remote() == "alpha"
+    git(registry.root, "config", "branch.main.remote", "zeta")
+    assert registry.remote() == "zeta"
+    assert repo.config("branch.main.remote") == "zeta"
+    assert repo.config("branch.main.merge", "remote.alpha.url") == "/nowhere/a"
+    git(registry.root, "checkout", "--quiet", "--detach")
+    assert repo.current_branch() is None
+
+
+def test_a_failed_git_command_is_one_git_error_with_its_stderr(registry):
+    import git as gitpython
+
+    with pytest.raises(GitError, match=r"git cat-file failed in .*: fatal: ") as info:
+        registry.git.run("cat-file", "-t", "0" * 40)
+    assert isinstance(info.value.__cause__, gitpython.exc.GitCommandError)
+    assert registry.git.run("cat-file", "-t", "0" * 40, check=False).returncode != 0
+    with pytest.raises(GitError, match="is missing"):
+        registry.git.read_object("0" * 40)
+    # The object reader is still in step after a missing object.
+    head = registry.git.rev_parse("HEAD")
+    assert registry.git.read_object(head).startswith(b"tree ")
+
+
+def test_a_remote_that_sends_nothing_is_stopped_with_its_children(registry, tmp_path, monkeypatch):
+    from registry_tool._store import git as git_layer
+
+    monkeypatch.setattr(git_layer, "network_timeout", lambda: 0.3)
+    started = time.monotonic()
+    with pytest.raises(GitError, match="gave no result in 3 s"):
+        registry.git.run("fetch", "--upload-pack=sleep 60;:", str(registry.root))
+    assert time.monotonic() - started < 20

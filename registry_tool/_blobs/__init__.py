@@ -7,6 +7,7 @@ from pathlib import Path
 from registry_tool._blobs.base import BlobStore, blob_key
 from registry_tool._blobs.local import LocalBlobStore
 from registry_tool._blobs.memory import MemoryBlobStore
+from registry_tool._blobs.s3 import S3BlobStore
 from registry_tool._model.records import StorageConfig
 from registry_tool.errors import UsageError
 
@@ -19,8 +20,6 @@ def open_blob_store(config: StorageConfig, registry_root: Path) -> BlobStore:
     if url.startswith("memory://"):
         return _MEMORY.setdefault(url, MemoryBlobStore())
     if url.startswith("s3://"):
-        from registry_tool._blobs.s3 import S3BlobStore
-
         return S3BlobStore(config)
     if url.startswith("file://"):
         return LocalBlobStore(Path(url.removeprefix("file://")))
@@ -34,4 +33,11 @@ def open_blob_store(config: StorageConfig, registry_root: Path) -> BlobStore:
     return LocalBlobStore(path if path.is_absolute() else registry_root / path)
 
 
-__all__ = ["BlobStore", "LocalBlobStore", "MemoryBlobStore", "blob_key", "open_blob_store"]
+__all__ = [
+    "BlobStore",
+    "LocalBlobStore",
+    "MemoryBlobStore",
+    "S3BlobStore",
+    "blob_key",
+    "open_blob_store",
+]

@@ -80,7 +80,7 @@ class LocalBlobStore:
         src_path = self.path_for(hexdigest)
         try:
             src = open(src_path, "rb", buffering=0)  # noqa: SIM115
-        except FileNotFoundError:
+        except FileNotFoundError:  # adds nothing to "missing"
             raise CorruptBlobError(f"blob sha256:{hexdigest} is missing from {self.root}") from None
         with src, open(dest, "xb") as dst:
             digest, _ = copy_and_hash(src, dst, advance)

@@ -81,7 +81,7 @@ def _b64(digest: bytes) -> str:
 def make_session(config: StorageConfig) -> Any:
     """A boto3 session on the standard credential chain (``AWS_PROFILE`` or the
     registry's ``profile`` first)."""
-    import boto3
+    import boto3  # deferred: boto3 is heavy
 
     return boto3.session.Session(profile_name=os.environ.get("AWS_PROFILE") or config.profile)
 
@@ -93,7 +93,7 @@ def make_client(config: StorageConfig, *, max_pool: int = 32, session: Any = Non
     ``REGISTRY_TOOL_S3_CHECKSUM``, ``REGISTRY_TOOL_S3_RETRY_MODE``,
     ``REGISTRY_TOOL_S3_MAX_ATTEMPTS``). Throttling and 5xx answers are retried with
     backoff by botocore's standard (or adaptive) retry mode."""
-    import botocore.config
+    import botocore.config  # deferred: botocore is heavy
 
     endpoint = (
         os.environ.get("AWS_ENDPOINT_URL_S3")
@@ -130,9 +130,16 @@ def make_client(config: StorageConfig, *, max_pool: int = 32, session: Any = Non
     )
 
 
+# -- the botocore boundary: every botocore error of the package is read here ---------
+
+
 def error_status(exc: BaseException) -> tuple[int | None, str]:
     """The HTTP status and S3 error code of a botocore ``ClientError`` (None, "" for
-    any other exception)."""
+    any other exception).
+
+    >>> error_status(ValueError("not botocore"))
+    (None, '')
+    """
     response = getattr(exc, "response", None) or {}
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return status, str(response.get("Error", {}).get("Code", ""))
@@ -144,24 +151,37 @@ def is_not_found(exc: BaseException) -> bool:
     return status == 404 or code in ("404", "NoSuchKey", "NotFound")
 
 
+def is_precondition_failed(exc: BaseException) -> bool:
+    """Whether a conditional write (``IfNoneMatch="*"``) found the object already there."""
+    return error_status(exc)[1] == "PreconditionFailed"
+
+
 def translate(exc: Exception, what: str) -> StorageError:
-    """One clear StorageError for a botocore failure (never echoing credentials)."""
-    from botocore.exceptions import ClientError, NoCredentialsError
+    """One clear StorageError for a botocore failure (never echoing credentials), with
+    ``exc`` as its ``__cause__``; raise it ``from exc``."""
+    from botocore.exceptions import (  # deferred: botocore is heavy
+        ClientError,
+        NoCredentialsError,
+    )
 
     if isinstance(exc, NoCredentialsError):
-        return StorageError(
+        error = StorageError(
             f"{what}: no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
             "AWS_PROFILE, or use an instance role)"
         )
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "?")
+    elif isinstance(exc, ClientError):
+        code = error_status(exc)[1] or "?"
         message = exc.response.get("Error", {}).get("Message", "")
         if code in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403"):
-            return StorageError(f"{what}: access denied ({code}): check the AWS credentials")
-        if code in ("NoSuchBucket",):
-            return StorageError(f"{what}: the bucket does not exist")
-        return StorageError(f"{what}: {code} {message}".rstrip())
-    return StorageError(f"{what}: {type(exc).__name__}: {exc}")
+            error = StorageError(f"{what}: access denied ({code}): check the AWS credentials")
+        elif code in ("NoSuchBucket",):
+            error = StorageError(f"{what}: the bucket does not exist")
+        else:
+            error = StorageError(f"{what}: {code} {message}".rstrip())
+    else:
+        error = StorageError(f"{what}: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 class S3BlobStore:
@@ -206,23 +226,20 @@ class S3BlobStore:
         return None
 
     def has(self, hexdigest: str) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore is heavy
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=self.key(hexdigest))
             return True
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404 or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+        except (ClientError, BotoCoreError) as exc:
+            if is_not_found(exc):
                 return False
-            raise translate(exc, f"checking {self.url} for sha256:{hexdigest}") from exc
-        except BotoCoreError as exc:
             raise translate(exc, f"checking {self.url} for sha256:{hexdigest}") from exc
 
     def ingest(self, path: Path, hexdigest: str | None, advance: Advance) -> tuple[str, bool]:
         """Small files: read once, hashed, one conditional PUT (a 412 means the blob is
         there already: no HEAD first). Large files: HEAD, then parallel multipart."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore is heavy
 
         size = path.stat().st_size
         what = f"uploading {path} to {self.url}"
@@ -242,7 +259,7 @@ class S3BlobStore:
             raise translate(exc, what) from exc
 
     def _put_small(self, data: bytes, hexdigest: str, advance: Advance) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # deferred: botocore is heavy
 
         fast = self.fast
         checksum = _b64(bytes.fromhex(hexdigest))
@@ -261,15 +278,15 @@ class S3BlobStore:
                 IfNoneMatch="*",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+            if is_precondition_failed(exc):
                 return False  # another writer stored the same blob first
-            raise
+            raise  # translated by ingest
         advance(len(data))
         return True
 
     def _put_multipart(self, path: Path, hexdigest: str, size: int, advance: Advance) -> bool:
         """Parts are read in order (hashing the whole on the way) and sent in parallel."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # deferred: botocore is heavy
 
         key = self.key(hexdigest)
         part = part_size_for(size)
@@ -321,9 +338,9 @@ class S3BlobStore:
             )
         except ClientError as exc:
             self._abort(key, upload_id)
-            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
-                return False
-            raise
+            if is_precondition_failed(exc):
+                return False  # another writer stored the same blob first
+            raise  # translated by ingest
         except BaseException:
             self._abort(key, upload_id)
             raise
@@ -336,7 +353,7 @@ class S3BlobStore:
 
     def fetch(self, hexdigest: str, dest: Path, advance: Advance) -> None:
         """Download to ``dest`` (ranged and parallel when large), then verify."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore is heavy
 
         key = self.key(hexdigest)
         what = f"downloading sha256:{hexdigest} from {self.url}"
@@ -352,14 +369,11 @@ class S3BlobStore:
                 got = self._get_ranged(key, total, dest, advance, head)
         except _Missing:
             raise CorruptBlobError(f"blob sha256:{hexdigest} is missing from {self.url}") from None
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404 or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+        except (ClientError, BotoCoreError) as exc:
+            if is_not_found(exc):  # the 404 adds nothing to "missing"
                 raise CorruptBlobError(
                     f"blob sha256:{hexdigest} is missing from {self.url}"
                 ) from None
-            raise translate(exc, what) from exc
-        except BotoCoreError as exc:
             raise translate(exc, what) from exc
         if got != hexdigest:
             raise CorruptBlobError(
@@ -377,7 +391,7 @@ class S3BlobStore:
             if "/" in content_range:
                 return int(content_range.rsplit("/", 1)[1]), answer.body
             return len(answer.body), answer.body
-        from botocore.exceptions import (
+        from botocore.exceptions import (  # deferred: botocore is heavy
             ConnectionClosedError,
             IncompleteReadError,
             ReadTimeoutError,
@@ -437,7 +451,7 @@ class S3BlobStore:
         return (blob.hexdigest for blob in self.iter_blobs())
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore is heavy
 
         base = f"{self.prefix}/sha256/" if self.prefix else "sha256/"
         try:
@@ -456,7 +470,7 @@ class S3BlobStore:
         """A HEAD, and for a blob older than ``FRESH_FOR`` a copy of the object onto
         itself, which gives it a new LastModified (objects over 5 GB cannot be copied in
         one request: those are only checked present)."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore is heavy
 
         key = self.key(hexdigest)
         try:
@@ -469,15 +483,11 @@ class S3BlobStore:
                 CopySource={"Bucket": self.bucket, "Key": key},
                 MetadataDirective="REPLACE",
             )
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            code = exc.response.get("Error", {}).get("Code")
-            if status == 404 or code in ("404", "NoSuchKey"):
+        except (ClientError, BotoCoreError) as exc:
+            if is_not_found(exc):
                 return False
-            if code in ("InvalidRequest", "AccessDenied"):  # too big to copy, or not allowed
-                return self.has(hexdigest)
-            raise translate(exc, f"refreshing sha256:{hexdigest} in {self.url}") from exc
-        except BotoCoreError as exc:
+            if error_status(exc)[1] in ("InvalidRequest", "AccessDenied"):
+                return self.has(hexdigest)  # too big to copy, or not allowed
             raise translate(exc, f"refreshing sha256:{hexdigest} in {self.url}") from exc
         return True
 
@@ -486,7 +496,7 @@ class S3BlobStore:
         servers and botocore's checksum settings disagree on); callers run them in
         parallel. With ``older_than``, a HEAD first: a blob a log refreshed since the
         listing stays (the window left is the HEAD-to-DELETE round trip)."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore is heavy
 
         key = self.key(hexdigest)
         try:
@@ -495,11 +505,8 @@ class S3BlobStore:
                 if head["LastModified"].timestamp() > older_than:
                     return False
             self.client.delete_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404 or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+        except (ClientError, BotoCoreError) as exc:
+            if is_not_found(exc):
                 return False
-            raise translate(exc, f"removing sha256:{hexdigest} from {self.url}") from exc
-        except BotoCoreError as exc:
             raise translate(exc, f"removing sha256:{hexdigest} from {self.url}") from exc
         return True

@@ -20,9 +20,10 @@ only (an ``endpoint_url``, i.e. an S3-compatible server); elsewhere, botocore as
 from __future__ import annotations
 
 import os
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from registry_tool import _settings
 
@@ -42,7 +43,7 @@ class FastS3:
     """Signed GET and PUT of whole objects in one bucket, on a urllib3 pool."""
 
     def __init__(self, endpoint: str, bucket: str, region: str, credentials: Any, pool: int):
-        import urllib3
+        import urllib3  # deferred: comes with botocore, heavy (ssl), only for S3
 
         self._base = f"{endpoint.rstrip('/')}/{quote(bucket, safe='')}/"
         self._region = region
@@ -103,7 +104,7 @@ class FastS3:
     def _send(
         self, method: str, key: str, body: bytes, sha256_hex: str, headers: dict[str, str]
     ) -> Answer | None:
-        from botocore.awsrequest import AWSRequest
+        from botocore.awsrequest import AWSRequest  # deferred: botocore is heavy
 
         if self._failures >= GIVE_UP_AFTER:
             return None  # this path cannot reach the server (TLS, proxy...): botocore only
@@ -134,9 +135,6 @@ class FastS3:
 
 def _proxied(endpoint: str) -> bool:
     """Whether the environment sends requests to ``endpoint`` through a proxy."""
-    import urllib.request
-    from urllib.parse import urlsplit
-
     parts = urlsplit(endpoint)
     proxies = urllib.request.getproxies()
     if parts.scheme not in proxies and "all" not in proxies:
@@ -145,7 +143,7 @@ def _proxied(endpoint: str) -> bool:
 
 
 def _signer_class() -> type:
-    from botocore.auth import S3SigV4Auth
+    from botocore.auth import S3SigV4Auth  # deferred: botocore is heavy
 
     class Signer(S3SigV4Auth):  # type: ignore[misc]
         """Signs with the payload digest the caller already has, not hashing again."""

@@ -25,11 +25,8 @@ from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import REGISTRY_FILE, Key
 from registry_tool._model.names import parse_version
 from registry_tool._model.records import AliasRecord, VersionRecord
-
-# Model registries' configs and links are read where they are read today (read_config,
-# read_link; one line to switch when the store reads them); check_stage judges gates.
-from registry_tool._promotion import check_stage, read_config, read_link
-from registry_tool._store import RegistryStore, Snapshot
+from registry_tool._promotion import check_stage
+from registry_tool._store import RegistryStore, Snapshot, registries
 from registry_tool.errors import DocumentError, NotFoundError
 
 # What decides whether a version may take a protected stage.
@@ -54,7 +51,10 @@ class _Head:
         return version is not None and version.deleted is not None
 
     def has_link(self, registry: str, collection: str, number: int) -> bool:
-        return read_link(self.ctx, self.snap, registry, collection, number) is not None
+        return (
+            registries.read_link(self.ctx.store, self.snap, registry, collection, number)
+            is not None
+        )
 
 
 def is_pull_request(store: RegistryStore, head_commit: str, main_branch: str) -> bool:
@@ -235,7 +235,7 @@ def _protected(
 ) -> list[Problem]:
     """A protected alias moves (or goes) only by pull request."""
     assert key.registry is not None
-    config = read_config(ctx, snap, key.registry)
+    config = registries.read_config(ctx.store, snap, key.registry)
     if config is None or key.alias not in config.protected or from_pr:
         return []
     what = "removed" if deleted else "moved"
@@ -257,11 +257,11 @@ def _registry_alias(
     snap, path, key = facts.snap, parsed.path, parsed.key
     registry, collection = key.collection_key
     problems = _protected(ctx, snap, key, path, from_pr)
-    config = read_config(ctx, snap, registry)
+    config = registries.read_config(ctx.store, snap, registry)
     if config is None:
         return [*problems, Problem(path, "$", f"there is no model registry {registry!r}")]
     missing = rules.alias_target(parsed, alias, facts)
-    link = read_link(ctx, snap, registry, collection, alias.version)
+    link = registries.read_link(ctx.store, snap, registry, collection, alias.version)
     if missing or link is None:
         return [*problems, *missing]
     source = ctx.store.read_version(snap, link.project, link.name, link.source_version)

@@ -398,7 +398,7 @@ class Context:
                     n
                     for n in reversed(numbers)
                     if store.version_digest(snap, project, name, n) == digest
-                    and not self._is_deleted(snap, project, name, n)
+                    and not store.is_deleted(snap, project, name, n)
                 ),
                 None,
             )
@@ -444,10 +444,6 @@ class Context:
         assert written.result is not None
         record, created, new_run = written.result
         return LogOutcome(record, created, written.commit), new_run
-
-    def _is_deleted(self, snap: Snapshot, project: str, name: str, number: int) -> bool:
-        record = self.store.read_version(snap, project, name, number)
-        return record is not None and record.deleted is not None
 
     def move_aliases(
         self,

@@ -9,16 +9,6 @@ direct write. Reading registries is the store's (``_store.registries``); resolvi
 registry path is the engine's (``Context.resolve_ref``).
 """
 
-from registry_tool._promotion._moved import (
-    collections,
-    link_numbers,
-    read_config,
-    read_link,
-    registry_aliases,
-    resolve,
-    stage_history,
-)
-from registry_tool._promotion._moved import list_registries as registries
 from registry_tool._promotion.links import (
     CODEOWNERS,
     create_registry,
@@ -43,21 +33,13 @@ __all__ = [
     "ProtectedAliasError",
     "StageCheck",
     "check_stage",
-    "collections",
     "create_registry",
-    "link_numbers",
     "link_version",
     "promote",
     "promotion_message",
     "pull_request_body",
-    "read_config",
-    "read_link",
-    "registries",
-    "registry_aliases",
     "require",
-    "resolve",
     "set_aliases",
     "stage_changes",
-    "stage_history",
     "unlink",
 ]

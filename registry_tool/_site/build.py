@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from registry_tool._engine.context import Context
+from registry_tool import _yamlio as yamlio
+from registry_tool._engine import Context
 from registry_tool._resources import data_path
 from registry_tool._site import kinds, shell
 from registry_tool._site import lineage as lineage_mod
@@ -32,7 +33,7 @@ from registry_tool._site.load import load
 from registry_tool._site.model import SiteData
 from registry_tool._site.render import Renderer, environment, fingerprint_base
 from registry_tool._store.paths import cache_home
-from registry_tool.errors import RegistryError
+from registry_tool.errors import DocumentError, RegistryError
 
 NAV_PROJECTS = 50  # projects listed in the nav, which every page carries
 
@@ -101,7 +102,10 @@ def _write_pages(
 def _config(ctx: Context, data: SiteData, docs: Path, out: Path) -> dict[str, Any]:
     override = ctx.store.root / "mkdocs.yml"
     source = override if override.is_file() else data_path("mkdocs.yml")
-    config: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    loaded = yamlio.loads(source.read_bytes(), str(source))
+    if loaded is not None and not isinstance(loaded, dict):
+        raise DocumentError(str(source), "$", "must be a mapping of mkdocs settings")
+    config: dict[str, Any] = loaded or {}
     config.setdefault("site_name", f"{data.name} registry")
     if config.get("site_name") == "Registry":
         config["site_name"] = f"{data.name} registry"

@@ -24,7 +24,7 @@ from pathlib import Path
 import graphviz
 
 from registry_tool._site.model import SiteData
-from registry_tool.errors import RegistryError
+from registry_tool.errors import LineageRenderError
 
 # Fill colours by artifact type; readable with the dark text in both palettes.
 TYPE_COLOURS = {
@@ -49,14 +49,6 @@ NODE_ATTRS = {
     "fontcolor": "#212529",
 }
 EDGE_ATTRS = {"color": "#868e96"}
-
-
-class LineageRenderError(RegistryError):
-    """``dot`` failed on a lineage graph; ``graph`` (and ``path``) name its page."""
-
-    def __init__(self, message: str, *, graph: str) -> None:
-        super().__init__(message, path=graph)
-        self.graph = graph
 
 
 def _value(text: str) -> str:

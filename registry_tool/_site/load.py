@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
-from registry_tool._model.names import parse_version
 from registry_tool._site.model import (
     Activity,
     Collection,
@@ -12,6 +10,7 @@ from registry_tool._site.model import (
     RegistryCollection,
     SiteData,
 )
+from registry_tool._store import registries
 from registry_tool._store.history import pull_requests
 
 ACTIVITY = 50
@@ -34,25 +33,20 @@ def load(ctx: Context, *, with_history: bool = True) -> SiteData:
             data.collections[collection.key] = collection
         for run in store.runs(snap, project):
             data.runs[f"{run.project}/{run.id}"] = run
-    for registry_name in promotion.registries(ctx, snap):
-        config = promotion.read_config(ctx, snap, registry_name)
+    for registry_name in registries.names(snap):
+        config = registries.read_config(ctx.store, snap, registry_name)
         assert config is not None
         registry = ModelRegistry(config)
-        for collection_name in promotion.collections(ctx, snap, registry_name):
+        for collection_name in registries.collections(snap, registry_name):
             held = RegistryCollection(collection_name)
-            for number in promotion.link_numbers(snap, registry_name, collection_name):
-                link = promotion.read_link(ctx, snap, registry_name, collection_name, number)
+            for number in registries.link_numbers(snap, registry_name, collection_name):
+                link = registries.read_link(ctx.store, snap, registry_name, collection_name, number)
                 if link is not None:
                     held.links.append(link)
-            folder = f"registries/{registry_name}/{collection_name}/unlinked"
-            held.unlinked = {
-                n
-                for n in (parse_version(f.removesuffix(".yaml")) for f in snap.listdir(folder))
-                if n is not None
-            }
-            held.aliases = promotion.registry_aliases(ctx, snap, registry_name, collection_name)
+            held.unlinked = registries.unlinked(snap, registry_name, collection_name)
+            held.aliases = registries.aliases(ctx.store, snap, registry_name, collection_name)
             if with_history and snap.commit:
-                held.history = promotion.stage_history(ctx, registry_name, collection_name)
+                held.history = registries.stage_history(ctx.store, registry_name, collection_name)
             registry.collections.append(held)
         data.registries.append(registry)
     if with_history and snap.commit:

@@ -1,8 +1,11 @@
 """Git underneath the registry: commands, snapshots of a commit's tree, and tree writing.
 
-Reads go through one long-lived ``git cat-file --batch``, so listing a directory or
-reading a file at a commit costs no new process. Writes build
-tree objects in-process for only the directories a change touches, then ``commit-tree``
+GitPython is the git layer: ``git.Repo`` finds the repository and reads its config
+and refs in-process; its persistent ``git cat-file --batch`` reads objects, so listing
+a directory or reading a file at a commit costs no new process; its command runner
+runs every other git command, and this module is where a git failure becomes a
+:class:`GitError` (with the command and git's stderr as the cause). Writes build tree
+objects in-process for only the directories a change touches, then ``commit-tree``
 and ``update-ref`` with the old value as a compare-and-swap: the user's index and
 working tree are never used to build a commit.
 """
@@ -11,13 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import signal
 import subprocess
 import tempfile
 import weakref
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+
+import git
 
 from registry_tool import _settings
 from registry_tool.errors import GitError
@@ -36,6 +44,10 @@ class TreeEntry:
     @property
     def is_dir(self) -> bool:
         return self.mode == _DIR_MODE
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _parse_tree(data: bytes) -> dict[str, TreeEntry]:
@@ -67,6 +79,20 @@ def _format_tree(entries: Mapping[str, TreeEntry]) -> bytes:
 
 ENV_TIMEOUT = "REGISTRY_TOOL_GIT_TIMEOUT"
 _NETWORK = frozenset({"push", "fetch", "pull", "ls-remote", "clone"})
+# GitPython runs git with LANGUAGE=C LC_ALL=C; git keeps the user's locale, as it did
+# before GitPython (an empty value is the same as unset to setlocale and gettext).
+_LOCALE = ("LANGUAGE", "LC_ALL")
+# A short name rev_parse resolves by reading refs (git's own order), not a process:
+# no revision syntax, and not hex (which git may take for an object id).
+_PLAIN_NAME = re.compile(r"^(?!.*\.\.)(?![./])(?![0-9a-f]{4,40}$)[A-Za-z0-9._/-]+$")
+_DWIM = (
+    "{}",
+    "refs/{}",
+    "refs/tags/{}",
+    "refs/heads/{}",
+    "refs/remotes/{}",
+    "refs/remotes/{}/HEAD",
+)
 
 
 def network_timeout() -> float:
@@ -75,24 +101,118 @@ def network_timeout() -> float:
     return _settings.git_timeout()
 
 
+def _execute(
+    runner: git.Git,
+    args: Sequence[str],
+    *,
+    where: object,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git args`` through GitPython's command runner; raise only for a timeout.
+
+    A network command gets git's own stall detection (http: under 1 B/s for the
+    timeout) and, as a backstop, GitPython's watchdog, which kills git and its
+    children (``git-remote-http``, ``ssh``) after ten times that.
+    """
+    extra = {key: os.environ.get(key, "") for key in _LOCALE}
+    extra.update(env or {})
+    timeout = None
+    if args and args[0] in _NETWORK:
+        stall = network_timeout()
+        for key, value in (
+            ("GIT_HTTP_LOW_SPEED_LIMIT", "1"),
+            ("GIT_HTTP_LOW_SPEED_TIME", str(max(1, round(stall)))),
+        ):
+            if key not in os.environ:
+                extra.setdefault(key, value)
+        timeout = stall * 10
+    command = ["git", *args]
+    with tempfile.TemporaryFile() if input is not None else nullcontext() as stdin:
+        if stdin is not None and input is not None:
+            stdin.write(input)
+            stdin.seek(0)
+        try:
+            status, stdout, stderr = runner.execute(
+                command,
+                istream=stdin,
+                with_extended_output=True,
+                with_exceptions=False,
+                stdout_as_string=False,
+                strip_newline_in_stdout=False,
+                kill_after_timeout=timeout,
+                env=extra,
+            )
+        except git.exc.GitCommandNotFound as exc:
+            raise GitError(f"git is not installed or cannot run: {exc}") from exc
+    err = stderr.encode("utf-8", "surrogateescape")
+    if timeout is not None and status == -signal.SIGKILL and err.startswith(b"Timeout:"):
+        raise GitError(
+            f"git {args[0]} in {where} gave no result in {timeout:.0f} s "
+            f"(the remote does not answer; {ENV_TIMEOUT} sets the wait)"
+        ) from git.exc.GitCommandError(command, status, err)
+    return subprocess.CompletedProcess(command, status, stdout, err)
+
+
+def _failure(proc: subprocess.CompletedProcess[bytes], where: object) -> GitError:
+    message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    detail = message[-1] if message else f"exit code {proc.returncode}"
+    return GitError(f"git {proc.args[1]} failed in {where}: {detail}")
+
+
+@contextmanager
+def translated(where: object) -> Iterator[None]:
+    """Raise what GitPython raises inside as :class:`GitError` (the one boundary)."""
+    try:
+        yield
+    except git.exc.GitCommandError as exc:
+        stderr = str(exc.stderr).strip().removeprefix("stderr: ").strip("'").splitlines()
+        detail = stderr[-1] if stderr else f"exit code {exc.status}"
+        raise GitError(f"git {' '.join(exc.command[1:2])} failed in {where}: {detail}") from exc
+
+
+def init_repo(root: Path) -> None:
+    """``git init`` with ``main`` as the first branch."""
+    with translated(root):
+        git.Repo.init(root, initial_branch="main", quiet=True).close()
+
+
+def clone(url: str, path: Path) -> None:
+    """``git clone`` (a network command: timed out like every other)."""
+    proc = _execute(git.Git(), ["clone", "--quiet", url, str(path)], where=path)
+    if proc.returncode != 0:
+        # Never echo the URL back, nor chain an error holding it: it may carry a token.
+        detail = proc.stderr.decode("utf-8", "replace").strip()[-300:]
+        raise GitError(f"could not clone the registry: {detail}")
+
+
 class Git:
-    """One repository: run commands, read objects, write blobs and trees."""
+    """One repository: run commands, read objects, write blobs and trees.
+
+    ``repo`` is the GitPython repository: discovery, config, refs and the object
+    reader. Writes stay plumbing: loose objects written here, ``commit-tree`` and
+    ``update-ref`` with the old value (never GitPython's index, 15-80x slower).
+    """
 
     def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
         self.root = root
         self.env = dict(env or {})
         if not root.is_dir():
             raise GitError(f"{root} is not a git repository")
-        proc = self.run("rev-parse", "--git-path", "objects", check=False)
-        if proc.returncode != 0:
-            raise GitError(f"{root} is not a git repository")
-        objects = Path(proc.stdout.decode().strip())
-        self.objects = objects if objects.is_absolute() else root / objects
-        self._batch: subprocess.Popen[bytes] | None = None
-        self._finalizer = weakref.finalize(self, _close_batch, [None])
+        try:
+            self.repo = git.Repo(root, search_parent_directories=True)
+        except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError) as exc:
+            raise GitError(f"{root} is not a git repository") from exc
+        self.objects = Path(self.repo.common_dir) / "objects"
+        self._files_refs: bool | None = None
+        # A store nobody closes (a failed command, a test's throwaway) must still stop
+        # its ``cat-file`` reader and close its pipes, whenever it is collected: the
+        # Repo sits in reference cycles, where GitPython's own clean-up comes too late.
+        self._closer = weakref.finalize(self, self.repo.close)
 
     def close(self) -> None:
-        self._finalizer()
+        """Stop the object reader (``git cat-file --batch``)."""
+        self._closer()
 
     def run(
         self,
@@ -101,75 +221,112 @@ class Git:
         env: Mapping[str, str] | None = None,
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
-        full_env = {**os.environ, **self.env, **(env or {})}
-        timeout = None
-        if args and args[0] in _NETWORK:
-            # A remote that takes the connection and never answers must not hang a
-            # write: git's own stall detection (http), and a backstop for the rest.
-            stall = network_timeout()
-            full_env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1")
-            full_env.setdefault("GIT_HTTP_LOW_SPEED_TIME", str(max(1, round(stall))))
-            timeout = stall * 10
-        try:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=self.root,
-                input=input,
-                capture_output=True,
-                env=full_env,
-                check=False,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            raise GitError(
-                f"git {args[0]} in {self.root} gave no result in {timeout:.0f} s "
-                f"(the remote does not answer; {ENV_TIMEOUT} sets the wait)"
-            ) from None
+        proc = _execute(
+            self.repo.git, args, where=self.root, input=input, env={**self.env, **(env or {})}
+        )
         if check and proc.returncode != 0:
-            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            detail = message[-1] if message else f"exit code {proc.returncode}"
-            raise GitError(f"git {args[0]} failed in {self.root}: {detail}")
+            raise _failure(proc, self.root) from git.exc.GitCommandError(
+                list(proc.args), proc.returncode, proc.stderr
+            )
         return proc
 
     def out(self, *args: str, check: bool = True) -> str:
         return self.run(*args, check=check).stdout.decode("utf-8", "replace").strip()
 
+    # -- config and refs, read in-process ----------------------------------------------
+
+    def config(self, *keys: str) -> str | None:
+        """The first of these config values (``branch.main.remote``) that is set and
+        not empty, as ``git config`` reads it: the system, global and repository files,
+        honouring ``GIT_CONFIG_NOSYSTEM`` and ``GIT_CONFIG_GLOBAL``; None when unset."""
+        reader = self._config_reader()
+        for key in keys:
+            section, _, option = key.rpartition(".")
+            head, dot, sub = section.partition(".")
+            name = f'{head.lower()} "{sub}"' if dot else section.lower()
+            if reader.has_option(name, option):
+                value = str(reader.get(name, option))
+                if value:
+                    return value
+        return None
+
+    def remote_names(self) -> list[str]:
+        """Configured remotes, sorted (what ``git remote`` lists)."""
+        sections = self._config_reader().sections()
+        names = {s[8:-1] for s in sections if s.startswith('remote "') and s.endswith('"')}
+        return sorted(names)
+
+    def _config_reader(self) -> git.GitConfigParser:
+        files = []
+        if not _truthy(os.environ.get("GIT_CONFIG_NOSYSTEM")):
+            files.append(os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+        explicit = os.environ.get("GIT_CONFIG_GLOBAL")
+        if explicit is not None:
+            files.append(explicit)
+        else:
+            xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+            files += [str(Path(xdg) / "git" / "config"), str(Path.home() / ".gitconfig")]
+        files.append(str(Path(self.repo.common_dir) / "config"))
+        return git.GitConfigParser([f for f in files if f], read_only=True, repo=self.repo)
+
+    def _refs_are_files(self) -> bool:
+        """Whether refs are files GitPython can read (not reftable)."""
+        if self._files_refs is None:
+            storage = self.config("extensions.refStorage")
+            self._files_refs = storage in (None, "files")
+        return self._files_refs
+
+    def _read_ref(self, name: str) -> str | None:
+        try:
+            return git.SymbolicReference.dereference_recursive(self.repo, name)
+        except (ValueError, OSError):
+            return None
+
     def rev_parse(self, ref: str) -> str | None:
+        """The commit ``ref`` names, or None. Branches, remote branches and HEAD are
+        read from the ref files; anything else asks ``git rev-parse``."""
+        if self._refs_are_files() and _PLAIN_NAME.match(ref):
+            for pattern in ("{}",) if ref.startswith("refs/") else _DWIM:
+                full = pattern.format(ref)
+                sha = self._read_ref(full)
+                if sha is None:
+                    continue
+                if full == "HEAD" or full.startswith(("refs/heads/", "refs/remotes/")):
+                    return sha
+                break  # a tag, or another kind of ref: let git peel it
         proc = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
         sha = proc.stdout.decode().strip()
         return sha or None
 
     def current_branch(self) -> str | None:
-        proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
-        return proc.stdout.decode().strip() or None
+        """The checked-out branch, None on a detached HEAD."""
+        if not self._refs_are_files():
+            proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+            return proc.stdout.decode().strip() or None
+        try:
+            target = self.repo.head.reference
+        except (TypeError, ValueError, OSError):
+            return None
+        return target.path.removeprefix("refs/heads/")
+
+    # -- objects -------------------------------------------------------------------
 
     def read_object(self, sha: str) -> bytes:
-        """An object's bytes, through one long-lived ``git cat-file --batch``."""
-        if self._batch is None or self._batch.poll() is not None:
-            self._batch = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
-                cwd=self.root,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env={**os.environ, **self.env},
-            )
-            self._finalizer.detach()
-            self._finalizer = weakref.finalize(self, _close_batch, [self._batch])
-        proc = self._batch
-        assert proc.stdin is not None and proc.stdout is not None
+        """An object's bytes, through GitPython's persistent ``git cat-file --batch``
+        (the reader ``repo.odb`` wraps, asked by hex id: no binary round trip)."""
+        runner = self.repo.git
+        batch = runner.cat_file_all
+        if batch is not None and batch.proc is not None and batch.proc.poll() is not None:
+            runner.clear_cache()  # the reader died (killed, repacked away): start another
         try:
-            proc.stdin.write(sha.encode() + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline()
-            parts = header.split()
-            if len(parts) != 3:
-                raise GitError(f"git object {sha} is missing from {self.root}")
-            size = int(parts[2])
-            data = proc.stdout.read(size)
-            proc.stdout.read(1)  # the newline after each object
-        except (OSError, ValueError) as exc:
+            _, _, size, data = runner.get_object_data(sha)
+        except ValueError as exc:
+            raise GitError(f"git object {sha} is missing from {self.root}") from exc
+        except OSError as exc:
+            runner.clear_cache()
             raise GitError(f"cannot read git object {sha} in {self.root}: {exc}") from exc
         if len(data) != size:
+            runner.clear_cache()
             raise GitError(f"git object {sha} in {self.root} was cut short")
         return data
 
@@ -204,20 +361,6 @@ class Git:
 
     def write_tree(self, entries: Mapping[str, TreeEntry]) -> str:
         return self.write_object("tree", _format_tree(entries))
-
-
-def _close_batch(holder: list[subprocess.Popen[bytes] | None]) -> None:
-    proc = holder[0]
-    if proc is not None and proc.poll() is None:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc is not None and proc.stdout is not None:
-        proc.stdout.close()
 
 
 class Snapshot:

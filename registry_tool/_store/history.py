@@ -11,9 +11,10 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from registry_tool._model.layout import collection_dir
+from registry_tool._model.layout import aliases_dir
+from registry_tool._store.git import translated
 from registry_tool._store.registry import RegistryStore
-from registry_tool.errors import DocumentError
+from registry_tool.errors import DocumentError, GitError
 
 _SEP = "\x1f"
 
@@ -51,8 +52,11 @@ def alias_history(
 
     ``folder`` names another aliases folder (a model registry collection's).
     """
-    folder = folder or f"{collection_dir(project, name)}/aliases"
+    folder = folder or aliases_dir(project, name)
     pathspec = f"{folder}/{alias}.yaml" if alias else folder
+    # One ``git log --raw`` through the command runner, not ``repo.iter_commits``: the
+    # event is the alias file's blob in each commit, which git log prints with the
+    # commit, where iter_commits would need a diff (a git process) per commit.
     proc = store.git.run(
         "log",
         "--reverse",
@@ -115,22 +119,30 @@ def alias_history(
     return events
 
 
+def _subject(message: str | bytes) -> str:
+    """``%s``: the message's first paragraph, its lines joined by spaces."""
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return " ".join(text.strip().split("\n\n", 1)[0].splitlines())
+
+
 _PR_NUMBER = re.compile(r"(?:Merge pull request #|\(#)(\d+)")
 
 
 def pull_requests(store: RegistryStore, ref: str = "HEAD") -> dict[str, int]:
     """Commit -> the number of the pull request that brought it in: a merge commit
     ("Merge pull request #12 ...") numbers every commit it merged; a squash merge
-    ("... (#12)") numbers itself. One ``git log``, walked in memory."""
-    proc = store.git.run("log", "--format=%H%x1f%P%x1f%s", ref, check=False)
+    ("... (#12)") numbers itself. One ``repo.iter_commits`` walk, in memory."""
     parents: dict[str, list[str]] = {}
     subjects: dict[str, str] = {}
     order = []
-    for row in proc.stdout.decode("utf-8", "replace").splitlines():
-        commit, parent_text, subject = row.split(_SEP, 2)
-        parents[commit] = parent_text.split()
-        subjects[commit] = subject
-        order.append(commit)
+    try:
+        with translated(store.root):
+            for commit in store.git.repo.iter_commits(ref):
+                parents[commit.hexsha] = [p.hexsha for p in commit.parents]
+                subjects[commit.hexsha] = _subject(commit.message)
+                order.append(commit.hexsha)
+    except (GitError, ValueError):
+        return {}  # no such ref (an empty repo): no pull request to name
     if not order:
         return {}
     mainline = []

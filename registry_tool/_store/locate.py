@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,11 @@ from registry_tool import _yamlio as yamlio
 from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.names import validate_name
 from registry_tool._model.records import RegistryConfig, StorageConfig
-from registry_tool._store.git import Git
+from registry_tool._scaffold import github_files
+from registry_tool._store.git import Git, clone, init_repo
 from registry_tool._store.paths import data_home
 from registry_tool._store.registry import RegistryStore, now
-from registry_tool.errors import DocumentError, GitError, NotFoundError, UsageError
+from registry_tool.errors import DocumentError, NotFoundError, UsageError
 
 log = logging.getLogger("registry_tool")
 
@@ -97,12 +97,7 @@ def managed_clone(url: str) -> Path:
     path = data_home() / "clones" / tag
     if not (path / ".git").is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            ["git", "clone", "--quiet", url, str(path)], capture_output=True, check=False
-        )
-        if proc.returncode != 0:
-            # Never echo the URL back: it may carry a token.
-            raise GitError(f"could not clone the registry: {proc.stderr.decode().strip()[-300:]}")
+        clone(url, path)
     else:
         repo = Git(path)
         repo.run("pull", "--quiet", "--ff-only", check=False)
@@ -141,11 +136,7 @@ def init_registry(
     schemas.validate(doc, "registry", REGISTRY_FILE)
     root.mkdir(parents=True, exist_ok=True)
     if not (root / ".git").exists():
-        subprocess.run(
-            ["git", "init", "--quiet", "--initial-branch=main", str(root)],
-            check=True,
-            capture_output=True,
-        )
+        init_repo(root)
     files = {
         REGISTRY_FILE: yamlio.dumps(doc),
         "README.md": _README.format(name=registry_name).encode(),
@@ -153,8 +144,6 @@ def init_registry(
     if not storage:
         files[".gitignore"] = f"/{DEFAULT_STORAGE}/\n".encode()
     if github:
-        from registry_tool._scaffold import github_files
-
         files.update(github_files())
     for rel, data in files.items():
         target = root / rel

@@ -19,6 +19,7 @@ from registry_tool._model.layout import (
     registry_alias_file,
     registry_aliases_dir,
     unlink_file,
+    unlinked_dir,
     version_of_file,
 )
 from registry_tool._model.records import AliasRecord
@@ -66,6 +67,12 @@ def read_link(
 
 def is_unlinked(snap: Snapshot, registry: str, collection: str, version: int) -> bool:
     return snap.exists(unlink_file(registry, collection, version))
+
+
+def unlinked(snap: Snapshot, registry: str, collection: str) -> set[int]:
+    """The link versions of a registry collection that carry an unlink mark."""
+    found = (version_of_file(f) for f in snap.listdir(unlinked_dir(registry, collection)))
+    return {n for n in found if n is not None}
 
 
 def read_alias(

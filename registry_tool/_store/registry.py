@@ -33,14 +33,18 @@ from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
 from registry_tool._locking import file_lock
 from registry_tool._model.layout import (
+    PROJECTS,
     REGISTRY_FILE,
     alias_file,
-    collection_dir,
+    aliases_dir,
     collection_file,
+    project_dir,
     run_file,
+    runs_dir,
     version_file,
+    version_of_file,
+    versions_dir,
 )
-from registry_tool._model.names import parse_version
 from registry_tool._model.records import (
     AliasRecord,
     CollectionRecord,
@@ -230,12 +234,17 @@ class RegistryStore:
         return record
 
     def version_numbers(self, snap: Snapshot, project: str, name: str) -> list[int]:
-        numbers = []
-        for filename in snap.listdir(f"{collection_dir(project, name)}/versions"):
-            number = parse_version(filename.removesuffix(".yaml"))
-            if number is not None and filename.endswith(".yaml"):
-                numbers.append(number)
-        return sorted(numbers)
+        found = (version_of_file(f) for f in snap.listdir(versions_dir(project, name)))
+        return sorted(n for n in found if n is not None)
+
+    def is_deleted(self, snap: Snapshot, project: str, name: str, version: int) -> bool:
+        """Whether the version carries a delete mark (False when there is no such
+        version). Most version files never were: the bytes tell without parsing."""
+        data = snap.read(version_file(project, name, version))
+        if data is None or b"deleted" not in data:
+            return False
+        record = self.read_version(snap, project, name, version)
+        return record is not None and record.deleted is not None
 
     def version_digest(self, snap: Snapshot, project: str, name: str, version: int) -> str | None:
         """A version's artifact digest, read without parsing its manifest."""
@@ -254,7 +263,7 @@ class RegistryStore:
 
     def aliases(self, snap: Snapshot, project: str, name: str) -> dict[str, AliasRecord]:
         out = {}
-        for filename in sorted(snap.listdir(f"{collection_dir(project, name)}/aliases")):
+        for filename in sorted(snap.listdir(aliases_dir(project, name))):
             if filename.endswith(".yaml"):
                 alias = filename.removesuffix(".yaml")
                 record = self.read_alias(snap, project, name, alias)
@@ -267,17 +276,17 @@ class RegistryStore:
         return RunRecord.from_doc(doc) if doc else None
 
     def projects(self, snap: Snapshot) -> list[str]:
-        return sorted(n for n, e in snap.listdir("projects").items() if e.is_dir)
+        return sorted(n for n, e in snap.listdir(PROJECTS).items() if e.is_dir)
 
     def collections(self, snap: Snapshot, project: str) -> list[str]:
         return sorted(
             n
-            for n, e in snap.listdir(f"projects/{project}").items()
+            for n, e in snap.listdir(project_dir(project)).items()
             if e.is_dir and snap.exists(collection_file(project, n))
         )
 
     def runs(self, snap: Snapshot, project: str) -> Iterator[RunRecord]:
-        for filename in sorted(snap.listdir(f"projects/{project}/runs")):
+        for filename in sorted(snap.listdir(runs_dir(project))):
             if filename.endswith(".yaml"):
                 record = self.read_run(snap, project, filename.removesuffix(".yaml"))
                 if record:
@@ -294,10 +303,10 @@ class RegistryStore:
     def remote(self) -> str | None:
         branch = self.git.current_branch()
         if branch:
-            configured = self.git.out("config", f"branch.{branch}.remote", check=False)
+            configured = self.git.config(f"branch.{branch}.remote")
             if configured:
                 return configured
-        remotes = self.git.out("remote").split()
+        remotes = self.git.remote_names()
         return "origin" if "origin" in remotes else (remotes[0] if remotes else None)
 
     def write(self, build: Callable[[Snapshot], Change[T]]) -> WriteResult[T]:
@@ -502,7 +511,7 @@ def _push_reason(text: str) -> str:
 
 def _identity_env(repo: Git) -> dict[str, str]:
     """Author env for commits when git has no identity configured."""
-    if repo.run("var", "GIT_AUTHOR_IDENT", check=False).returncode == 0:
+    if _has_identity(repo) or repo.run("var", "GIT_AUTHOR_IDENT", check=False).returncode == 0:
         return {}
     user = os.environ.get("USER") or _safe_user()
     email = f"{user}@{socket.gethostname() or 'localhost'}"
@@ -512,6 +521,19 @@ def _identity_env(repo: Git) -> dict[str, str]:
         "GIT_COMMITTER_NAME": user,
         "GIT_COMMITTER_EMAIL": email,
     }
+
+
+def _has_identity(repo: Git) -> bool:
+    """Whether the environment or config names an author (what ``git var
+    GIT_AUTHOR_IDENT`` would find first), read without starting git; when this says
+    no, ``git var`` decides (it also guesses from the system)."""
+    name = os.environ.get("GIT_AUTHOR_NAME") or repo.config("author.name", "user.name")
+    email = (
+        os.environ.get("GIT_AUTHOR_EMAIL")
+        or repo.config("author.email", "user.email")
+        or os.environ.get("EMAIL")
+    )
+    return bool(name and email)
 
 
 def _safe_user() -> str:
