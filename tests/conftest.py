@@ -13,10 +13,6 @@ import pytest
 from registry_tool._sdk import run as run_module
 from registry_tool._store import RegistryStore, init_registry
 from tests.helpers import GIT_ENV, init_s3_registry
-
-# Re-exported until every module imports them from tests.helpers.
-from tests.helpers import git_log as git_log
-from tests.helpers import write as write
 from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
 

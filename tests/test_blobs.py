@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from registry_tool._cache import BlobCache
 from registry_tool._model.records import StorageConfig
 from registry_tool._store import init_registry
 from registry_tool.errors import CorruptBlobError
-from tests.conftest import write
+from tests.helpers import clone_bare, git, write
 
 
 @pytest.fixture(params=["local", "memory", "s3", "s3-botocore-only"])
@@ -126,19 +125,14 @@ def test_a_registry_on_the_memory_store_downloads_through_the_cache(tmp_path, mo
 def test_registry_given_as_a_git_url_is_kept_as_a_managed_clone(tmp_path, monkeypatch):
     seed = init_registry(tmp_path / "seed", name="team", storage=str(tmp_path / "blobs"))
     bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(seed.root), str(bare)], check=True)
+    clone_bare(seed.root, bare)
     monkeypatch.setenv("REGISTRY_TOOL_DIR", bare.as_uri())
     write("a.txt", "x")
     with wandb.init(project="p") as run:
         art = wandb.Artifact("a", type="t")
         art.add_file("a.txt")
         run.log_artifact(art)
-    log = subprocess.run(
-        ["git", "-C", str(bare), "log", "--format=%s", "main"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    log = git(bare, "log", "--format=%s", "main")
     assert "log p/a:v0 +latest" in log
     clones = list((tmp_path / "home/.local/share/registry-tool/clones").iterdir())
     assert len(clones) == 1 and (clones[0] / "projects/p/a/versions/v0.yaml").is_file()

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from registry_tool import _cache as cache_module
 from registry_tool import _verbs as ops
@@ -26,15 +25,8 @@ from registry_tool._cache import (
     parse_size,
 )
 from registry_tool._store import init_registry
-from registry_tool.cli.main import cli
 from registry_tool.errors import CorruptBlobError, UsageError
-from tests.conftest import write
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output + result.stderr
-    return result.output
+from tests.helpers import cli_out, invoke, write
 
 
 def noop(_n: int) -> None:
@@ -238,25 +230,25 @@ def test_cache_info_and_cleanup_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("REGISTRY_TOOL_CACHE_DIR", str(tmp_path / "my-cache"))
     monkeypatch.setenv("REGISTRY_TOOL_CACHE_MAX_SIZE", "1MB")
     _fill_cache(tmp_path, monkeypatch, 3)
-    info = json.loads(run("cache", "info", "--json"))
+    info = json.loads(cli_out("cache", "info", "--json"))
     assert info["path"] == str(tmp_path / "my-cache")
     assert (info["blobs"], info["max_size"]) == (3, 1_000_000)
     assert info["bytes"] == sum(len(f"file number {i}\n" * 10) for i in range(3))
-    text = run("cache", "info")
+    text = cli_out("cache", "info")
     assert "blobs:    3" in text and "1.0 MB" in text
 
-    assert "removed 0 blobs" in run("cache", "cleanup")  # under the bound already
-    out = json.loads(run("cache", "cleanup", "--max-size", "0", "--json"))
+    assert "removed 0 blobs" in cli_out("cache", "cleanup")  # under the bound already
+    out = json.loads(cli_out("cache", "cleanup", "--max-size", "0", "--json"))
     assert out["ok"] is True and out["removed"] == 3 and out["blobs"] == 0
     assert out["freed"] == info["bytes"] and out["max_size"] == 0
-    assert json.loads(run("cache", "info", "--json"))["blobs"] == 0
+    assert json.loads(cli_out("cache", "info", "--json"))["blobs"] == 0
     # Downloads work after the cache was emptied.
     _, root = ops.download("p/data:v0", "again")
     assert Path(root, "f1.txt").read_text() == "file number 1\n" * 10
 
 
 def test_cache_command_errors(tmp_path, monkeypatch):
-    result = CliRunner().invoke(cli, ["cache", "cleanup", "--max-size", "ten gigs"])
+    result = invoke(*["cache", "cleanup", "--max-size", "ten gigs"])
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         "error: --max-size: 'ten gigs' is not a size (plain bytes, or a number with a unit: "
@@ -264,10 +256,10 @@ def test_cache_command_errors(tmp_path, monkeypatch):
         "e.g. 20GB or 512MiB)"
     )
     monkeypatch.setenv("REGISTRY_TOOL_CACHE_MAX_SIZE", "big")
-    result = CliRunner().invoke(cli, ["cache", "info"])
+    result = invoke(*["cache", "info"])
     assert result.exit_code == 1 and "REGISTRY_TOOL_CACHE_MAX_SIZE: 'big'" in result.stderr
     # An explicit --max-size does not need the environment's bound.
-    assert "removed 0 blobs" in run("cache", "cleanup", "--max-size", "1GB")
+    assert "removed 0 blobs" in cli_out("cache", "cleanup", "--max-size", "1GB")
 
 
 def test_cleanup_exits_1_when_a_blob_cannot_be_removed(tmp_path, monkeypatch):
@@ -282,12 +274,12 @@ def test_cleanup_exits_1_when_a_blob_cannot_be_removed(tmp_path, monkeypatch):
         real_remove(path)
 
     monkeypatch.setattr(cache_module, "_remove", remove)
-    result = CliRunner().invoke(cli, ["cache", "cleanup", "--max-size", "0", "--json"])
+    result = invoke(*["cache", "cleanup", "--max-size", "0", "--json"])
     assert result.exit_code == 1
     out = json.loads(result.output)
     assert out["ok"] is False and out["removed"] == 1 and out["blobs"] == 1
     assert out["failed"] == [f"sha256:{stuck[0].name}: Permission denied"]
-    result = CliRunner().invoke(cli, ["cache", "cleanup", "--max-size", "0"])
+    result = invoke(*["cache", "cleanup", "--max-size", "0"])
     assert result.exit_code == 0  # the patched remover fails only once
     assert "removed 1 blob " in result.output
 

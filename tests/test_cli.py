@@ -119,7 +119,7 @@ def test_check_reports_each_problem_with_file_and_field(registry):
     alias = registry.root / "projects/p/m/aliases/latest.yaml"
     alias.write_text(alias.read_text().replace("version: 0", "version: 7"))
     (registry.root / "projects/p/m/versions/v3.yaml").write_text("kind: version\n")
-    result = CliRunner().invoke(cli, ["check"])
+    result = invoke("check")
     assert result.exit_code == 1
     assert (
         "projects/p/m/aliases/latest.yaml: $.version: alias 'latest' names v7, which does not exist"

@@ -11,7 +11,7 @@ import registry_tool as wandb
 from registry_tool._blobs import s3 as s3_module
 from registry_tool._blobs import s3http
 from registry_tool.errors import CorruptBlobError, StorageError
-from tests.conftest import write
+from tests.helpers import cli_out, write
 
 
 class PutCounter:
@@ -212,15 +212,7 @@ def test_a_server_that_dies_mid_log_leaves_no_version_and_a_rerun_uploads_the_re
 
 
 def test_cli_init_with_s3_storage_then_log_and_get(s3_env, bucket, tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from registry_tool.cli.main import cli
-
-    def run(*args: str) -> str:
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
+    run = cli_out
     reg = tmp_path / "cli-s3"
     run(
         "init",

@@ -12,21 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from registry_tool import _schemas as schemas
 from registry_tool import _verbs as ops
 from registry_tool._blobs import LocalBlobStore
 from registry_tool._model.records import RegistryConfig, StorageConfig
-from registry_tool.cli.main import cli
 from registry_tool.errors import StorageError
-from tests.conftest import git_log, write
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output + result.stderr
-    return result.output
+from tests.helpers import cli_out, git_log, invoke, write
 
 
 def sha(text: str) -> str:
@@ -54,9 +46,15 @@ def bucket_digests(s3_env, bucket: str, prefix: str = "moved") -> set[str]:  # t
 
 def set_s3(s3_env, bucket: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
     return json.loads(  # type: ignore[no-any-return]
-        run(
-            "storage", "set", f"s3://{bucket}/moved", "--endpoint-url", s3_env.endpoint,
-            "--region", "us-east-1", "--json",
+        cli_out(
+            "storage",
+            "set",
+            f"s3://{bucket}/moved",
+            "--endpoint-url",
+            s3_env.endpoint,
+            "--region",
+            "us-east-1",
+            "--json",
         )
     )
 
@@ -66,31 +64,38 @@ def test_set_then_sync_copies_every_blob_once(registry, s3_env, bucket, tmp_path
     out = set_s3(s3_env, bucket)
     assert out["changed"] is True and out["previous_storage"] == {"url": ".blobs"}
     assert out["storage"] == {
-        "url": f"s3://{bucket}/moved", "endpoint_url": s3_env.endpoint, "region": "us-east-1",
+        "url": f"s3://{bucket}/moved",
+        "endpoint_url": s3_env.endpoint,
+        "region": "us-east-1",
     }
     doc = yaml.safe_load((registry.root / "registry.yaml").read_text())
     assert doc["previous_storage"] == {"url": ".blobs"}
     assert doc["storage"]["url"] == f"s3://{bucket}/moved"
     assert git_log(registry.root)[0] == f"storage set s3://{bucket}/moved"
-    assert json.loads(run("check", "--json"))["ok"] is True
+    assert json.loads(cli_out("check", "--json"))["ok"] is True
     # The same storage again is no change and no commit.
     commits = len(git_log(registry.root))
     again = set_s3(s3_env, bucket)
     assert again["changed"] is False and again["commit"] is None
     assert len(git_log(registry.root)) == commits
 
-    report = json.loads(run("storage", "sync", "--json"))
+    report = json.loads(cli_out("storage", "sync", "--json"))
     assert report["ok"] is True
     assert (report["blobs"], report["versions"], report["present"], report["copied"]) == (
-        5, 3, 0, 5,
+        5,
+        3,
+        0,
+        5,
     )
-    assert report["bytes_copied"] == sum(len(t) for t in ("x one", "x two", "shared", "y", "weights"))
+    assert report["bytes_copied"] == sum(
+        len(t) for t in ("x one", "x two", "shared", "y", "weights")
+    )
     assert report["source"] == ".blobs" and report["target"] == f"s3://{bucket}/moved"
     assert bucket_digests(s3_env, bucket) == blobs
 
-    second = json.loads(run("storage", "sync", "--json"))
+    second = json.loads(cli_out("storage", "sync", "--json"))
     assert (second["present"], second["copied"], second["ok"]) == (5, 0, True)
-    text = run("storage", "sync")
+    text = cli_out("storage", "sync")
     assert "5 blobs named by 3 versions; 5 already there, 0 copied" in text
 
     # With the old store gone, downloads come from the new one.
@@ -117,14 +122,14 @@ def test_an_interrupted_sync_resumes_where_it_stopped(registry, s3_env, bucket, 
         return real_fetch(self, hexdigest, dest, advance)
 
     monkeypatch.setattr(LocalBlobStore, "fetch", failing_fetch)
-    result = CliRunner().invoke(cli, ["storage", "sync"])
+    result = invoke(*["storage", "sync"])
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: the old disk went away"
     assert bucket_digests(s3_env, bucket) == set(fetched)
     assert len(fetched) == 2
 
     monkeypatch.setattr(LocalBlobStore, "fetch", real_fetch)
-    report = json.loads(run("storage", "sync", "--json"))
+    report = json.loads(cli_out("storage", "sync", "--json"))
     assert (report["present"], report["copied"]) == (2, 3)
     assert bucket_digests(s3_env, bucket) == blobs
     assert list((Path.home() / ".cache/registry-tool/tmp").iterdir()) == []
@@ -141,7 +146,7 @@ def test_a_blob_missing_from_the_source_fails_the_sync_naming_it(
     LocalBlobStore(kept).put_bytes(b"shared")
     blob.unlink()
 
-    result = CliRunner().invoke(cli, ["storage", "sync"])
+    result = invoke(*["storage", "sync"])
     assert result.exit_code == 1
     assert (
         f"sha256:{gone} is missing from .blobs (needed by p/data:v0, p/data:v1, p/model:v0)"
@@ -150,7 +155,7 @@ def test_a_blob_missing_from_the_source_fails_the_sync_naming_it(
     assert "4 copied" in result.output and "1 missing in the source" in result.output
     assert bucket_digests(s3_env, bucket) == blobs - {gone}
 
-    result = CliRunner().invoke(cli, ["storage", "sync", "--json"])
+    result = invoke(*["storage", "sync", "--json"])
     assert result.exit_code == 1
     report = json.loads(result.output)
     assert report["ok"] is False and report["copied"] == 0 and report["present"] == 4
@@ -159,7 +164,7 @@ def test_a_blob_missing_from_the_source_fails_the_sync_naming_it(
     ]
 
     # Another copy of the old store fills the gap.
-    report = json.loads(run("storage", "sync", "--from", str(kept), "--json"))
+    report = json.loads(cli_out("storage", "sync", "--from", str(kept), "--json"))
     assert (report["ok"], report["copied"], report["source"]) == (True, 1, str(kept))
     assert bucket_digests(s3_env, bucket) == blobs
 
@@ -169,10 +174,10 @@ def test_sync_from_s3_back_to_a_local_directory(s3_registry, s3_env, bucket, tmp
     write("d/b.txt", "beta")
     ops.log_path("d", "p/data", "dataset")
     target = tmp_path / "local-blobs"
-    out = json.loads(run("storage", "set", str(target), "--json"))
+    out = json.loads(cli_out("storage", "set", str(target), "--json"))
     assert out["previous_storage"]["url"] == f"s3://{bucket}/blobs"
     assert out["previous_storage"]["endpoint_url"] == s3_env.endpoint
-    report = json.loads(run("storage", "sync", "--json"))
+    report = json.loads(cli_out("storage", "sync", "--json"))
     assert (report["copied"], report["ok"]) == (2, True)
     assert sorted(LocalBlobStore(target).iter_digests()) == sorted([sha("alpha"), sha("beta")])
     for digest in (sha("alpha"), sha("beta")):
@@ -180,23 +185,23 @@ def test_sync_from_s3_back_to_a_local_directory(s3_registry, s3_env, bucket, tmp
 
 
 def test_storage_command_errors(registry):
-    result = CliRunner().invoke(cli, ["storage", "sync"])
+    result = invoke(*["storage", "sync"])
     assert result.exit_code == 1
     assert "nothing to sync from: registry.yaml has no previous_storage" in result.stderr
-    result = CliRunner().invoke(cli, ["storage", "set", "other-dir", "--endpoint-url", "http://x"])
+    result = invoke(*["storage", "set", "other-dir", "--endpoint-url", "http://x"])
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: --endpoint-url: only for s3:// storage, not 'other-dir'"
-    result = CliRunner().invoke(cli, ["storage", "set", "gs://bucket/x"])
+    result = invoke(*["storage", "set", "gs://bucket/x"])
     assert result.exit_code == 1 and "storage scheme 'gs' is not supported" in result.stderr
-    result = CliRunner().invoke(cli, ["storage", "set", "s3://"])
+    result = invoke(*["storage", "set", "s3://"])
     assert result.exit_code == 1 and "expected s3://bucket[/prefix]" in result.stderr
-    result = CliRunner().invoke(cli, ["storage", "sync", "--from", ".blobs"])
+    result = invoke(*["storage", "sync", "--from", ".blobs"])
     assert result.exit_code == 1 and "the source and the target are the same store" in result.stderr
     assert "storage set" not in "\n".join(git_log(registry.root))
 
-    assert "storage: other-dir (was .blobs)" in run("storage", "set", "other-dir")
-    assert "storage is already other-dir" in run("storage", "set", "other-dir")
-    assert "0 blobs named by 0 versions" in run("storage", "sync")
+    assert "storage: other-dir (was .blobs)" in cli_out("storage", "set", "other-dir")
+    assert "storage is already other-dir" in cli_out("storage", "set", "other-dir")
+    assert "0 blobs named by 0 versions" in cli_out("storage", "sync")
 
 
 @pytest.mark.parametrize(

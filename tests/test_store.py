@@ -15,13 +15,7 @@ from registry_tool import _verbs as ops
 from registry_tool._blobs import LocalBlobStore
 from registry_tool._store import RegistryStore, init_registry
 from registry_tool.errors import CorruptBlobError, GitError
-from tests.conftest import git_log, write
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
+from tests.helpers import clone_bare, git, git_log, write
 
 
 def log_file(
@@ -168,11 +162,11 @@ def remote_pair(tmp_path):
     """A bare remote and two clones of it, each a registry that pushes."""
     origin = init_registry(tmp_path / "seed", name="team", storage=str(tmp_path / "blobs"))
     bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(origin.root), str(bare)], check=True)
+    clone_bare(origin.root, bare)
     clones = []
     for name in ("one", "two"):
         path = tmp_path / name
-        subprocess.run(["git", "clone", "--quiet", str(bare), str(path)], check=True)
+        git(path.parent, "clone", "--quiet", str(bare), str(path))
         clones.append(RegistryStore.open(path))
     return bare, clones
 
@@ -209,7 +203,7 @@ def test_processes_in_separate_clones_get_contiguous_versions(remote_pair, tmp_p
     for proc in procs:
         _, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err.decode()
-    subprocess.run(["git", "-C", str(one.root), "pull", "--quiet", "--ff-only"], check=True)
+    git(one.root, "pull", "--quiet", "--ff-only")
     assert _versions(one) == list(range(10))
     assert ops.check(registry=one.root).ok
 
