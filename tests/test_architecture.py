@@ -48,6 +48,8 @@ LAYERS: list[tuple[str, ...]] = [
 DEFERRED_INTERNAL: dict[tuple[str, str], str] = {
     ("_sdk.artifact", "_sdk.public_run"): "a run lists its artifacts and an artifact its runs",
     ("_verbs", "_site.build"): "the site builder loads jinja2, markdown and mkdocs",
+    ("_blobs", "_blobs.s3"): "S3 support (botocore's signer, http.client) only on S3",
+    ("_promotion.promote", "_github"): "the GitHub client only when a pull request opens",
 }
 
 # Third-party libraries a module may import inside a function, so that importing the

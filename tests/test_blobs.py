@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import registry_tool as wandb
-from registry_tool._blobs import BlobStore, LocalBlobStore, MemoryBlobStore, S3BlobStore
+from registry_tool._blobs import BlobStore, LocalBlobStore, MemoryBlobStore
+from registry_tool._blobs.s3 import S3BlobStore
 from registry_tool._cache import BlobCache
 from registry_tool._model.records import StorageConfig
 from registry_tool._store import init_registry

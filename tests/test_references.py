@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 import registry_tool as wandb
-from registry_tool._references import ReferenceWarning, gcs_host
+from registry_tool._references import SCHEMES, ReferenceWarning, scheme_module
+from registry_tool._references.gcs import gcs_host
 from registry_tool.errors import ArtifactError, InvalidNameError, UsageError, VerificationError
 from tests.helpers import git_log, write
 from tests.refservers import FileServer, GcsEmulator, crc32c
@@ -598,3 +599,20 @@ def test_file_checksum_false_directory_download_says_why(registry, tmp_path):
     got = log(art)
     with pytest.raises(VerificationError, match="checksum=False"):
         got.download(str(tmp_path / "out"))
+
+
+def test_every_scheme_in_the_table_is_a_module_with_the_four_functions():
+    """The table names modules, imported on first use: each must exist and provide what
+    ``Scheme`` asks, with the same parameters."""
+    import inspect
+
+    from registry_tool._references import Scheme
+
+    for scheme in SCHEMES:
+        module = scheme_module(scheme)
+        assert module is not None, scheme
+        for name in ("check", "default_name", "expand", "fetch"):
+            wanted = list(inspect.signature(getattr(Scheme, name)).parameters)[1:]
+            got = list(inspect.signature(getattr(module, name)).parameters)
+            assert got == wanted, f"{scheme}: {name}{tuple(got)} is not {name}{tuple(wanted)}"
+    assert scheme_module("az") is None

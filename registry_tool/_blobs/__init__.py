@@ -7,7 +7,6 @@ from pathlib import Path
 from registry_tool._blobs.base import BlobStore, blob_key
 from registry_tool._blobs.local import LocalBlobStore
 from registry_tool._blobs.memory import MemoryBlobStore
-from registry_tool._blobs.s3 import S3BlobStore
 from registry_tool._model.records import StorageConfig
 from registry_tool.errors import UsageError
 
@@ -20,6 +19,9 @@ def open_blob_store(config: StorageConfig, registry_root: Path) -> BlobStore:
     if url.startswith("memory://"):
         return _MEMORY.setdefault(url, MemoryBlobStore())
     if url.startswith("s3://"):
+        # deferred: S3 support (botocore's signer, http.client) only for registries on S3
+        from registry_tool._blobs.s3 import S3BlobStore
+
         return S3BlobStore(config)
     if url.startswith("file://"):
         return LocalBlobStore(Path(url.removeprefix("file://")))
@@ -37,7 +39,6 @@ __all__ = [
     "BlobStore",
     "LocalBlobStore",
     "MemoryBlobStore",
-    "S3BlobStore",
     "blob_key",
     "open_blob_store",
 ]

@@ -4,9 +4,9 @@ directly or (for a protected stage) on a ``promote/...`` branch with a pull requ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from registry_tool._engine import Context
-from registry_tool._github import PullRequest, open_pull_request, repo_slug
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.names import parse_artifact_path, validate_alias
 from registry_tool._model.records import VersionRecord
@@ -14,6 +14,9 @@ from registry_tool._promotion.links import link_version, set_aliases, stage_chan
 from registry_tool._promotion.stages import StageCheck, check_stage, require
 from registry_tool._store import Change, Snapshot, registries
 from registry_tool.errors import ProtectedAliasError, UsageError
+
+if TYPE_CHECKING:
+    from registry_tool._github import PullRequest
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,10 @@ def _promote_by_pr(
     promotion = Promotion(link, source, stage, verdict, previous, "pr", commit, message, branch)
     if store.remote() is None:
         return promotion
+    # deferred: the GitHub client (urllib.request, http.client, email) only when a pull
+    # request is opened
+    from registry_tool._github import open_pull_request, repo_slug
+
     pr = open_pull_request(
         store.root,
         slug=repo_slug(store.remote_url()),

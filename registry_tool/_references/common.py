@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,7 +21,6 @@ from registry_tool._model.names import validate_entry_path
 from registry_tool.errors import ArtifactError, InvalidNameError, UsageError, VerificationError
 
 MAX_URI = 4096  # the manifest schema's limit for a ref (and a digest)
-HTTP_TIMEOUT = 60
 
 
 class ReferenceWarning(UserWarning):
@@ -109,10 +107,6 @@ def utc(moment: datetime) -> str:
 
 
 # -- downloading ---------------------------------------------------------------------
-
-
-def open_url(request: urllib.request.Request) -> Any:
-    return urllib.request.urlopen(request, timeout=HTTP_TIMEOUT)
 
 
 @contextmanager

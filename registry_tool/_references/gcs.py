@@ -31,12 +31,12 @@ from registry_tool._references.common import (
     join,
     landing,
     last_segment,
-    open_url,
     read_chunks,
     split_bucket,
     too_many,
     unchecked_entry,
 )
+from registry_tool._references.http import open_url
 from registry_tool.errors import ArtifactError, StorageError
 
 GCS_HOST = "https://storage.googleapis.com"

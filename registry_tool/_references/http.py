@@ -24,11 +24,17 @@ from registry_tool._references.common import (
     gone,
     landing,
     last_segment,
-    open_url,
     read_chunks,
     strip_quotes,
 )
 from registry_tool.errors import ArtifactError, StorageError, UsageError
+
+HTTP_TIMEOUT = 60  # seconds without an answer before a request gives up
+
+
+def open_url(request: urllib.request.Request) -> Any:
+    """``urlopen`` with the references' timeout (the one place HTTP requests start)."""
+    return urllib.request.urlopen(request, timeout=HTTP_TIMEOUT)
 
 
 def _http_failed(uri: str, exc: Exception) -> ArtifactError:
