@@ -206,7 +206,7 @@ def change_on_branch(root: Path, edits: dict[str, str | None]) -> None:
 
 
 def problems(store: RegistryStore, **kwargs) -> list[str]:
-    return [str(p) for p in checks.check_diff(store, "main", "change", **kwargs).problems]
+    return [str(p) for p in checks.run_checks(store, base="main", head="change", **kwargs).problems]
 
 
 VERSION = "projects/training/sentiment-classifier/versions/v0.yaml"
@@ -317,14 +317,14 @@ def test_check_refuses_a_protected_alias_moved_on_main(governed, monkeypatch):
     write(governed.root / f"{ALIASES}/production.yaml", alias_doc("production", 0))
     git(governed.root, "add", "-A")
     git(governed.root, "commit", "--quiet", "-m", "straight to production")
-    found = [str(p) for p in checks.check_diff(governed, base, "main").problems]
+    found = [str(p) for p in checks.run_checks(governed, base=base, head="main").problems]
     assert found == [
         f"{ALIASES}/production.yaml: $.alias: protected alias 'production' was moved outside a pull request"
     ]
     # The same change on a branch is a pull request's, and passes.
     git(governed.root, "branch", "pr", "main")
     git(governed.root, "reset", "--quiet", "--hard", base)
-    assert checks.check_diff(governed, base, "pr").ok
+    assert checks.run_checks(governed, base=base, head="pr").ok
 
 
 def test_verify_blobs_reports_a_missing_blob(governed):

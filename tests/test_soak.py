@@ -598,7 +598,7 @@ def _crash_loop(
         # A reader sees a consistent registry: the working tree, and both branches.
         status = git(clone.root, "status", "--porcelain")
         assert status == "", f"{where}: the working tree is not clean:\n{status}"
-        tree = checks.check_tree(clone.root)
+        tree = checks.run_checks(clone.root)
         assert tree.ok, (where, [str(p) for p in tree.problems])
         # (Only what this kill added: every blob's bytes were hashed once above.)
         diff = ops.check(base=before, head="main", verify_blobs=True, registry=clone.root)

@@ -37,16 +37,11 @@ A change (``check --base/--head``, what a pull request would merge) is judged by
   and the previous-stage rule.
 """
 
-from registry_tool._checks.diff import check_diff, is_pull_request
 from registry_tool._checks.report import CheckReport, Problem
 from registry_tool._checks.run import run_checks
-from registry_tool._checks.tree import check_tree
 
 __all__ = [
     "CheckReport",
     "Problem",
-    "check_diff",
-    "check_tree",
-    "is_pull_request",
     "run_checks",
 ]
