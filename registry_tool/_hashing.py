@@ -116,6 +116,21 @@ def _copy_pipelined(src: BinaryIO, dst: BinaryIO, advance: Advance) -> tuple[str
     return h.hexdigest(), size
 
 
+def _wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. Two processes that open a new cache at the same moment both ask
+    for it, and SQLite answers the loser "database is locked" at once, without waiting
+    out the busy timeout: ask again for up to 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class StatCache:
     """SQLite table of path -> (inode, size, mtime_ns, sha256); safe across processes."""
 
@@ -128,7 +143,7 @@ class StatCache:
         if db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            _wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS stat2 (path TEXT PRIMARY KEY, inode INTEGER,"
