@@ -81,7 +81,6 @@ def _version(
     changed since the last build, none of them (they stay as they are in OUT)."""
     page = r.path("version", v.project, v.name, str(v.version))
     around = r.around(lineage_mod.version_key(v.project, v.name, v.version))
-    dot = around.to_dot()
     producer = r.data.runs.get(f"{v.project}/{v.run}") if v.run else None
     consumers = r.data.consumers(v.project, v.name, v.version)
     stages = r.data.stages_of(v.project, v.name, v.version)
@@ -96,12 +95,12 @@ def _version(
         stages,
         [producer.id, producer.job_type] if producer else None,
         [c.id for c in consumers],
-        dot,
-        around.cut,
+        around.shape(),
     ]
     fingerprint = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
     if r.unchanged(page, fingerprint):
         return
+    dot = around.to_dot()
     r.group, r.group_assets = [], set()
     version = str(v.version)
     entries = [
@@ -223,12 +222,12 @@ def render_runs(r: Renderer) -> None:
     for run in r.data.runs.values():
         page = r.path("run", run.project, run.id)
         around = r.around(lineage_mod.run_key(run.project, run.id))
-        dot = around.to_dot()
         # A run's page shows its record and its lineage graph, nothing else.
-        inputs = [r.fingerprint_base, run.to_doc(), dot, around.cut]
+        inputs = [r.fingerprint_base, run.to_doc(), around.shape()]
         fingerprint = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
         if r.unchanged(page, fingerprint):
             continue
+        dot = around.to_dot()
         r.reused[page] = [fingerprint, [page], []]
         r.render(
             "run",
