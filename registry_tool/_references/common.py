@@ -158,3 +158,10 @@ def gone(entry: Entry) -> VerificationError:
 def check_size(entry: Entry, got: int) -> None:
     if entry.size is not None and got != entry.size:
         raise changed(entry, f"recorded {entry.size} bytes, now {got}")
+
+
+def bucket_default_name(uri: str) -> str:
+    """A bucket store's entry name for ``scheme://bucket/key``: the key's last
+    segment, else the bucket's name (``s3://`` and ``gs://`` alike)."""
+    bucket, key = split_bucket(uri)
+    return last_segment(key) or bucket

@@ -22,6 +22,7 @@ from registry_tool._model.manifest import Entry
 from registry_tool._references.common import (
     ReferenceWarning,
     base_folder,
+    bucket_default_name,
     changed,
     check_digest,
     check_size,
@@ -124,9 +125,7 @@ def check(uri: str) -> None:
     """Nothing to refuse before the storage API is asked."""
 
 
-def default_name(uri: str) -> str:
-    bucket, obj = split_bucket(uri)
-    return last_segment(obj) or bucket
+default_name = bucket_default_name
 
 
 def expand(uri: str, name: str | None, max_objects: int | None) -> list[Entry]:

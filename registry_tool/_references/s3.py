@@ -19,6 +19,7 @@ from registry_tool._model.manifest import Entry
 from registry_tool._model.records import StorageConfig
 from registry_tool._references.common import (
     base_folder,
+    bucket_default_name,
     changed,
     check_digest,
     check_size,
@@ -71,9 +72,7 @@ def check(uri: str) -> None:
     """Nothing to refuse before the store is asked."""
 
 
-def default_name(uri: str) -> str:
-    bucket, key = split_bucket(uri)
-    return last_segment(key) or bucket
+default_name = bucket_default_name
 
 
 def expand(uri: str, name: str | None, max_objects: int | None) -> list[Entry]:
