@@ -315,3 +315,107 @@ def test_deep_checks_the_whole_head_not_only_the_change(governed):
         ("registries/models/clf/links/v0.yaml", "$.source.digest"),
     ]
     assert "does not match the digest of the entries" in found[0]["message"]
+
+
+# -- every file is what its path says, and a regular file ------------------------------
+
+LINK = "registries/models/clf/links/v0.yaml"
+UNLINK = "registries/models/clf/unlinked/v0.yaml"
+
+
+def tree_problems(code: int = 1) -> list[dict]:
+    return json.loads(cli_out("check", "--json", code=code))["problems"]
+
+
+def test_a_link_that_names_another_collection_is_refused(governed):
+    other = edited(governed.root, LINK, collection="other")
+    on_branch(governed.root, {LINK: other}, branch="relink")
+    # A link never changes; a new link file that lies about its place is refused too.
+    git(governed.root, "checkout", "--quiet", "-B", "newlink", "main")
+    write(
+        governed.root / "registries/models/clf/links/v1.yaml",
+        other.replace("version: 0", "version: 1"),
+    )
+    git(governed.root, "add", "-A")
+    git(governed.root, "commit", "--quiet", "-m", "a link elsewhere")
+    git(governed.root, "checkout", "--quiet", "main")
+    found = check(head="newlink", code=1)
+    assert {
+        "path": "registries/models/clf/links/v1.yaml",
+        "field": "$.registry",
+        "message": "names model-registry/models/other, not the collection its path says",
+    } in found
+    write(governed.root / LINK, other)
+    assert {
+        "path": LINK,
+        "field": "$.registry",
+        "message": "names model-registry/models/other, not the collection its path says",
+    } in tree_problems()
+
+
+def test_a_registry_whose_name_is_not_its_folder_is_refused(governed):
+    renamed = (governed.root / CONFIG).read_text().replace("name: models", "name: elsewhere")
+    assert renamed != (governed.root / CONFIG).read_text()
+    on_branch(governed.root, {CONFIG: renamed})
+    expected = {
+        "path": CONFIG,
+        "field": "$.name",
+        "message": "is 'elsewhere', but the registry's folder is models",
+    }
+    assert expected in check(code=1)
+    write(governed.root / CONFIG, renamed)
+    assert expected in tree_problems()
+
+
+def test_an_unlink_mark_that_names_another_link_is_refused(governed):
+    cli_out("link", "training/clf:v0", "model-registry/models")
+    import registry_tool as wandb
+
+    wandb.Api().artifact("model-registry/models/clf:v0").unlink()
+    assert (governed.root / UNLINK).is_file()
+    wrong = edited(governed.root, UNLINK, version=3)
+    write(governed.root / UNLINK, wrong)
+    assert {
+        "path": UNLINK,
+        "field": "$",
+        "message": "names another link than the one its path says",
+    } in tree_problems()
+
+
+def test_symbolic_links_and_other_non_regular_files_are_refused_in_a_tree(pr, tmp_path):
+    import os
+
+    root = pr.root
+    outside = write(tmp_path / "elsewhere.yaml", (root / VERSION).read_text())
+    (root / "projects/training/clf/versions/v1.yaml").symlink_to(outside)
+    (root / "projects/training/linked").symlink_to(root / "projects/training/clf")
+    os.mkfifo(root / "projects/training/clf/aliases/pipe.yaml")
+    found = tree_problems()
+    irregular = sorted(p["path"] for p in found if p["message"].startswith("not a regular file"))
+    assert irregular == [
+        "projects/training/clf/aliases/pipe.yaml",
+        "projects/training/clf/versions/v1.yaml",
+        "projects/training/linked",
+    ]
+    # Nothing behind them was read (the check returned at all: a FIFO would block it).
+    assert not any("linked/" in p["path"] for p in found)
+
+
+def test_a_symbolic_link_or_a_submodule_in_a_change_is_refused(pr):
+    root = pr.root
+    git(root, "checkout", "--quiet", "-B", "change", "main")
+    (root / "projects/training/clf/versions/v1.yaml").symlink_to("v0.yaml")
+    head = git(root, "rev-parse", "HEAD")
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{head},projects/training/sub")
+    git(root, "add", "projects/training/clf/versions/v1.yaml")
+    git(root, "commit", "--quiet", "-m", "a link and a submodule")
+    git(root, "checkout", "--quiet", "main")
+    found = check(code=1)
+    irregular = sorted(p["path"] for p in found if p["message"].startswith("not a regular file"))
+    assert irregular == ["projects/training/clf/versions/v1.yaml", "projects/training/sub"]
+    # Readers never take a link's target for a document.
+    from registry_tool._store import RegistryStore
+
+    snap = RegistryStore.open(root).snapshot("change")
+    assert snap.read("projects/training/clf/versions/v1.yaml") is None
+    assert snap.read(VERSION) is not None

@@ -102,6 +102,10 @@ def check_diff(
     for status, path in changes:
         if path != REGISTRY_FILE and not path.startswith(_OURS):
             continue
+        tree_entry = snap.entry(path) if status != "D" else None
+        if tree_entry is not None and not tree_entry.is_file:
+            problems.append(Problem(path, "$", rules.NOT_REGULAR))
+            continue
         key = layout.parse(path)
         if key is None:
             if status != "D":

@@ -152,7 +152,10 @@ def own(p: Parsed) -> list[Problem]:
 
 
 def identity(p: Parsed) -> list[Problem]:
-    """A run, collection, version or alias names the one its path says."""
+    """A file names what its path says: a run, collection, version or alias its own
+    path, a link or unlink mark its registry collection (and number), a model
+    registry's ``registry.yaml`` its folder. Readers go by the path; a field that
+    says otherwise would be judged in place of the file that is read."""
     record, key = p.record, p.key
     if isinstance(record, RunRecord) and (record.project, record.id) != (key.project, key.run):
         return [
@@ -180,7 +183,38 @@ def identity(p: Parsed) -> list[Problem]:
                 f"is {record.alias!r}, but the file is named {file_name(p.path)}",
             )
         ]
+    if isinstance(record, LinkRecord) and (record.registry, record.collection) != (
+        key.registry,
+        key.collection,
+    ):
+        return [
+            Problem(
+                p.path,
+                "$.registry",
+                f"names model-registry/{record.registry}/{record.collection}, not the "
+                "collection its path says",
+            )
+        ]
+    if key.kind == "model-registry" and p.doc.get("name") != key.registry:
+        return [
+            Problem(
+                p.path,
+                "$.name",
+                f"is {p.doc.get('name')!r}, but the registry's folder is {key.registry}",
+            )
+        ]
+    if key.kind == "unlink" and (
+        p.doc.get("registry"),
+        p.doc.get("collection"),
+        p.doc.get("version"),
+    ) != (key.registry, key.collection, key.version):
+        return [Problem(p.path, "$", "names another link than the one its path says")]
     return []
+
+
+# What a registry file must be in git and on disk: a regular file (not a symbolic link,
+# whose target a reader would take for the document, nor a submodule, a FIFO...).
+NOT_REGULAR = "not a regular file: registry files may not be symbolic links or submodules"
 
 
 def numbering(p: Parsed) -> list[Problem]:

@@ -7,6 +7,8 @@ missing, nor are the files that name it.
 from __future__ import annotations
 
 import gc
+import os
+import stat
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from functools import partial
@@ -32,7 +34,8 @@ def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
     problems: list[Problem] = []
     files: dict[str, Parsed] = {}
     unreadable: set[str] = set()
-    paths = _yaml_files(root)
+    paths, irregular = _yaml_files(root)
+    problems += [Problem(rel, "$", rules.NOT_REGULAR) for rel in irregular]
     with _no_cycle_collection():
         for rel in paths:
             key = layout.parse(rel)
@@ -48,7 +51,7 @@ def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
         problems += _between_files(files, unreadable)
     if deep:
         problems += link_digests(files)
-    return CheckReport(files=len(paths), problems=problems, root=root)
+    return CheckReport(files=len(paths) + len(irregular), problems=problems, root=root)
 
 
 @contextmanager
@@ -65,13 +68,33 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _yaml_files(root: Path) -> list[str]:
-    out = [REGISTRY_FILE] if (root / REGISTRY_FILE).exists() else []
+def _yaml_files(root: Path) -> tuple[list[str], list[str]]:
+    """The regular files of the registry's tree (``registry.yaml``, ``projects/``,
+    ``registries/``), and apart from them every path there that is not one: a
+    symbolic link (to a file or a folder, never followed), a FIFO, a device."""
+    files: list[str] = []
+    irregular: list[str] = []
+
+    def sort(path: Path) -> None:
+        rel = path.relative_to(root).as_posix()
+        mode = path.lstat().st_mode
+        (files if stat.S_ISREG(mode) else irregular).append(rel)
+
+    if os.path.lexists(root / REGISTRY_FILE):
+        sort(root / REGISTRY_FILE)
     for top in (layout.PROJECTS, layout.REGISTRIES):
         folder = root / top
-        if folder.is_dir():
-            out += sorted(p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file())
-    return out
+        if folder.is_symlink():
+            irregular.append(top)
+            continue
+        for parent, dirs, names in os.walk(folder):  # never follows a linked folder
+            here = Path(parent)
+            for name in names:
+                sort(here / name)
+            for name in dirs:
+                if (here / name).is_symlink():
+                    irregular.append((here / name).relative_to(root).as_posix())
+    return sorted(files), sorted(irregular)
 
 
 def _between_files(files: dict[str, Parsed], unreadable: Set[str] = frozenset()) -> list[Problem]:

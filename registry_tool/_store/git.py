@@ -45,6 +45,11 @@ class TreeEntry:
     def is_dir(self) -> bool:
         return self.mode == _DIR_MODE
 
+    @property
+    def is_file(self) -> bool:
+        """A regular file (not a symbolic link, 120000, nor a submodule, 160000)."""
+        return self.mode in (b"100644", b"100755")
+
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
@@ -439,8 +444,10 @@ class Snapshot:
         return tree.get(name) if tree is not None else None
 
     def read(self, path: str) -> bytes | None:
+        """A regular file's bytes; None for a path that is not one (missing, a folder,
+        a symbolic link whose target would read as a document, a submodule)."""
         entry = self.entry(path)
-        if entry is None or entry.is_dir:
+        if entry is None or not entry.is_file:
             return None
         return self.git.read_object(entry.sha)
 
