@@ -6,6 +6,7 @@ add up (`check --deep`)."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -419,3 +420,78 @@ def test_a_symbolic_link_or_a_submodule_in_a_change_is_refused(pr):
     snap = RegistryStore.open(root).snapshot("change")
     assert snap.read("projects/training/clf/versions/v1.yaml") is None
     assert snap.read(VERSION) is not None
+
+
+def test_names_that_differ_only_by_case_are_refused_in_a_tree_and_a_change(pr):
+    root = pr.root
+    clf = (root / "projects/training/clf/artifact.yaml").read_text()
+    git(root, "checkout", "--quiet", "-B", "change", "main")
+    write(root / "projects/training/Clf/artifact.yaml", clf.replace("name: clf", "name: Clf"))
+    write(root / "projects/Training/x/artifact.yaml", clf)
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "case twins")
+    found = [p for p in check(code=1) if "differs only by case" in p["message"]]
+    assert found == [
+        {
+            "path": "projects/Training",
+            "field": "$",
+            "message": "differs only by case from projects/training "
+            "(one path on a case-insensitive file system)",
+        },
+        {
+            "path": "projects/training/Clf",
+            "field": "$",
+            "message": "differs only by case from projects/training/clf "
+            "(one path on a case-insensitive file system)",
+        },
+    ]
+    # The working tree of that branch, checked whole, says the same.
+    git(root, "checkout", "--quiet", "change")
+    cased = sorted(p["path"] for p in tree_problems() if "differs only by case" in p["message"])
+    # In a tree, of each pair the first in sorted order stands (upper case sorts first).
+    assert cased == ["projects/training", "projects/training/clf"]
+
+
+def test_the_store_never_writes_a_case_twin_nor_swaps_a_file_and_a_folder(pr):
+    from registry_tool._store import Change, RegistryStore
+    from registry_tool.errors import UsageError
+
+    root = pr.root
+    head = git(root, "rev-parse", "HEAD")
+    write("m.txt", "x")
+    out = cli_out("log", "m.txt", "--name", "training/CLF", "--type", "model", code=1)
+    assert "projects/training/CLF: differs only by case from projects/training/clf" in out
+    out = cli_out("log", "m.txt", "--name", "Training/other", "--type", "model", code=1)
+    assert "projects/Training: differs only by case from projects/training" in out
+    cli_out("alias", "set", "training/clf:v0", "best")
+    after_alias = git(root, "rev-parse", "HEAD")
+    assert after_alias != head
+    out = cli_out("alias", "set", "training/clf:v0", "Best", code=1)
+    assert (
+        "aliases/Best.yaml: differs only by case from projects/training/clf/aliases/best.yaml"
+        in out
+    )
+    store = RegistryStore.open(root)
+
+    def put(path: str) -> None:
+        def build(snap):
+            change = Change(message="by hand")
+            change.files[path] = b"kind: x\n"
+            return change
+
+        store.write(build)
+
+    with pytest.raises(
+        UsageError,
+        match=re.escape("clf is a folder in the registry: it cannot be replaced by a file"),
+    ):
+        put("projects/training/clf")
+    with pytest.raises(
+        UsageError,
+        match=re.escape(
+            "artifact.yaml is a file in the registry: it cannot be replaced by a folder"
+        ),
+    ):
+        put("projects/training/clf/artifact.yaml/inner.yaml")
+    # Nothing refused was committed.
+    assert git(root, "rev-parse", "HEAD") == after_alias

@@ -9,6 +9,7 @@ registry's gates in the change that moves one of its protected aliases.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -23,7 +24,7 @@ from registry_tool._engine.context import Context
 from registry_tool._model import layout
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import REGISTRY_FILE, Key
-from registry_tool._model.names import parse_version
+from registry_tool._model.names import fold, parse_version
 from registry_tool._model.records import AliasRecord, VersionRecord
 from registry_tool._promotion import check_stage
 from registry_tool._store import RegistryStore, Snapshot, registries
@@ -134,6 +135,9 @@ def check_diff(
         problems += rules.references(parsed, facts)
         if isinstance(record, LinkRecord):
             problems += _recorded_digest(store, snap, path, record)
+    problems += _case_collisions(
+        base_snap, snap, [p for s, p in changes if s == "A" and p.startswith(_OURS)]
+    )
     added = [p for s, p in changes if s == "A" and layout.kind_for_path(p) in ("version", "link")]
     problems += _numbering(snap, added)
     problems += _gates_moved_with_promotion(base_snap, snap, changes)
@@ -326,6 +330,24 @@ def _gates_moved_with_promotion(
                 "updated main (registry-tool promote ... --pr), checked against those gates",
             )
         )
+    return problems
+
+
+def _case_collisions(base: Snapshot, snap: Snapshot, added: list[str]) -> list[Problem]:
+    """A path the change brings (a file, or a folder on its way) whose name differs
+    from a sibling's in the head only by case (the sibling on the base or new too)."""
+    problems = []
+    seen: set[str] = set()
+    for path in added:
+        here = path
+        while here and here not in seen and not base.exists(here):
+            seen.add(here)
+            parent, name = posixpath.split(here)
+            for other in sorted(snap.listdir(parent)):
+                if other != name and fold(other) == fold(name):
+                    where = posixpath.join(parent, other)
+                    problems.append(Problem(here, "$", rules.CASE.format(other=where)))
+            here = parent
     return problems
 
 

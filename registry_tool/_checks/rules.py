@@ -26,6 +26,7 @@ from registry_tool._model import layout
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import Key
 from registry_tool._model.manifest import artifact_digest, check_entries
+from registry_tool._model.names import fold
 from registry_tool._model.records import AliasRecord, CollectionRecord, RunRecord, VersionRecord
 from registry_tool.errors import DocumentError, RegistryError
 
@@ -337,3 +338,28 @@ def collection_missing(project: str, name: str) -> Problem:
         "$",
         "missing: the collection has versions but no artifact.yaml",
     )
+
+
+CASE = "differs only by case from {other} (one path on a case-insensitive file system)"
+
+
+def case_collisions(paths: Iterable[str]) -> list[Problem]:
+    """Every path (or folder of one) whose name differs from a sibling's only by case
+    or Unicode form: a checkout on macOS or Windows would make the two one file. The
+    first of each such group, in sorted order, stands; the others are reported."""
+    places: set[tuple[str, str]] = set()
+    for path in paths:
+        here = path
+        while here:
+            parent, name = posixpath.split(here)
+            places.add((parent, name))
+            here = parent
+    groups: dict[tuple[str, str], list[str]] = {}
+    for parent, name in sorted(places):
+        groups.setdefault((parent, fold(name)), []).append(name)
+    problems = []
+    for (parent, _), names in sorted(groups.items()):
+        for name in names[1:]:
+            other = posixpath.join(parent, names[0])
+            problems.append(Problem(posixpath.join(parent, name), "$", CASE.format(other=other)))
+    return problems

@@ -36,6 +36,7 @@ def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
     unreadable: set[str] = set()
     paths, irregular = _yaml_files(root)
     problems += [Problem(rel, "$", rules.NOT_REGULAR) for rel in irregular]
+    problems += rules.case_collisions([*paths, *irregular])
     with _no_cycle_collection():
         for rel in paths:
             key = layout.parse(rel)

@@ -195,3 +195,13 @@ def parse_link_target(target: str, default_collection: str) -> tuple[str, str]:
         parts[2] if len(parts) == 3 else default_collection, what="collection name"
     )
     return registry, collection
+
+
+def fold(name: str) -> str:
+    """A name as a case-insensitive file system (or a person) sees it: ``Model`` and
+    ``model`` are one place on macOS and Windows checkouts.
+
+    >>> fold("Model") == fold("model") == fold("ＭＯＤＥＬ")
+    True
+    """
+    return unicodedata.normalize("NFKC", name).casefold()

@@ -28,7 +28,8 @@ from pathlib import Path
 import git
 
 from registry_tool import _settings
-from registry_tool.errors import GitError
+from registry_tool._model.names import fold
+from registry_tool.errors import GitError, UsageError
 
 _DIR_MODE = b"40000"
 _FILE_MODE = b"100644"
@@ -49,6 +50,33 @@ class TreeEntry:
     def is_file(self) -> bool:
         """A regular file (not a symbolic link, 120000, nor a submodule, 160000)."""
         return self.mode in (b"100644", b"100755")
+
+
+class _NewPlace:
+    """What a write may put into one folder of the tree: never a name that differs
+    from an existing one only by case or Unicode form, never a file over a folder or a
+    folder over a file."""
+
+    def __init__(self, prefix: str, before: Mapping[str, TreeEntry]) -> None:
+        self.prefix = prefix
+        self.before = before
+        self.folded = {fold(n): n for n in before}
+
+    def check(self, name: str, *, folder: bool) -> None:
+        existing = self.before.get(name)
+        if existing is None:
+            other = self.folded.get(fold(name))
+            if other is not None:
+                raise UsageError(
+                    f"{self.prefix}{name}: differs only by case from {self.prefix}{other}, "
+                    "which exists (the two would be one path on a case-insensitive file system)"
+                )
+        elif existing.is_dir != folder:
+            what, other_what = ("a folder", "a file") if existing.is_dir else ("a file", "a folder")
+            raise UsageError(
+                f"{self.prefix}{name} is {what} in the registry: it cannot be replaced by "
+                f"{other_what}"
+            )
 
 
 def _truthy(value: str | None) -> bool:
@@ -472,19 +500,23 @@ class Snapshot:
         return self._write_dir("", by_dir)
 
     def _write_dir(self, path: str, by_dir: dict[str, dict[str, bytes | None]]) -> str:
-        entries = dict(self._tree(path) or {})
+        before = self._tree(path) or {}
+        entries = dict(before)
+        prefix = f"{path}/" if path else ""
+        new_place = _NewPlace(prefix, before)
         for name, data in by_dir.get(path, {}).items():
             if data is None:
                 entries.pop(name, None)
             else:
+                new_place.check(name, folder=False)
                 entries[name] = TreeEntry(name, _FILE_MODE, self.git.write_object("blob", data))
-        prefix = f"{path}/" if path else ""
         children = {
             d[len(prefix) :].split("/", 1)[0]
             for d in by_dir
             if d.startswith(prefix) and d != path and (path or d)
         }
         for child in children:
+            new_place.check(child, folder=True)
             sha = self._write_dir(prefix + child, by_dir)
             if sha == EMPTY_TREE:
                 entries.pop(child, None)
