@@ -210,6 +210,13 @@ def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:
 def set_alias(
     path: str, alias: str, *, reason: str | None = None, registry: Registry = None
 ) -> Artifact:
+    """Point a project alias at a version. A registry's aliases are its stages: they
+    move by ``link --alias`` or ``promote``, which judge gates and protection."""
+    if parse_artifact_path(path).registry is not None:
+        raise UsageError(
+            f"{path}: a model registry's aliases are its stages; move one with "
+            f"'registry-tool promote {path} --to {alias}'"
+        )
     artifact = get_artifact(path, registry=registry)
     record = artifact._logged()
     assert artifact._ctx is not None
@@ -456,6 +463,8 @@ def build_site(
     )
 
 
+# The names the CLI takes from here that are defined elsewhere (everything defined
+# above is the CLI's too).
 __all__ = [
     "CACHE_SIZE_HELP",
     "DEFAULT_GRACE",

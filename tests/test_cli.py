@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from registry_tool.cli.main import cli
 from registry_tool.errors import RegistryError
-from tests.helpers import cli_error, cli_out, invoke, write
+from tests.helpers import cli_error, cli_out, git, invoke, write
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -240,3 +240,26 @@ def test_show_and_get_resolve_model_registry_paths(tmp_path, monkeypatch):
     assert "model-registry/prod/clf has no alias 'production'" in err
     err = cli_error("get", "model-registry/nope/clf:v0", code=1)
     assert "there is no model registry 'nope'" in err
+
+
+def test_alias_set_refuses_a_registry_path_and_not_found_names_the_version(tmp_path, monkeypatch):
+    import registry_tool as wandb
+    from registry_tool.errors import NotFoundError
+
+    reg = tmp_path / "reg"
+    cli_out("init", str(reg))
+    monkeypatch.setenv("REGISTRY_TOOL_DIR", str(reg))
+    write("m/w.bin", "w")
+    cli_out("log", "m", "--name", "vision/clf", "--type", "model")
+    cli_out("link", "vision/clf:v0", "model-registry/prod")
+    head = git(reg, "rev-parse", "HEAD")
+    err = cli_error("alias", "set", "model-registry/prod/clf:v0", "best")
+    assert "a model registry's aliases are its stages" in err
+    assert "registry-tool promote model-registry/prod/clf:v0 --to best" in err
+    assert git(reg, "rev-parse", "HEAD") == head
+    with pytest.raises(NotFoundError) as missing:
+        wandb.Api().artifact("vision/clf:v7")
+    assert missing.value.version == "vision/clf:v7"
+    with pytest.raises(NotFoundError) as missing:
+        wandb.Api().artifact("model-registry/prod/clf:production")
+    assert missing.value.version == "model-registry/prod/clf:production"

@@ -495,3 +495,20 @@ def test_the_store_never_writes_a_case_twin_nor_swaps_a_file_and_a_folder(pr):
         put("projects/training/clf/artifact.yaml/inner.yaml")
     # Nothing refused was committed.
     assert git(root, "rev-parse", "HEAD") == after_alias
+
+
+def test_readers_take_a_registry_alias_by_its_file_name_not_its_field(governed):
+    import registry_tool as wandb
+
+    staging = "registries/models/clf/aliases/staging.yaml"
+    write(governed.root / staging, PRODUCTION_DOC)  # says 'production', sits at staging
+    git(governed.root, "add", "-A")
+    git(governed.root, "commit", "--quiet", "-m", "by hand")
+    art = wandb.Api().artifact("model-registry/models/clf:staging")
+    assert art.aliases == ["latest", "staging"]
+    assert "production" not in art.aliases
+    assert {
+        "path": staging,
+        "field": "$.alias",
+        "message": "is 'production', but the file is named staging.yaml",
+    } in tree_problems()

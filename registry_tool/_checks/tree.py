@@ -76,13 +76,13 @@ def _yaml_files(root: Path) -> tuple[list[str], list[str]]:
     files: list[str] = []
     irregular: list[str] = []
 
-    def sort(path: Path) -> None:
+    def place(path: Path) -> None:
         rel = path.relative_to(root).as_posix()
         mode = path.lstat().st_mode
         (files if stat.S_ISREG(mode) else irregular).append(rel)
 
     if os.path.lexists(root / REGISTRY_FILE):
-        sort(root / REGISTRY_FILE)
+        place(root / REGISTRY_FILE)
     for top in (layout.PROJECTS, layout.REGISTRIES):
         folder = root / top
         if folder.is_symlink():
@@ -91,7 +91,7 @@ def _yaml_files(root: Path) -> tuple[list[str], list[str]]:
         for parent, dirs, names in os.walk(folder):  # never follows a linked folder
             here = Path(parent)
             for name in names:
-                sort(here / name)
+                place(here / name)
             for name in dirs:
                 if (here / name).is_symlink():
                     irregular.append((here / name).relative_to(root).as_posix())

@@ -153,13 +153,21 @@ class Context:
         if number is None:
             alias = self.store.read_alias(snap, proj, ref.name, ref.selector)
             if alias is None:
-                raise NotFoundError(f"{proj}/{ref.name} has no alias {ref.selector!r}")
+                raise NotFoundError(
+                    f"{proj}/{ref.name} has no alias {ref.selector!r}",
+                    version=f"{proj}/{ref.name}:{ref.selector}",
+                )
             number = alias.version
         record = self.store.read_version(snap, proj, ref.name, number)
         if record is None:
-            raise NotFoundError(f"{proj}/{ref.name} has no version v{number}")
+            raise NotFoundError(
+                f"{proj}/{ref.name} has no version v{number}",
+                version=f"{proj}/{ref.name}:v{number}",
+            )
         if record.deleted is not None and not include_deleted:
-            raise NotFoundError(deleted_message(record))
+            raise NotFoundError(
+                deleted_message(record), version=f"{proj}/{ref.name}:v{record.version}"
+            )
         check_entries(record.entries)
         return Resolved(record)
 
@@ -190,13 +198,15 @@ class Context:
         if number is None:
             alias = registries.read_alias(self.store, snap, ref.registry, ref.name, ref.selector)
             if alias is None:
-                raise NotFoundError(f"{where} has no alias {ref.selector!r}")
+                raise NotFoundError(
+                    f"{where} has no alias {ref.selector!r}", version=f"{where}:{ref.selector}"
+                )
             number = alias.version
         link = registries.read_link(self.store, snap, ref.registry, ref.name, number)
         if link is None:
-            raise NotFoundError(f"{where} has no version v{number}")
+            raise NotFoundError(f"{where} has no version v{number}", version=f"{where}:v{number}")
         if registries.is_unlinked(snap, ref.registry, ref.name, number):
-            raise NotFoundError(f"{link.path} was unlinked from the registry")
+            raise NotFoundError(f"{link.path} was unlinked from the registry", version=link.path)
         return link
 
     def each(

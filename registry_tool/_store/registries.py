@@ -85,14 +85,15 @@ def read_alias(
 def aliases(
     store: RegistryStore, snap: Snapshot, registry: str, collection: str
 ) -> dict[str, AliasRecord]:
-    """Every alias (stage) of a registry collection, by name."""
+    """Every alias (stage) of a registry collection, by its file's name: readers go by
+    the path, never by a field that could say otherwise (``check`` refuses such a file)."""
     out = {}
     for filename in sorted(snap.listdir(registry_aliases_dir(registry, collection))):
         if filename.endswith(".yaml"):
-            path = registry_alias_file(registry, collection, filename.removesuffix(".yaml"))
-            doc = store.load(snap, path, "alias")
-            if doc:
-                out[doc["alias"]] = AliasRecord.from_doc(doc)
+            alias = filename.removesuffix(".yaml")
+            record = read_alias(store, snap, registry, collection, alias)
+            if record is not None:
+                out[alias] = record
     return out
 
 
