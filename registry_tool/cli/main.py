@@ -16,8 +16,10 @@ from registry_tool._version import __version__
 from registry_tool.cli import (
     admin_cmds,
     artifacts,
+    check_cmds,
     gc_cmds,
     governance_cmds,
+    history_cmds,
     registry_cmds,
     site_cmds,
 )
@@ -71,6 +73,8 @@ def cli(ctx: click.Context, registry: str | None, traceback: bool) -> None:
 for command in (
     *artifacts.COMMANDS,
     *registry_cmds.COMMANDS,
+    *history_cmds.COMMANDS,
+    *check_cmds.COMMANDS,
     *governance_cmds.COMMANDS,
     *admin_cmds.COMMANDS,
     *gc_cmds.COMMANDS,
