@@ -12,26 +12,22 @@ import os
 import posixpath
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
 
 from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
-from registry_tool._checks import rules
+from registry_tool._checks import promotions, rules
 from registry_tool._checks.deep import deep_problems
+from registry_tool._checks.promotions import ArrivedByPr
 from registry_tool._checks.report import CheckReport, Problem
-from registry_tool._checks.rules import Parsed
 from registry_tool._engine.context import Context
 from registry_tool._model import layout
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import REGISTRY_FILE, Key
 from registry_tool._model.names import fold, parse_version
 from registry_tool._model.records import AliasRecord, VersionRecord
-from registry_tool._promotion import check_stage
 from registry_tool._store import RegistryStore, Snapshot, registries
 from registry_tool.errors import DocumentError, NotFoundError
 
-# What decides whether a version may take a protected stage.
-GATE_FIELDS = ("stages", "protected", "types", "gates")
 _OURS = (f"{layout.PROJECTS}/", f"{layout.REGISTRIES}/")
 
 
@@ -59,11 +55,13 @@ class _Head:
 
 
 def is_pull_request(store: RegistryStore, head_commit: str, main_branch: str) -> bool:
-    """Whether the change under check arrives by pull request: in GitHub Actions, the
-    event says so; elsewhere, any head other than the tip of the main branch is one."""
+    """Whether the change under check arrives by pull request, when nothing more precise
+    is known (``check --ci`` knows: see ``registry_tool._checks.ci``): in GitHub
+    Actions, the event says so; elsewhere, any head other than the tip of the main
+    branch is one."""
     event = os.environ.get("GITHUB_EVENT_NAME")
     if event:
-        return event in ("pull_request", "pull_request_target", "merge_group")
+        return event in ("pull_request", "merge_group")
     return store.git.rev_parse(f"refs/heads/{main_branch}") != head_commit
 
 
@@ -75,6 +73,7 @@ def check_diff(
     main_branch: str = "main",
     verify_blobs: Callable[[list[str]], list[str]] | None = None,
     deep: bool = False,
+    arrived_by_pr: ArrivedByPr | None = None,
 ) -> CheckReport:
     """Judge the change from ``base`` to ``head`` (what a pull request would merge).
 
@@ -98,7 +97,9 @@ def check_diff(
     facts = _Head(ctx, snap)
     problems: list[Problem] = []
     changes = _changes(store, merge_base, head_commit)
-    from_pr = is_pull_request(store, head_commit, main_branch)
+    if arrived_by_pr is None:
+        from_pr = is_pull_request(store, head_commit, main_branch)
+        arrived_by_pr = lambda _path: from_pr  # noqa: E731
     added_blobs: dict[str, str] = {}
     for status, path in changes:
         if path != REGISTRY_FILE and not path.startswith(_OURS):
@@ -117,7 +118,7 @@ def check_diff(
             continue
         if status == "D":
             if key.kind == "registry-alias":
-                problems += _protected(ctx, snap, key, path, from_pr, deleted=True)
+                problems += promotions.stage_removed(ctx, base_snap, snap, path, key, arrived_by_pr)
             continue
         parsed, found = rules.parse_file(path, key, snap.read(path) or b"")
         problems += found
@@ -130,17 +131,23 @@ def check_diff(
                 if entry.ref is None and entry.digest.startswith("sha256:"):
                     added_blobs[entry.digest[7:]] = path
         elif isinstance(record, AliasRecord) and key.in_registry:
-            problems += _registry_alias(ctx, facts, parsed, record, from_pr, head_commit)
+            problems += promotions.stage_move(
+                ctx, base_snap, snap, facts, parsed, record, arrived_by_pr
+            )
             continue
         problems += rules.references(parsed, facts)
         if isinstance(record, LinkRecord):
             problems += _recorded_digest(store, snap, path, record)
+            problems += promotions.link_type(ctx, snap, path, record)
     problems += _case_collisions(
         base_snap, snap, [p for s, p in changes if s == "A" and p.startswith(_OURS)]
     )
     added = [p for s, p in changes if s == "A" and layout.kind_for_path(p) in ("version", "link")]
     problems += _numbering(snap, added)
-    problems += _gates_moved_with_promotion(base_snap, snap, changes)
+    problems += promotions.gates_moved_with_promotion(base_snap, snap, changes)
+    problems += promotions.holders_taken_down(ctx, snap, changes)
+    problems += promotions.holders_under_new_policy(ctx, snap, changes)
+    problems += promotions.storage_alone(base_snap, snap, changes)
     if deep:
         problems += deep_problems(store, snap, checked=set(added))
     if verify_blobs is not None and added_blobs:
@@ -235,104 +242,6 @@ def _numbering(snap: Snapshot, added: Iterable[str]) -> list[Problem]:
     return problems
 
 
-# -- model registries: protection and gates --------------------------------------------
-
-
-def _protected(
-    ctx: Context, snap: Snapshot, key: Key, path: str, from_pr: bool, *, deleted: bool = False
-) -> list[Problem]:
-    """A protected alias moves (or goes) only by pull request."""
-    assert key.registry is not None
-    config = registries.read_config(ctx.store, snap, key.registry)
-    if config is None or key.alias not in config.protected or from_pr:
-        return []
-    what = "removed" if deleted else "moved"
-    return [
-        Problem(path, "$.alias", f"protected alias {key.alias!r} was {what} outside a pull request")
-    ]
-
-
-def _registry_alias(
-    ctx: Context,
-    facts: _Head,
-    parsed: Parsed,
-    alias: AliasRecord,
-    from_pr: bool,
-    head: str,
-) -> list[Problem]:
-    """A stage alias moved: by pull request if protected, in a registry that exists, to
-    a link that exists, of a live version that meets the stage's gates and order."""
-    snap, path, key = facts.snap, parsed.path, parsed.key
-    registry, collection = key.collection_key
-    problems = _protected(ctx, snap, key, path, from_pr)
-    config = registries.read_config(ctx.store, snap, registry)
-    if config is None:
-        return [*problems, Problem(path, "$", f"there is no model registry {registry!r}")]
-    missing = rules.alias_target(parsed, alias, facts)
-    link = registries.read_link(ctx.store, snap, registry, collection, alias.version)
-    if missing or link is None:
-        return [*problems, *missing]
-    source = ctx.store.read_version(snap, link.project, link.name, link.source_version)
-    if source is None:
-        return [
-            *problems,
-            Problem(
-                path, "$.version", f"{link.path} links {link.source_path}, which does not exist"
-            ),
-        ]
-    if source.deleted is not None:
-        return [
-            *problems,
-            Problem(path, "$.version", f"{link.path} links {link.source_path}, which is deleted"),
-        ]
-    verdict = check_stage(ctx, snap, config, link, source, alias.alias, ref=head)
-    for problem in verdict.problems():
-        problems.append(
-            Problem(path, "$.version", f"{link.path} cannot take {alias.alias!r}: {problem}")
-        )
-    return problems
-
-
-def _gates_moved_with_promotion(
-    base: Snapshot, head: Snapshot, changes: list[tuple[str, str]]
-) -> list[Problem]:
-    """The separate-approval policy: a change that moves (or removes) a protected alias
-    of a model registry may not also change that registry's stages, protection, types
-    or gates. See ``registry_tool._checks``."""
-    keys = [(key, path) for _, path in changes if (key := layout.parse(path)) is not None]
-    problems = []
-    configs = {k.registry for k, _ in keys if k.kind == "model-registry" and k.registry}
-    for registry in sorted(configs):
-        path = layout.model_registry_file(registry)
-        # The fields as written, not a ModelRegistryConfig: a condition that does not
-        # parse is still a change to review, and must not stop the check.
-        old = _config_doc(base, path)
-        new = _config_doc(head, path)
-        changed = [f for f in GATE_FIELDS if old.get(f) != new.get(f)]
-        protected = {*old.get("protected", ()), *new.get("protected", ())}
-        moved = sorted(
-            (p, k.alias or "")
-            for k, p in keys
-            if k.kind == "registry-alias" and k.registry == registry and k.alias in protected
-        )
-        if not changed or not moved:
-            continue
-        aliases = ", ".join(sorted({repr(alias) for _, alias in moved}))
-        problems.append(
-            Problem(
-                path,
-                f"$.{changed[0]}",
-                f"{' and '.join(changed)} of model-registry/{registry} changed in the same "
-                f"change that moves the protected alias {aliases} "
-                f"({', '.join(p for p, _ in moved)}): a "
-                "gate or protection change needs its own review. Split the pull request: "
-                f"first merge the change to {path} alone, then open the promotion on the "
-                "updated main (registry-tool promote ... --pr), checked against those gates",
-            )
-        )
-    return problems
-
-
 def _case_collisions(base: Snapshot, snap: Snapshot, added: list[str]) -> list[Problem]:
     """A path the change brings (a file, or a folder on its way) whose name differs
     from a sibling's in the head only by case (the sibling on the base or new too)."""
@@ -349,13 +258,3 @@ def _case_collisions(base: Snapshot, snap: Snapshot, added: list[str]) -> list[P
                     problems.append(Problem(here, "$", rules.CASE.format(other=where)))
             here = parent
     return problems
-
-
-def _config_doc(snap: Snapshot, path: str) -> dict[str, Any]:
-    """A model registry's document at a commit; empty when missing or invalid."""
-    data = snap.read(path)
-    key = layout.parse(path)
-    if data is None or key is None:
-        return {}
-    parsed = rules.parse_file(path, key, data)[0]
-    return parsed.doc if parsed is not None else {}
