@@ -9,8 +9,11 @@ number stays taken and is never reused, ``git log`` keeps the version as it was,
 another branch or tag still does).
 
 In the same commit: the version's aliases go (only with ``delete_aliases``; without it
-an alias refuses the delete), and so do the model-registry aliases of links to it; a
-*protected* registry alias always refuses, since it moves only by pull request.
+an alias refuses the delete), and so do the model-registry aliases of links to it. A
+*protected* stage on a link to it always refuses, with or without ``delete_aliases``:
+a protected stage moves only by a promotion reviewed as a pull request, and a delete
+that took it away would take production down unreviewed. The error names the stage,
+its registry collection and the link, and the promotion that moves the stage off.
 ``latest``, of the collection and of a registry collection, is not an alias one
 removes: it moves to the newest version (link) left, or goes when none is left. Links
 stay (they are immutable); a registry path through one is an error naming the deleted
@@ -59,6 +62,19 @@ class _RegistryAlias:
     def file(self) -> str:
         return registry_alias_file(self.registry, self.collection, self.alias)
 
+    @property
+    def refusal(self) -> str:
+        """Why a protected stage refuses the delete, and the one way out: the stage
+        moves to another version by a promotion reviewed as a pull request (a delete
+        is no such review, so it may not take the stage away)."""
+        where = f"model-registry/{self.registry}/{self.collection}"
+        return (
+            f"it holds the protected stage {self.alias!r} of {where} (through the link "
+            f"{where}:v{self.link}); a protected stage moves only by a reviewed promotion: "
+            f"move it to another version first (registry-tool promote {where}:<version> "
+            f"--to {self.alias} --pr)"
+        )
+
 
 def delete_version(
     ctx: Context,
@@ -85,10 +101,7 @@ def delete_version(
         linked = _registry_aliases_of(ctx, snap, record)
         for found in linked:
             if found.protected:
-                raise promotion.ProtectedAliasError(
-                    f"cannot delete {label}: {found.path} is a protected alias of a link to "
-                    "it; it moves only by pull request (demote it first)"
-                )
+                raise promotion.ProtectedAliasError(f"cannot delete {label}: {found.refusal}")
         removed = [a for a in held if a != LATEST] + [f.path for f in linked if f.alias != LATEST]
         if removed and not delete_aliases:
             raise UsageError(

@@ -16,6 +16,14 @@ A blob is garbage when both hold:
   tips' trees are read, not their history: a normal write never removes a version
   file, so a tip holds every version committed before it, and reading the history
   would keep a deleted version's blobs forever.
+* **No alias names a version that names it.** A version a project alias or a
+  model-registry stage (through its link) names, on any of those tips, keeps its
+  blobs even when it carries the deleted mark. ``registry-tool delete`` takes the
+  aliases away (and refuses a protected stage), so only a mark made around the tool
+  -- a hand edit, a bad merge -- leaves one; removing the blobs then would make the
+  mark impossible to undo, and would take ``production`` down without a review. The
+  report counts these versions (``held_versions``) and the blobs kept for them alone
+  (``held``).
 * **It is older than the grace period** (default 7 days; the blob's mtime in a local
   store, its LastModified in S3). A log uploads its blobs before the commit that names
   them, so a log in progress -- in this or any other clone -- is protected only by
@@ -97,6 +105,8 @@ class GcReport:
     bytes: int = 0
     kept: int = 0  # named by a live version
     kept_bytes: int = 0
+    held_versions: int = 0  # marked deleted, but an alias or a stage names them
+    held: int = 0  # of ``kept``: named only by such versions
     young: int = 0  # not named, but within the grace period
     young_bytes: int = 0
     removed: list[BlobInfo] = field(default_factory=list)
@@ -119,6 +129,8 @@ class GcReport:
             "bytes": self.bytes,
             "kept": self.kept,
             "kept_bytes": self.kept_bytes,
+            "held_versions": self.held_versions,
+            "held": self.held,
             "young": self.young,
             "young_bytes": self.young_bytes,
             "removed": len(self.removed),
@@ -157,7 +169,9 @@ def collect_garbage(
         live = live_blobs(ctx.store, refs=ALL_REFS, advance=advance)
     cutoff = (time.time() if now is None else now) - grace
     candidates: list[BlobInfo] = []
+    held: set[str] = set()  # kept blobs only held versions name (so far)
     with progress.task(f"listing {ctx.blobs.url}", 0) as advance:
+        only_held = live.held_only
         for blob in ctx.blobs.iter_blobs():
             advance(blob.size)
             report.blobs += 1
@@ -165,6 +179,8 @@ def collect_garbage(
             if blob.hexdigest in live.digests:
                 report.kept += 1
                 report.kept_bytes += blob.size
+                if blob.hexdigest in only_held:
+                    held.add(blob.hexdigest)
             elif blob.modified > cutoff:
                 report.young += 1
                 report.young_bytes += blob.size
@@ -176,9 +192,13 @@ def collect_garbage(
     report.kept += len(late)
     report.kept_bytes += sum(b.size for b in late)
     candidates = [b for b in candidates if b.hexdigest not in live.digests]
+    # An unmarked version read late may name what only a held one named before.
+    only_held = live.held_only
+    report.held = len(held & only_held) + sum(1 for b in late if b.hexdigest in only_held)
+    report.held_versions = live.held
     report.refs = live.refs
     report.versions = live.versions + live.deleted  # every distinct version file read
-    report.deleted_versions = live.deleted
+    report.deleted_versions = live.deleted + live.held  # every one marked
     report.referenced = len(live.digests)
     if dry_run:
         report.removed = candidates

@@ -367,8 +367,11 @@ def test_delete_errors_are_one_line_and_write_nothing(governed):
             "delete with --delete-aliases"
         ),
         ("delete", "p/model:v0", "--delete-aliases"): (
-            "error: cannot delete p/model:v0: model-registry/prod/model:production is a "
-            "protected alias of a link to it; it moves only by pull request (demote it first)"
+            "error: cannot delete p/model:v0: it holds the protected stage 'production' of "
+            "model-registry/prod/model (through the link model-registry/prod/model:v0); a "
+            "protected stage moves only by a reviewed promotion: move it to another version "
+            "first (registry-tool promote model-registry/prod/model:<version> --to production "
+            "--pr)"
         ),
     }
     for args, expected in cases.items():

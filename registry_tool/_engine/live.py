@@ -10,8 +10,13 @@
 A version is live unless its file carries the ``deleted`` mark (``registry-tool
 delete``): a deleted version's blobs may be garbage collected, so none of the callers
 counts them, but the same version unmarked elsewhere (another branch or tag) still
-names them. Reference entries (``add_reference``) name bytes that stay where they are,
-not blobs of the store.
+names them. A version an alias names is live whatever its mark: a project alias
+directly, a model-registry stage through its link. ``registry-tool delete`` never
+leaves an alias on what it marks, so this only matters for a mark made some other way
+(a hand edit, a bad merge), and there it is what keeps ``production`` downloadable
+once the mark is undone. Such versions are counted in ``held``, the blobs only they
+name are ``held_only``. Reference entries (``add_reference``) name bytes that stay where
+they are, not blobs of the store.
 
 Which versions are read (``refs``) decides how they are read:
 
@@ -29,13 +34,16 @@ Which versions are read (``refs``) decides how they are read:
   blobs, never fewer (a reference's ``sha256:`` digest, the artifact digest); it is
   parsed only when it may carry the deleted mark, and one that cannot be read counts
   as live. Only ``digests`` is filled; ``since`` continues an earlier scan after the
-  refs moved, reading only what it did not read.
+  refs moved, reading only what it did not read. The aliases that hold are those of
+  every tree walked, together: an alias on one ref keeps the version it names on every
+  ref (more, never fewer), and a link a stage names counts in every version of it
+  seen. Alias and link files are read only when some version file carries the mark.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -43,7 +51,8 @@ from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
 from registry_tool._model import layout
 from registry_tool._model.manifest import SHA256_RE, blob_hex
-from registry_tool._store import RegistryStore, Snapshot
+from registry_tool._model.records import VersionRecord
+from registry_tool._store import RegistryStore, Snapshot, registries
 from registry_tool._store.git import Git
 from registry_tool.errors import RegistryError
 
@@ -83,10 +92,28 @@ class LiveBlobs:
     uses: dict[str, list[BlobUse]] = field(default_factory=dict)  # digest -> its entries
     malformed: list[BlobUse] = field(default_factory=list)  # not a reference, not sha256
     refs: int = 0  # distinct root trees read
-    versions: int = 0  # live version files read
-    deleted: int = 0  # version files skipped: marked deleted
+    versions: int = 0  # live version files read (``held`` ones included)
+    deleted: int = 0  # version files skipped: marked deleted, no alias names them
+    held: int = 0  # marked deleted, yet live: an alias or a stage names them
+    held_digests: set[str] = field(default_factory=set)  # what the held versions name
+    _plain: set[str] = field(default_factory=set, repr=False)  # what unmarked ones name
     _trees: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (path, tree id)
     _files: set[str] = field(default_factory=set, repr=False)  # version files' blob ids
+    _holders: _Holders = field(default_factory=lambda: _Holders(), repr=False)
+
+    @property
+    def held_only(self) -> set[str]:
+        """The blobs live only because an alias names a version marked deleted: no
+        unmarked version names them."""
+        return self.held_digests - self._plain
+
+    def _add(self, digests: Iterable[str], *, held: bool) -> None:
+        found = set(digests)
+        self.digests |= found
+        if held:
+            self.held_digests |= found
+        else:
+            self._plain |= found
 
     def size(self, hexdigest: str) -> int:
         """The blob's size as the last entry naming it records it (0 when unknown)."""
@@ -96,6 +123,41 @@ class LiveBlobs:
     def labels(self, hexdigest: str) -> list[str]:
         """The versions naming the blob, ``project/name:vN``, each once, in order."""
         return list(dict.fromkeys(use.label for use in self.uses.get(hexdigest, ())))
+
+
+@dataclass
+class _Marked:
+    """A version file marked deleted that no alias is known to name yet: where it was
+    seen, and the digests its bytes name (kept, so that a holder found later does not
+    make it read again)."""
+
+    paths: set[str]
+    digests: list[str]
+
+
+@dataclass
+class _Holders:
+    """What a scan of every ref found that can hold a version, and what it resolved.
+
+    Read lazily: alias files wait in ``aliases`` until some version is marked deleted.
+    """
+
+    aliases: set[tuple[str, str]] = field(default_factory=set)  # (path, blob id), unread
+    links: dict[str, set[str]] = field(default_factory=dict)  # link path -> blob ids
+    held_links: set[str] = field(default_factory=set)  # link paths a stage names
+    sources: dict[str, str | None] = field(default_factory=dict)  # link blob id -> version
+    held: set[str] = field(default_factory=set)  # version paths an alias names
+    marked: dict[str, _Marked] = field(default_factory=dict)  # blob id -> not held yet
+
+    def copy(self) -> _Holders:
+        return _Holders(
+            aliases=set(self.aliases),
+            links={path: set(ids) for path, ids in self.links.items()},
+            held_links=set(self.held_links),
+            sources=dict(self.sources),
+            held=set(self.held),
+            marked={sha: _Marked(set(m.paths), list(m.digests)) for sha, m in self.marked.items()},
+        )
 
 
 def _ignore(_n: int) -> None:
@@ -135,8 +197,12 @@ def _copy(live: LiveBlobs) -> LiveBlobs:
         refs=live.refs,
         versions=live.versions,
         deleted=live.deleted,
+        held=live.held,
+        held_digests=set(live.held_digests),
+        _plain=set(live._plain),
         _trees=set(live._trees),
         _files=set(live._files),
+        _holders=live._holders.copy(),
     )
 
 
@@ -145,6 +211,7 @@ def _copy(live: LiveBlobs) -> LiveBlobs:
 
 def _read_snapshot(store: RegistryStore, snap: Snapshot, live: LiveBlobs) -> None:
     live.refs = 1 if snap.commit else 0
+    marked: list[tuple[str, str, int, VersionRecord]] = []
     for project in store.projects(snap):
         for name in store.collections(snap, project):
             for number in store.version_numbers(snap, project, name):
@@ -152,19 +219,54 @@ def _read_snapshot(store: RegistryStore, snap: Snapshot, live: LiveBlobs) -> Non
                 if record is None:
                     continue
                 if record.deleted is not None:
-                    live.deleted += 1
+                    marked.append((project, name, number, record))
                     continue
-                live.versions += 1
-                for entry in record.entries:
-                    if entry.is_reference:
-                        continue
-                    use = BlobUse(project, name, number, entry.path, entry.digest, entry.size)
-                    if not SHA256_RE.match(entry.digest):
-                        live.malformed.append(use)
-                        continue
-                    hexdigest = blob_hex(entry.digest)
-                    live.digests.add(hexdigest)
-                    live.uses.setdefault(hexdigest, []).append(use)
+                _count(live, project, name, number, record, held=False)
+    if not marked:
+        return
+    held = _held_versions(store, snap, {(project, name) for project, name, _, _ in marked})
+    for project, name, number, record in marked:
+        if (project, name, number) in held:
+            _count(live, project, name, number, record, held=True)
+        else:
+            live.deleted += 1
+
+
+def _count(
+    live: LiveBlobs, project: str, name: str, number: int, record: VersionRecord, *, held: bool
+) -> None:
+    """A live version of one commit, entry by entry."""
+    live.versions += 1
+    live.held += 1 if held else 0
+    for entry in record.entries:
+        if entry.is_reference:
+            continue
+        use = BlobUse(project, name, number, entry.path, entry.digest, entry.size)
+        if not SHA256_RE.match(entry.digest):
+            live.malformed.append(use)
+            continue
+        hexdigest = blob_hex(entry.digest)
+        live.digests.add(hexdigest)
+        (live.held_digests if held else live._plain).add(hexdigest)
+        live.uses.setdefault(hexdigest, []).append(use)
+
+
+def _held_versions(
+    store: RegistryStore, snap: Snapshot, collections: set[tuple[str, str]]
+) -> set[tuple[str, str, int]]:
+    """The versions an alias names at ``snap``: the project aliases of ``collections``
+    (those with a version marked deleted) and every model-registry stage, through its
+    link."""
+    held: set[tuple[str, str, int]] = set()
+    for project, name in collections:
+        held.update((project, name, a.version) for a in store.aliases(snap, project, name).values())
+    for registry in registries.names(snap):
+        for collection in registries.collections(snap, registry):
+            for alias in registries.aliases(store, snap, registry, collection).values():
+                link = registries.read_link(store, snap, registry, collection, alias.version)
+                if link is not None:
+                    held.add((link.project, link.name, link.source_version))
+    return held
 
 
 # -- every ref, conservatively -------------------------------------------------------
@@ -173,41 +275,123 @@ def _read_snapshot(store: RegistryStore, snap: Snapshot, live: LiveBlobs) -> Non
 def _scan_refs(git: Git, live: LiveBlobs, advance: Callable[[int], None]) -> None:
     roots = _ref_trees(git)
     live.refs = len(roots)
-    pending: list[tuple[str, str]] = []  # (blob id, path) of version files not read yet
+    holders = live._holders
     for tree in roots:
+        # Read after each tree, so that the next one knows which blob ids are marked
+        # (a marked file seen again at another path is noted at that path too).
+        pending: dict[str, list[str]] = {}  # blob id -> paths, version files not read yet
         _walk(git, tree, "", live, pending)
-    for sha, path in pending:
-        data = git.read_object(sha)
-        advance(len(data))
-        if _marked_deleted(data, path):
-            live.deleted += 1
-            continue
-        live.versions += 1
-        live.digests.update(m.decode() for m in _BLOB_DIGEST.findall(data))
+        for sha, paths in pending.items():
+            data = git.read_object(sha)
+            advance(len(data))
+            digests = [m.decode() for m in _BLOB_DIGEST.findall(data)]
+            if _marked_deleted(data, paths[0]):
+                live.deleted += 1
+                holders.marked[sha] = _Marked(set(paths), digests)
+                continue
+            live.versions += 1
+            live._add(digests, held=False)
+    if holders.marked:
+        _resolve_holders(git, live)
 
 
-def _walk(git: Git, sha: str, path: str, live: LiveBlobs, out: list[tuple[str, str]]) -> None:
+def _walk(git: Git, sha: str, path: str, live: LiveBlobs, pending: dict[str, list[str]]) -> None:
     """Every version file below the tree ``sha`` at ``path`` (the layout says which
-    files are versions), each file once; a tree already walked at that path is not
-    walked again. Of the root only ``projects/`` is walked."""
+    files are versions), each file once, and the alias and link files that may name
+    one; a tree already walked at that path is not walked again. Of the root only
+    ``projects/`` and ``registries/`` are walked."""
     if (path, sha) in live._trees:
         return
     live._trees.add((path, sha))
+    holders = live._holders
     for name, entry in git.read_tree(sha).items():
         full = f"{path}/{name}" if path else name
         if entry.is_dir:
-            if path or name == layout.PROJECTS:
-                _walk(git, entry.sha, full, live, out)
-        elif entry.sha not in live._files and _is_version_file(full):
-            live._files.add(entry.sha)
-            out.append((entry.sha, full))
+            if path or name in (layout.PROJECTS, layout.REGISTRIES):
+                _walk(git, entry.sha, full, live, pending)
+            continue
+        key = layout.parse(full)
+        if key is None:
+            continue
+        if key.kind == "version":
+            if entry.sha not in live._files:
+                live._files.add(entry.sha)
+                pending[entry.sha] = [full]
+            elif entry.sha in pending:
+                pending[entry.sha].append(full)
+            elif entry.sha in holders.marked:
+                holders.marked[entry.sha].paths.add(full)
+        elif key.kind in ("alias", "registry-alias"):
+            holders.aliases.add((full, entry.sha))
+        elif key.kind == "link":
+            holders.links.setdefault(full, set()).add(entry.sha)
 
 
-def _is_version_file(path: str) -> bool:
-    """Any ``*.yaml`` in a collection's ``versions/`` (``v03.yaml`` too: it keeps its
-    blobs until ``check`` has it fixed)."""
-    key = layout.parse(path)
-    return key is not None and key.kind == "version"
+def _resolve_holders(git: Git, live: LiveBlobs) -> None:
+    """Make live every marked version file an alias names, on any tree walked so far.
+
+    Project alias files are read only for collections with a marked version (the rest
+    wait for a later scan that may need them); every stage's file is read, and the
+    links it names. A file that cannot be read names nothing."""
+    holders = live._holders
+    wanted = set()
+    for marked in holders.marked.values():
+        for path in marked.paths:
+            key = layout.parse(path)
+            if key is not None:
+                wanted.add((key.project, key.name))
+    for path, sha in sorted(holders.aliases):
+        key = layout.parse(path)
+        if key is None or (key.kind == "alias" and (key.project, key.name) not in wanted):
+            continue
+        holders.aliases.discard((path, sha))
+        number = _alias_version(git.read_object(sha), path)
+        if number is None:
+            continue
+        if key.kind == "alias" and key.project and key.name:
+            holders.held.add(layout.version_file(key.project, key.name, number))
+        elif key.registry and key.collection:
+            holders.held_links.add(layout.link_file(key.registry, key.collection, number))
+    for path in holders.held_links:
+        for sha in holders.links.get(path, ()):
+            if sha not in holders.sources:
+                holders.sources[sha] = _link_source(git.read_object(sha), path)
+            source = holders.sources[sha]
+            if source is not None:
+                holders.held.add(source)
+    for sha, marked in list(holders.marked.items()):
+        if marked.paths & holders.held:
+            del holders.marked[sha]
+            live.deleted -= 1
+            live.versions += 1
+            live.held += 1
+            live._add(marked.digests, held=True)
+
+
+def _alias_version(data: bytes, path: str) -> int | None:
+    """The version (or link) number an alias file names; None when it cannot be read."""
+    try:
+        doc = yamlio.loads(data, path)
+    except RegistryError:
+        return None
+    number = doc.get("version") if isinstance(doc, dict) else None
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
+def _link_source(data: bytes, path: str) -> str | None:
+    """The repo path of the version a link file points at; None when it cannot be read."""
+    try:
+        doc = yamlio.loads(data, path)
+    except RegistryError:
+        return None
+    source = doc.get("source") if isinstance(doc, dict) else None
+    if not isinstance(source, dict):
+        return None
+    artifact, number = source.get("artifact"), source.get("version")
+    if not isinstance(artifact, str) or not isinstance(number, int) or isinstance(number, bool):
+        return None
+    project, _, name = artifact.partition("/")
+    return layout.version_file(project, name, number) if project and name else None
 
 
 def _ref_trees(git: Git) -> list[str]:

@@ -30,8 +30,9 @@ def delete_cmd(
     The version file stays (git keeps its history) and its number is never reused;
     getting or using it is then an error, and 'registry-tool gc' may reclaim the blobs
     no other version names. A version with aliases is refused unless --delete-aliases
-    is given; 'latest' moves to the newest version left. A protected model-registry
-    alias on a link to it always refuses: demote it by pull request first.
+    is given; 'latest' moves to the newest version left. A protected stage on a link
+    to it always refuses: promote another version to that stage by pull request first
+    (registry-tool promote ... --to STAGE --pr).
     """
     outcome = verbs.delete(
         path, delete_aliases=delete_aliases, reason=reason, registry=registry_of(ctx)
@@ -72,7 +73,8 @@ def gc_cmd(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None
     """Remove blobs that no version on any branch or tag names.
 
     Every ref is read (local and remote-tracking branches, tags; remotes are fetched
-    first). Blobs named only by deleted versions go; blobs younger than --grace stay.
+    first). Blobs named only by deleted versions go, unless an alias or a stage still
+    names such a version; blobs younger than --grace stay.
     """
     seconds = verbs.parse_duration(grace)
     report = verbs.gc(grace=seconds, dry_run=dry_run, registry=registry_of(ctx))
@@ -85,12 +87,15 @@ def gc_cmd(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None
             age = verbs.format_duration(int((now - blob.modified) // 3600) * 3600.0)
             line(f"sha256:{blob.hexdigest}  {human_size(blob.size)}  {age} old")
     verb = "would remove" if dry_run else "removed"
+    held = ""
+    if report.held:
+        held = f" ({report.held} kept for a deleted version an alias or stage names)"
     line(
         f"{report.store}: {verb} {_blobs(len(report.removed))} "
         f"({human_size(report.removed_bytes)}) of {_blobs(report.blobs)} "
         f"({human_size(report.bytes)}); kept {report.kept} named by versions on "
-        f"{report.refs} {'ref' if report.refs == 1 else 'refs'}, {report.young} younger "
-        f"than {verbs.format_duration(seconds)}"
+        f"{report.refs} {'ref' if report.refs == 1 else 'refs'}{held}, {report.young} "
+        f"younger than {verbs.format_duration(seconds)}"
     )
 
 
