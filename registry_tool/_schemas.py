@@ -14,6 +14,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from registry_tool._model.names import LINE_BREAK_OR_CONTROL, NOT_ONE_LINE
 from registry_tool._resources import data_path
 from registry_tool.errors import DocumentError
 
@@ -109,6 +110,10 @@ def _bad_value(value: Any, where: str) -> tuple[str, str] | None:
                 return where, f"key {key!r} is not a string"
             if not key.isascii() and _SURROGATE.search(key):
                 return where, f"key {key!r} is not valid UTF-8 (a lone surrogate)"
+            if LINE_BREAK_OR_CONTROL.search(key):
+                # Keys are named in gate conditions, listings and pull requests: one
+                # line at any depth (the schemas' propertyNames reach only the top).
+                return where, f"key {key!r} {NOT_ONE_LINE}"
             found = _bad_value(item, f"{where}.{key}")
             if found:
                 return found
@@ -144,9 +149,15 @@ def validate(doc: Any, kind: str, path: str) -> None:
         target = {**doc, "entries": []}
     error = best_match(validator(kind).iter_errors(target))
     if error is not None:
+        error = _not_one_line(error) or error
         message = error.message
         described = error.schema.get("description") if isinstance(error.schema, dict) else None
-        if error.validator in ("pattern", "not") and described:
+        if _is_line_pattern(error):
+            # Said plainly, without the value: it may be 64 KiB long, and it is what
+            # must not reach a log or a terminal as it is.
+            where = "propertyNames" in error.schema_path
+            message = f"key {error.instance!r} {NOT_ONE_LINE}" if where else NOT_ONE_LINE
+        elif error.validator in ("pattern", "not") and described:
             message = f"{error.instance!r} is not {described}"
         raise DocumentError(path, error.json_path, message)
     found = _bad_value(doc, "$")
@@ -164,8 +175,30 @@ def validate(doc: Any, kind: str, path: str) -> None:
             )
 
 
+def _line_pattern() -> str:
+    pattern: str = _schemas()["common"]["$defs"]["line"]["pattern"]
+    return pattern
+
+
+def _is_line_pattern(error: jsonschema.exceptions.ValidationError) -> bool:
+    return bool(error.validator == "pattern" and error.validator_value == _line_pattern())
+
+
+def _not_one_line(
+    error: jsonschema.exceptions.ValidationError,
+) -> jsonschema.exceptions.ValidationError | None:
+    """The line-break error inside an ``anyOf`` (a timestamp or null, say), which
+    ``best_match`` leaves as "not valid under any of the given schemas"."""
+    for found in error.context or ():
+        if _is_line_pattern(found):
+            return found
+        deeper = _not_one_line(found)
+        if deeper is not None:
+            return deeper
+    return None
+
+
 _ENTRY_KEYS = frozenset({"path", "digest", "size", "ref", "extra"})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _is_int(value: Any) -> bool:
@@ -177,9 +210,7 @@ def entry_ok(entry: Any) -> bool:
     if not isinstance(entry, dict) or not entry.keys() <= _ENTRY_KEYS:
         return False
     path, digest = entry.get("path"), entry.get("digest")
-    if not isinstance(path, str) or not 1 <= len(path) <= 1024:
-        return False
-    if not isinstance(digest, str) or not 1 <= len(digest) <= 4096 or _CONTROL.search(digest):
+    if not _line_of(path, 1024) or not _line_of(digest, 4096):
         return False
     if (
         "size" in entry
@@ -187,15 +218,28 @@ def entry_ok(entry: Any) -> bool:
         and not (_is_int(entry["size"]) and entry["size"] >= 0)
     ):
         return False
-    if "ref" in entry and not (isinstance(entry["ref"], str) and 1 <= len(entry["ref"]) <= 4096):
+    if "ref" in entry and not _line_of(entry["ref"], 4096):
         return False
     if "extra" in entry:
         extra = entry["extra"]
         if not isinstance(extra, dict):
             return False
-        if not all(v is None or isinstance(v, str) or _is_int(v) for v in extra.values()):
-            return False
+        for v in extra.values():
+            if isinstance(v, str):
+                if LINE_BREAK_OR_CONTROL.search(v):
+                    return False
+            elif not (v is None or _is_int(v)):
+                return False
     return True
+
+
+def _line_of(value: Any, most: int) -> bool:
+    """True for a string of 1 to ``most`` characters on one line (``$defs/line``)."""
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= most
+        and LINE_BREAK_OR_CONTROL.search(value) is None
+    )
 
 
 def _entries_ok(entries: Any) -> bool:

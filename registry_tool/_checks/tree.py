@@ -133,4 +133,35 @@ def _between_files(files: dict[str, Parsed], unreadable: Set[str] = frozenset())
         problems += rules.gaps(numbers, partial(layout.version_file, project, name))
     for parsed in files.values():
         problems += rules.references(parsed, known)
+    problems += _link_types(files)
+    return problems
+
+
+def _link_types(files: dict[str, Parsed]) -> list[Problem]:
+    """Every link of a model registry that lists ``types`` links a version of one."""
+    types = {
+        p.key.registry: tuple(p.doc.get("types") or ())
+        for p in files.values()
+        if p.key.kind == "model-registry"
+    }
+    versions = {
+        (r.project, r.name, r.version): r.type
+        for p in files.values()
+        if isinstance(r := p.record, VersionRecord)
+    }
+    problems = []
+    for parsed in files.values():
+        link = parsed.record
+        if not isinstance(link, LinkRecord) or not types.get(link.registry):
+            continue
+        kind = versions.get((link.project, link.name, link.source_version))
+        if kind is not None and kind not in types[link.registry]:
+            problems.append(
+                Problem(
+                    parsed.path,
+                    "$.source",
+                    f"{link.source_path} is of type {kind!r}; model-registry/{link.registry} "
+                    f"takes {', '.join(types[link.registry])}",
+                )
+            )
     return problems

@@ -62,6 +62,31 @@ _UNSAFE_CHAR = re.compile(
 )
 
 
+# What a one-line field (a reason, an author, a storage URL, a gate condition...) may not
+# hold: line breaks (LF, CR, NEL, U+2028, U+2029) and every other C0 or C1 control and
+# DEL. A newline in a reason would forge a trailer in a commit message, an escape
+# sequence would rewrite the terminal it is printed on. The schemas' ``$defs/line`` refuses
+# the same characters (a test compares them).
+LINE_BREAK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+NOT_ONE_LINE = "may not contain a line break or control character"
+
+
+def validate_line(value: str | None, *, field: str) -> str | None:
+    """Return ``value`` (or None) if it is one line, for a check before anything is
+    written: ``field`` is the JSON path the value will be stored at.
+
+    >>> validate_line("offline eval passed", field="$.reason")
+    'offline eval passed'
+    >>> validate_line("ok\\nReviewed-by: boss", field="$.reason")
+    Traceback (most recent call last):
+    ...
+    registry_tool.errors.UsageError: $.reason: may not contain a line break or control character
+    """
+    if value is not None and LINE_BREAK_OR_CONTROL.search(value):
+        raise UsageError(f"{field}: {NOT_ONE_LINE}", field=field)
+    return value
+
+
 def validate_entry_path(value: object) -> str:
     """Return ``value`` if it is a safe relative POSIX path inside an artifact."""
     if (

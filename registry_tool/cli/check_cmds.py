@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from registry_tool import _verbs as verbs
+from registry_tool._escape import md_cell, printable, workflow_command_escape
 from registry_tool.cli.options import json_option, registry_of
 from registry_tool.cli.render import emit_json, line, problem
 
@@ -35,6 +36,14 @@ from registry_tool.cli.render import emit_json, line, problem
     help="Also recompute the digest of every version from its manifest and every link's "
     "source digest (with --base: of the whole head, not only the changed files).",
 )
+@click.option(
+    "--ci",
+    is_flag=True,
+    help="In GitHub Actions: take the change from the event (GITHUB_EVENT_NAME and "
+    "GITHUB_EVENT_PATH): a pull request's merge commit against its base, a merge "
+    "group's commit, or a push to main (before..after, with how each protected stage "
+    "arrived and every protected stage's holder judged).",
+)
 @json_option
 @click.pass_context
 def check_cmd(
@@ -44,6 +53,7 @@ def check_cmd(
     main_branch: str,
     verify_blobs: bool,
     deep: bool,
+    ci: bool,
     as_json: bool,
 ) -> None:
     """Validate the registry: every file, or with --base the change a pull request makes.
@@ -53,8 +63,10 @@ def check_cmd(
     existing versions; stage aliases meet their gates and order; protected aliases
     change only by pull request, and never in the same change as their registry's
     gates or protection (merge that change alone first). No registry.yaml may hold
-    credentials. Exits 1 on any problem. Under GitHub Actions it also writes ::error
-    annotations and a step summary.
+    credentials. A protected stage moves only to a link and version already on the
+    base. Without --base, every protected stage's current holder is also judged
+    against its gates and order. Exits 1 on any problem. Under GitHub Actions it also
+    writes ::error annotations and a step summary.
     """
     report = verbs.check(
         base=base,
@@ -62,6 +74,7 @@ def check_cmd(
         main_branch=main_branch,
         verify_blobs=verify_blobs,
         deep=deep,
+        ci=ci,
         registry=registry_of(ctx),
     )
     if as_json:
@@ -83,11 +96,19 @@ def check_cmd(
 
 
 def github_report(report: verbs.CheckReport, *, root: Path) -> None:
-    """``::error`` annotations on stdout and a markdown summary for the job page."""
+    """``::error`` annotations on stdout and a markdown summary for the job page.
+
+    A problem's path, field and message come from the change being judged, so the
+    author of a pull request chooses them: each is escaped for where it goes, one
+    annotation line per problem whatever it holds. The ``file=`` property keeps the
+    real path (GitHub decodes its escapes and attaches the annotation to that file);
+    the message is shown with its control characters as visible escapes, on one line.
+    """
     for found in report.problems:
         line_no = _line_of(root / found.path, found.field)
-        message = str(found.message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        click.echo(f"::error file={found.path},line={line_no}::{found.field}: {message}")
+        where = workflow_command_escape(found.path, property=True)
+        message = workflow_command_escape(printable(f"{found.field}: {found.message}"))
+        click.echo(f"::error file={where},line={line_no}::{message}")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if not summary:
         return
@@ -97,10 +118,8 @@ def github_report(report: verbs.CheckReport, *, root: Path) -> None:
     else:
         rows += ["| File | Field | Problem |", "|---|---|---|"]
         for found in report.problems:
-            cells = [found.path, found.field, found.message]
-            rows.append(
-                "| " + " | ".join(c.replace("|", "\\|").replace("<", "&lt;") for c in cells) + " |"
-            )
+            cells = (found.path, found.field, found.message)
+            rows.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
     with open(summary, "a", encoding="utf-8") as f:
         f.write("\n".join(rows) + "\n")
 
@@ -112,8 +131,8 @@ def _line_of(path: Path, field: str) -> int:
         for number, text in enumerate(path.read_text("utf-8").splitlines(), 1):
             if key and text.startswith(f"{key}:"):
                 return number
-    except OSError:
-        pass
+    except (OSError, ValueError):
+        pass  # a path no file has (a deleted one, a name the OS refuses): line 1
     return 1
 
 

@@ -1,5 +1,10 @@
 """Output for humans and for scripts (--json); the only place that prints.
 
+What is printed quotes the registry (names, reasons, descriptions, paths of a hand
+edit), so every line, cell and JSON document goes out inert: control characters as
+visible escapes, one line per line, and nothing GitHub's runner would read as a
+workflow command (``registry_tool._escape``). Help text is click's, not printed here.
+
 rich is imported only when a table or a progress bar is drawn: most commands print a
 line, and importing rich would cost them a twentieth of a second.
 """
@@ -7,6 +12,7 @@ line, and importing rich would cost them a twentieth of a second.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from registry_tool._escape import log_line
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
@@ -22,22 +30,33 @@ if TYPE_CHECKING:
 SHOW_AFTER = 1.0  # seconds of work before a progress bar appears
 
 
+# Inside JSON strings (the only place they can be): what json.dumps leaves raw with
+# ensure_ascii=False, and the legacy ``##[`` command marker. ``\uXXXX`` is the same
+# string to every JSON reader.
+_JSON_ACTING = re.compile(
+    r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|(?<=##)\["
+)
+
+
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    """``value`` as JSON; non-ASCII text stays readable, acting characters are escaped."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    click.echo(_JSON_ACTING.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def line(text: str) -> None:
     """One line of plain text (never interpreted as markup)."""
-    click.echo(text)
+    click.echo(log_line(text))
 
 
 def error(text: str) -> None:
     """One red line on stderr."""
-    click.echo(click.style("error:", fg="red") + " " + text, err=True)
+    click.echo(click.style("error:", fg="red") + " " + log_line(text), err=True)
 
 
 def problem(text: str) -> None:
-    click.echo(text, err=True)
+    """One line on stderr: something found wrong, the command goes on."""
+    click.echo(log_line(text), err=True)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -52,7 +71,7 @@ def table(columns: list[str], rows: list[list[Any]]) -> None:
 
     t = Table(*columns, box=None, pad_edge=False, header_style="bold")
     for row in rows:
-        t.add_row(*(escape("" if v is None else str(v)) for v in row))
+        t.add_row(*(escape(log_line("" if v is None else str(v))) for v in row))
     _console().print(t)
 
 
