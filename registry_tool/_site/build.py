@@ -24,16 +24,16 @@ from typing import Any
 
 import yaml
 
-from registry_tool import _yamlio as yamlio
 from registry_tool._engine import Context
 from registry_tool._resources import data_path
+from registry_tool._site import config as site_config
 from registry_tool._site import kinds, shell
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site.load import load
 from registry_tool._site.model import SiteData
-from registry_tool._site.render import Renderer, environment, fingerprint_base
+from registry_tool._site.render import Renderer, environment, fingerprint_base, registry_path
 from registry_tool._store.paths import cache_home
-from registry_tool.errors import DocumentError, RegistryError
+from registry_tool.errors import RegistryError
 
 NAV_PROJECTS = 50  # projects listed in the nav, which every page carries
 
@@ -99,13 +99,9 @@ def _write_pages(
     return written, removed
 
 
-def _config(ctx: Context, data: SiteData, docs: Path, out: Path) -> dict[str, Any]:
-    override = ctx.store.root / "mkdocs.yml"
-    source = override if override.is_file() else data_path("mkdocs.yml")
-    loaded = yamlio.loads(source.read_bytes(), str(source))
-    if loaded is not None and not isinstance(loaded, dict):
-        raise DocumentError(str(source), "$", "must be a mapping of mkdocs settings")
-    config: dict[str, Any] = loaded or {}
+def _config(settings: dict[str, Any], data: SiteData, docs: Path, out: Path) -> dict[str, Any]:
+    """The checked ``settings`` (``site_config.load``) with the build's own added."""
+    config = dict(settings)
     config.setdefault("site_name", f"{data.name} registry")
     if config.get("site_name") == "Registry":
         config["site_name"] = f"{data.name} registry"
@@ -150,8 +146,13 @@ def build(
     folder; then publish into ``out``: what mkdocs built, and every other page set
     into the theme's shell (only those whose Markdown changed since the last build).
     A version's or a run's pages whose inputs did not change since the last build into
-    the same ``out`` are not rendered at all (``reuse-*.json`` in the work dir)."""
+    the same ``out`` are not rendered at all (``reuse-*.json`` in the work dir).
+
+    Nothing from the registry repo runs: its ``mkdocs.yml`` is checked against an
+    allow-list first (``site_config``), its templates render in Jinja's sandbox, and
+    mkdocs runs from the work dir without the current folder on its import path."""
     started = time.monotonic()
+    settings = site_config.load(ctx.store.root)
     out = out.resolve()
     workdir = cache_home() / "site" / hashlib.sha256(str(ctx.store.root).encode()).hexdigest()[:16]
     docs = (docs or workdir / "docs").resolve()
@@ -159,7 +160,7 @@ def build(
     env = environment(ctx, templates)
     out_key = hashlib.sha256(str(out).encode()).hexdigest()[:16]
     reuse_file = workdir / f"reuse-{out_key}.json"
-    config = _config(ctx, data, docs, workdir / "mkdocs-site")
+    config = _config(settings, data, docs, workdir / "mkdocs-site")
     try:
         prior = json.loads(reuse_file.read_text())
     except (OSError, ValueError):
@@ -178,9 +179,9 @@ def build(
             kind.render(renderer)
     have_dot, warnings = _render_lineage(renderer, workdir / "svg")
     css = data_path("site_templates") / "registry-tool.css"
-    own_css = ctx.store.root / "site_templates" / "registry-tool.css"
+    own_css = registry_path(ctx.store.root, "site_templates/registry-tool.css")
     renderer.assets["assets/registry-tool.css"] = (
-        own_css if own_css.is_file() else css
+        own_css if own_css is not None and own_css.is_file() else css
     ).read_bytes()
     detached = {page: renderer.pages[page] for page in renderer.detached}
     navigable = {k: v for k, v in renderer.pages.items() if k not in renderer.detached}
@@ -190,7 +191,9 @@ def build(
     config_file = workdir / "mkdocs.yml"
     config_file.parent.mkdir(parents=True, exist_ok=True)
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
-    args = [sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(config_file)]
+    # -P: the current folder (in the Pages job, the registry's checkout) is not put on
+    # the import path, so no module of the repo's stands in for one mkdocs imports.
+    args = [sys.executable, "-P", "-m", "mkdocs", "build", "--quiet", "-f", str(config_file)]
     if strict:
         args.append("--strict")
     proc = subprocess.run(
@@ -198,6 +201,7 @@ def build(
         capture_output=True,
         text=True,
         check=False,
+        cwd=workdir,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     if proc.returncode != 0:

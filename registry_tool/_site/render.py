@@ -2,6 +2,13 @@
 the ``Renderer`` that collects pages, their lineage graphs and images, and decides which
 of a version's or run's pages can stay as the last build made them.
 
+Templates come from the registry repo's ``site_templates/`` (and ``--templates``) as
+well as the package, so they are data, not code: they render in Jinja's immutable
+sandbox, where reaching for ``__class__``, ``__globals__`` or a method that changes a
+value is a ``SecurityError``, reported as an error naming the template file and line.
+A template (or the folder, or ``registry-tool.css``) that a symbolic link brings in
+from outside the repo is refused, since its bytes would be published.
+
 A page kind is one ``PageKind`` in ``kinds.PAGE_KINDS`` plus its render function,
 which is given the ``Renderer`` and renders every page of its kind::
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -20,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from registry_tool._engine.context import Context
@@ -27,6 +37,9 @@ from registry_tool._resources import data_path
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import pages as p
 from registry_tool._site.model import SiteData
+from registry_tool.errors import RegistryError
+
+TEMPLATES = "site_templates"  # the registry repo's folder of templates
 
 
 @dataclass(frozen=True)
@@ -49,16 +62,71 @@ class PageKind:
     searchable: bool = False
 
 
-def environment(ctx: Context, templates: Path | None) -> jinja2.Environment:
+def registry_path(root: Path, rel: str) -> Path | None:
+    """``root/rel`` when the registry repo has it, else None. A symbolic link on the
+    way is refused: what it names, anywhere on the machine, would be published."""
+    current = root
+    for part in Path(rel).parts:
+        current = current / part
+        if current.is_symlink():
+            raise RegistryError(
+                f"{rel}: a symbolic link; the site reads only the repo's own files", path=rel
+            )
+    return current if current.exists() else None
+
+
+class _Folder(jinja2.FileSystemLoader):
+    """The templates of one folder; with ``contained`` (the registry's), none of them a
+    symbolic link out of it."""
+
+    def __init__(self, folder: Path, shown: str, *, contained: bool = False) -> None:
+        super().__init__(str(folder))
+        self.folder = os.path.normpath(str(folder))
+        self.shown = shown  # how errors name the folder
+        self.contained = contained
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        inside = Path(filename).resolve().is_relative_to(Path(self.folder).resolve())
+        if self.contained and not inside:
+            shown = f"{self.shown}/{template}"
+            raise RegistryError(f"{shown}: a symbolic link out of its folder", path=shown)
+        return source, filename, uptodate
+
+    def name(self, filename: str) -> str | None:
+        """How errors name ``filename``, when it is one of this folder's templates."""
+        if not filename.startswith(self.folder + os.sep):
+            return None
+        return self.shown + "/" + Path(filename).relative_to(self.folder).as_posix()
+
+
+class SiteEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, knowing its template folders so that errors name the file."""
+
+    folders: list[_Folder]
+
+    def name(self, filename: str) -> str | None:
+        for folder in self.folders:
+            found = folder.name(filename)
+            if found is not None:
+                return found
+        return None
+
+
+def environment(ctx: Context, templates: Path | None) -> SiteEnvironment:
     """Templates from ``templates``, then the registry's ``site_templates/``, then the
-    packaged ones; every value HTML-escaped and cut at ``pages.MAX_TEXT``."""
-    folders = [ctx.store.root / "site_templates"]
+    packaged ones, rendered in the sandbox; every value HTML-escaped and cut at
+    ``pages.MAX_TEXT``."""
+    folders: list[_Folder] = []
     if templates is not None:
-        folders.insert(0, templates)
-    loaders: list[jinja2.BaseLoader] = [
-        jinja2.FileSystemLoader(str(f)) for f in folders if f.is_dir()
-    ]
-    loaders.append(jinja2.FileSystemLoader(str(data_path("site_templates"))))
+        folders.append(_Folder(templates, str(templates)))
+    own = registry_path(ctx.store.root, TEMPLATES)
+    if own is not None and own.is_dir():
+        folders.append(_Folder(own, TEMPLATES, contained=True))
+    packaged = data_path(TEMPLATES)
+    folders.append(_Folder(Path(str(packaged)), str(packaged)))
 
     def finalize(value: Any) -> Any:
         if isinstance(value, Markup) or value is None:
@@ -70,8 +138,8 @@ def environment(ctx: Context, templates: Path | None) -> jinja2.Environment:
             text = text[: p.MAX_TEXT] + f"… ({len(text) - p.MAX_TEXT} more characters)"
         return text
 
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+    env = SiteEnvironment(
+        loader=jinja2.ChoiceLoader(list(folders)),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -79,6 +147,26 @@ def environment(ctx: Context, templates: Path | None) -> jinja2.Environment:
         finalize=finalize,
         undefined=jinja2.StrictUndefined,
     )
+    env.folders = folders
+    return env
+
+
+def template_error(env: SiteEnvironment, template: str, exc: jinja2.TemplateError) -> RegistryError:
+    """A template's failure as one line naming its file and line: the template that
+    broke (an included one, when it was), not only the page's."""
+    filename: str | None = getattr(exc, "filename", None)  # a syntax error says where
+    line: int | None = getattr(exc, "lineno", None)
+    if filename is None:  # a failure while rendering: the last template frame says where
+        tb = exc.__traceback__
+        while tb is not None:
+            if env.name(tb.tb_frame.f_code.co_filename) is not None:
+                filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+            tb = tb.tb_next
+    shown = (env.name(filename) if filename else None) or template
+    lines = (exc.message or "").strip().splitlines() or [type(exc).__name__]
+    why = "the sandbox refused it: " if isinstance(exc, SecurityError) else ""
+    where = f" line {line}:" if line else ""
+    return RegistryError(f"{shown}:{where} {why}{lines[0]}", path=shown)
 
 
 def fingerprint_base(env: jinja2.Environment, config: dict[str, Any]) -> str:
@@ -104,7 +192,7 @@ class Renderer:
         self,
         ctx: Context,
         data: SiteData,
-        env: jinja2.Environment,
+        env: SiteEnvironment,
         kinds: Mapping[str, PageKind],
         *,
         fingerprint_base: str = "",
@@ -141,7 +229,10 @@ class Renderer:
     def render(self, kind: str, target: str, /, **context: Any) -> None:
         """Render ``target``, a page of ``kind``, with the kind's template."""
         entry = self.kinds[kind]
-        self.pages[target] = self.env.get_template(entry.template).render(**context)
+        try:
+            self.pages[target] = self.env.get_template(entry.template).render(**context)
+        except jinja2.TemplateError as exc:
+            raise template_error(self.env, entry.template, exc) from exc
         if entry.navigable:
             return
         self.detached.add(target)
