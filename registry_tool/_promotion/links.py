@@ -1,6 +1,16 @@
 """Writing model registries: create one, link a version into it, move or drop its
 aliases, unlink a version. Every write is one commit; protected aliases move only
-through a promotion (``promote.py``)."""
+through a promotion (``promote.py``).
+
+A registry collection's ``latest`` names the link made most recently, except that it
+never goes back within one source collection: linking an older version of the same
+source collection (``p/model:v1`` after ``p/model:v3``), or the same content again,
+leaves ``latest`` on the link of the newer source version. Links of different source
+collections are not ordered by version, so the newest link is ``latest`` among them.
+
+Nothing unreviewed takes a protected stage down: a link that holds one is neither
+unlinked nor stripped of it here; a reviewed promotion moves the stage first. A link
+that holds only unprotected aliases is unlinked with them, ``latest`` included."""
 
 from __future__ import annotations
 
@@ -9,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from registry_tool._engine import Context
+from registry_tool._model import codeowners
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
 from registry_tool._model.layout import (
     link_file,
@@ -19,7 +30,6 @@ from registry_tool._model.layout import (
 from registry_tool._model.names import LATEST, parse_link_target, validate_alias, validate_name
 from registry_tool._model.records import VersionRecord
 from registry_tool._promotion.stages import check_stage, require
-from registry_tool._scaffold import codeowners, protected_patterns
 from registry_tool._store import Change, Snapshot, now, registries
 from registry_tool.errors import ArtifactError, NotFoundError, ProtectedAliasError, UsageError
 
@@ -58,14 +68,19 @@ def create_registry(
             raise UsageError(f"model registry {name!r} already exists")
         change: Change[ModelRegistryConfig] = Change(message=f"registry create {name}")
         change.put(model_registry_file(name), config.to_doc(), "model-registry")
-        if snap.exists(CODEOWNERS):
-            # Keep CODEOWNERS naming every protected alias, this registry's included.
-            patterns = protected_patterns(name, config.protected)
+        where = next((p for p in codeowners.LOCATIONS if snap.exists(p)), None)
+        if where is not None:
+            # Keep CODEOWNERS covering every governing path, this registry's included,
+            # with the owners the file names for the registry's config.
+            configs = [config]
             for other in registries.names(snap):
                 found = registries.read_config(ctx.store, snap, other)
                 if found is not None:
-                    patterns += protected_patterns(other, found.protected)
-            change.files[CODEOWNERS] = codeowners(patterns).encode()
+                    configs.append(found)
+            text = (snap.read(where) or b"").decode("utf-8", "replace")
+            kept = codeowners.extend(text, codeowners.required_paths(None, configs))
+            if kept != text:
+                change.files[where] = kept.encode()
         change.result = config
         return change
 
@@ -109,6 +124,34 @@ def stage_changes(
     )
 
 
+def existing_link(
+    ctx: Context, snap: Snapshot, registry: str, collection: str, digest: str
+) -> LinkRecord | None:
+    """The link of a registry collection, not unlinked, to content with this digest:
+    the same content links once."""
+    for number in registries.link_numbers(snap, registry, collection):
+        if snap.exists(unlink_file(registry, collection, number)):
+            continue
+        found = registries.read_link(ctx.store, snap, registry, collection, number)
+        if found and found.digest == digest:
+            return found
+    return None
+
+
+def _latest_stays(ctx: Context, snap: Snapshot, link: LinkRecord) -> bool:
+    """Whether ``latest`` stays where it is rather than move to ``link``: it names a
+    link of a newer version of the same source collection (never back in time)."""
+    current = registries.read_alias(ctx.store, snap, link.registry, link.collection, LATEST)
+    if current is None or current.version == link.version:
+        return False
+    held = registries.read_link(ctx.store, snap, link.registry, link.collection, current.version)
+    return (
+        held is not None
+        and (held.project, held.name) == (link.project, link.name)
+        and held.source_version > link.source_version
+    )
+
+
 def link_version(
     ctx: Context,
     source: VersionRecord,
@@ -121,7 +164,8 @@ def link_version(
     """Link a logged version into ``model-registry/<registry>[/<collection>]``.
 
     A registry that does not exist yet is created plain (no stages, nothing protected),
-    as W&B creates one on first link.
+    as W&B creates one on first link. ``latest`` moves to the link unless it names a
+    newer version of the same source collection (the module's docstring).
     """
     registry, collection = parse_link_target(target, source.name)
     wanted = [LATEST, *(validate_alias(a) for a in aliases if a != LATEST)]
@@ -138,14 +182,7 @@ def link_version(
                 f"not {source.type!r}"
             )
         numbers = registries.link_numbers(snap, registry, collection)
-        existing = None
-        for number in numbers:
-            if snap.exists(unlink_file(registry, collection, number)):
-                continue
-            found = registries.read_link(ctx.store, snap, registry, collection, number)
-            if found and found.digest == source.digest:
-                existing = found
-                break
+        existing = existing_link(ctx, snap, registry, collection, source.digest)
         link = existing or LinkRecord(
             registry=registry,
             collection=collection,
@@ -160,6 +197,7 @@ def link_version(
         )
         if existing is None:
             change.put(link_file(registry, collection, link.version), link.to_doc(), "link")
+        stays = _latest_stays(ctx, snap, link)
         moved = stage_changes(
             ctx,
             snap,
@@ -167,7 +205,7 @@ def link_version(
             config,
             link,
             source,
-            wanted,
+            [a for a in wanted if not (a == LATEST and stays)],
             allow_protected=allow_protected,
             reason=None,
             run=run,
@@ -224,8 +262,9 @@ def set_aliases(
                 continue
             if alias in config.protected and not allow_protected:
                 raise ProtectedAliasError(
-                    f"{alias!r} is protected in model-registry/{link.registry}: demote through a "
-                    "pull request"
+                    f"{alias!r} is protected in model-registry/{link.registry}: it moves off "
+                    f"{link.path} only by a reviewed promotion of another version "
+                    f"(registry-tool promote {_collection(link)}:<version> --to {alias} --pr)"
                 )
             change.files[path] = None
             dropped.append(alias)
@@ -238,9 +277,18 @@ def set_aliases(
     return ctx.store.write(build).commit
 
 
+def _collection(link: LinkRecord) -> str:
+    return f"model-registry/{link.registry}/{link.collection}"
+
+
 def unlink(ctx: Context, link: LinkRecord, *, reason: str | None = None) -> str | None:
     """Take a version out of its registry: its aliases go, a tombstone records who and
-    why, and the link file itself stays (links are immutable, history is kept)."""
+    why, and the link file itself stays (links are immutable, history is kept).
+
+    A link that holds a protected stage is refused, judged on the tip the write lands
+    on (a stale clone's write is rebuilt on the remote's): unlinking it would take the
+    stage down without review, so a reviewed promotion moves the stage off it first.
+    """
 
     def build(snap: Snapshot) -> Change[None]:
         config = registries.read_config(ctx.store, snap, link.registry)
@@ -254,9 +302,13 @@ def unlink(ctx: Context, link: LinkRecord, *, reason: str | None = None) -> str 
             if record.version != link.version:
                 continue
             if alias in config.protected:
+                where = _collection(link)
                 raise ProtectedAliasError(
-                    f"{link.path} holds the protected alias {alias!r}: demote it by pull "
-                    "request before unlinking"
+                    f"cannot unlink {link.path}: it holds the protected stage {alias!r} of "
+                    f"{where}; a protected stage moves only by a reviewed promotion: move it "
+                    f"to another version first (registry-tool promote {where}:<version> "
+                    f"--to {alias} --pr)",
+                    version=link.path,
                 )
             change.files[registry_alias_file(link.registry, link.collection, alias)] = None
         doc: dict[str, Any] = {

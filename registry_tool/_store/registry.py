@@ -65,6 +65,13 @@ _PUSH_REJECTED = re.compile(
     r"|failed to update ref|incorrect old value",
     re.I,
 )
+# The remote refused the branch itself (branch protection, a ruleset, a pre-receive
+# hook): no amount of rebuilding gets past that, so it is reported at once, never
+# retried as if another writer had won. "[remote rejected] ... (cannot lock ref ...)" is
+# a race and stays with _PUSH_REJECTED. GitHub's own words (GH006 protected branch, GH013
+# rules) say more than the hook's status, so the error quotes them when they are there.
+_PROTECTED = re.compile(r"GH0\d\d\b[^\n]*")
+_HOOK_DECLINED = re.compile(r"\(((?:protected branch|pre-receive) hook declined)\)", re.I)
 # How long a write keeps rebuilding and pushing again while other writers win the race
 # (each loss means another write landed, so the registry as a whole makes progress).
 PUSH_PATIENCE = 300.0
@@ -333,28 +340,6 @@ class RegistryStore:
                 change, commit = self._push(remote, branch, ref, parent, change, build)
         return WriteResult(change.result, commit)
 
-    def commit_on_branch(self, branch: str, parent: str, change: Change[Any]) -> str:
-        """Commit ``change`` on top of ``parent`` as a new branch (not checked out), and
-        push the branch when the registry has a remote. The branch must not exist."""
-        ref = f"refs/heads/{branch}"
-        if self.git.rev_parse(ref) is not None:
-            raise GitError(
-                f"branch {branch!r} already exists in {self.root}; delete it or merge it"
-            )
-        tree = self._tree_for(parent, change)
-        commit = self.git.out("commit-tree", tree, "-p", parent, "-m", change.message)
-        self.git.run("update-ref", "-m", change.message.splitlines()[0], ref, commit, "0" * 40)
-        remote = self.remote()
-        if remote is not None:
-            proc = self.git.run("push", "--porcelain", remote, f"{ref}:{ref}", check=False)
-            if proc.returncode != 0:
-                text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
-                raise GitError(
-                    f"committed {commit[:12]} on branch {branch!r} but could not push it to "
-                    f"{remote!r}: {_push_reason(text)}"
-                )
-        return commit
-
     def remote_url(self) -> str | None:
         remote = self.remote()
         if remote is None:
@@ -462,6 +447,14 @@ class RegistryStore:
                 self.git.run("update-ref", f"refs/remotes/{remote}/{branch}", commit, check=False)
                 return change, commit
             text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+            refusal = _protection(text)
+            if refusal is not None:
+                # Nothing moved: the local branch moves only after the remote took it.
+                raise GitError(
+                    f"{branch} is protected on the remote {remote!r} ({refusal}): nothing was "
+                    f"written; changes to {branch} go by pull request (a stage moves by: "
+                    "registry-tool promote PATH --to STAGE --pr)"
+                )
             if not _PUSH_REJECTED.search(text):
                 failures += 1
                 if failures < PUSH_FAILURES:
@@ -498,6 +491,22 @@ class RegistryStore:
 
     def _is_ancestor(self, a: str, b: str) -> bool:
         return self.git.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
+
+
+def _protection(text: str) -> str | None:
+    """What the remote said when it refused a push on principle (a protected branch, a
+    ruleset, a pre-receive hook), or None when the push failed for another reason.
+
+    >>> _protection("remote: error: GH006: Protected branch update failed for refs/heads/main.")
+    'GH006: Protected branch update failed for refs/heads/main.'
+    >>> _protection(" ! [remote rejected] main -> main (pre-receive hook declined)")
+    'pre-receive hook declined'
+    """
+    github = _PROTECTED.search(text)
+    if github is not None:
+        return github.group(0).strip()
+    hook = _HOOK_DECLINED.search(text)
+    return hook.group(1) if hook is not None else None
 
 
 def _push_reason(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Commands on model registries: registry create, link, promote."""
+"""Commands on model registries: registry create, link, unlink, promote."""
 
 from __future__ import annotations
 
@@ -93,6 +93,24 @@ def link_cmd(
         line(f"{linked.source_path} -> {linked.path}")
 
 
+@click.command("unlink")
+@click.argument("path", metavar="model-registry/REGISTRY/COLLECTION:VERSION")
+@click.option("--reason", help="Why: recorded in the unlink mark.")
+@json_option
+@click.pass_context
+def unlink_cmd(ctx: click.Context, path: str, reason: str | None, as_json: bool) -> None:
+    """Take a version out of its model registry; the link and its history stay.
+
+    The aliases it holds go with it. While it holds a protected stage it is refused:
+    a reviewed promotion (promote ... --pr) moves that stage to another version first.
+    """
+    done = verbs.unlink(path, reason=reason, registry=registry_of(ctx))
+    if as_json:
+        emit_json({"path": done.path, "source": done.source_path, "unlinked": True})
+    else:
+        line(f"Unlinked {done.path} ({done.source_path})")
+
+
 @click.command("promote")
 @click.argument("path", metavar="PATH")
 @click.option(
@@ -131,8 +149,10 @@ def promote_cmd(
     """Promote a version to a stage, checked against the stage's gates.
 
     PATH is model-registry/REGISTRY/COLLECTION:vN (or :alias), or a source path
-    project/name:vN (linked first). Protected stages go by pull request (--pr, the
-    default for them): gh when logged in, else the GitHub API with GITHUB_TOKEN, else
+    project/name:vN (linked on main first). With a remote, the promotion is judged
+    against the remote's branch, the base its pull request merges into (upstream's
+    when origin is a fork). Protected stages go by pull request (--pr, the default for
+    them): gh when logged in, else the GitHub API with GITHUB_TOKEN (https only), else
     the compare URL is printed.
     """
     done = verbs.promote(
@@ -152,7 +172,12 @@ def promote_cmd(
         "previous": f"v{done.previous}" if done.previous is not None else None,
         "commit": done.commit,
         "branch": done.branch,
-        "pull_request": {"how": pr.how, "url": pr.url, "number": pr.number} if pr else None,
+        "pull_request": (
+            {"how": pr.how, "url": pr.url, "number": pr.number, "existing": pr.existing}
+            if pr
+            else None
+        ),
+        "base": done.base,
         "gates": [
             {"condition": r.condition, "passed": r.passed, "detail": r.detail}
             for r in done.verdict.results
@@ -175,8 +200,10 @@ def promote_cmd(
     elif pr.how == "compare":
         where = pr.url or "your git host"
         line(f"Open the pull request at {where}")
+    elif pr.existing:
+        line(f"Pull request (already open, now showing the branch): {pr.url or done.branch}")
     else:
         line(f"Pull request: {pr.url}")
 
 
-COMMANDS = [registry_group, link_cmd, promote_cmd]
+COMMANDS = [registry_group, link_cmd, unlink_cmd, promote_cmd]
