@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from registry_tool import _cache as blob_cache
 from registry_tool import _checks as checks
 from registry_tool import _promotion as promotion
+from registry_tool import _scaffold as scaffold
 from registry_tool import _storage_admin as storage_admin
 from registry_tool._cache import SIZE_HELP as CACHE_SIZE_HELP
 from registry_tool._cache import CacheInfo, CleanupReport
@@ -295,14 +296,17 @@ def check(
         verify_blobs=verify_blobs,
         deep=deep,
         ci=ci,
-        pull_lookup=_pull_lookup() if ci else None,
+        pull_lookup=_pull_lookup(main_branch) if ci else None,
     )
 
 
-def _pull_lookup() -> Callable[[str], int | None] | None:
-    """In GitHub Actions with a token: asks GitHub which merged pull request a commit
-    of main is the merge of."""
-    return None
+def _pull_lookup(main_branch: str) -> Callable[[str], list[tuple[int, str]]] | None:
+    """In GitHub Actions with a token: asks GitHub which merged pull requests a commit
+    of main belongs to (else ``check`` takes git's word, see ``_checks.ci``)."""
+    # deferred: the GitHub client (urllib.request, http.client, email) only for --ci
+    from registry_tool._github import merged_pulls_lookup
+
+    return merged_pulls_lookup(main_branch)
 
 
 # -- model registries ------------------------------------------------------------------
@@ -359,6 +363,22 @@ def link(source: str, target: str, aliases: list[str], *, registry: Registry = N
     return promotion.link_version(ctx, record, target, aliases)
 
 
+def unlink(path: str, *, reason: str | None = None, registry: Registry = None) -> LinkRecord:
+    """Take a registry version (``model-registry/<registry>/<collection>:vN`` or an
+    alias of it) out of its registry; refused while it holds a protected stage."""
+    ref = parse_artifact_path(path)
+    if ref.registry is None:
+        raise UsageError(
+            f"{path}: unlink takes a registry version, "
+            "model-registry/<registry>/<collection>:<vN or alias>"
+        )
+    ctx = Context.open(registry)
+    found = ctx.resolve_ref(ref)
+    assert found.link is not None  # a registry path resolves through its link
+    promotion.unlink(ctx, found.link, reason=reason)
+    return found.link
+
+
 def promote(
     path: str,
     stage: str,
@@ -406,16 +426,33 @@ def init(
     description: str | None = None,
     storage_options: dict[str, Any] | None = None,
     github: bool = False,
+    owners: list[str] | tuple[str, ...] = (),
+    wheelhouse: str | os.PathLike[str] | None = None,
 ) -> RegistryStore:
-    """Create a registry repo (``registry-tool init``)."""
-    return init_registry(
+    """Create a registry repo (``registry-tool init``). With ``github``, also what the
+    repo needs on GitHub (``init --github``): the check and site workflows, CODEOWNERS
+    naming ``owners``, and the requirements the workflows install, pinned from the
+    wheels in ``wheelhouse`` or downloaded with pip. All of it is computed (owners
+    checked, wheels hashed) before anything is written, and committed after the
+    registry's first commit."""
+    if not github and (owners or wheelhouse):
+        raise UsageError("owners and a wheelhouse go with github (init --github)")
+    files: dict[str, bytes] = {}
+    if github:
+        house = Path(wheelhouse) if wheelhouse is not None else None
+        files = scaffold.github_setup(Path(path).expanduser(), owners, wheelhouse=house)
+    store = init_registry(
         path,
         name=name,
         storage=storage,
         description=description,
         storage_options=storage_options or {},
-        github=github,
     )
+    if files:
+        scaffold.write_files(store.root, files)
+        store.git.run("add", "--", *files)
+        store.git.run("commit", "--quiet", "-m", scaffold.COMMIT_MESSAGE, "--", *files)
+    return store
 
 
 def verify_all(*, registry: Registry = None) -> BlobReport:

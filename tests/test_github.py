@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from registry_tool._scaffold import runtime_distributions
 from tests.helpers import cli_out, git
+from tests.test_github_setup import make_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -44,7 +46,11 @@ def properties(path: Path) -> None:
 @pytest.fixture
 def scaffolded(tmp_path):
     root = tmp_path / "reg"
-    cli_out("init", str(root), "--github")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for pin in runtime_distributions():
+        make_wheel(wheels, pin.name, pin.version)
+    cli_out("init", str(root), "--github", "--owners", "@acme/ml-admins", "--wheelhouse", str(wheels))
     return root
 
 
@@ -56,21 +62,28 @@ def test_init_github_writes_linted_workflows_and_codeowners(scaffolded):
     for f in files:
         properties(f)
     check = yaml.safe_load((workflows / "registry-check.yml").read_text())
-    assert set(check[True]) == {"pull_request", "merge_group"}
-    assert check["permissions"] == {"contents": "read"}
+    assert set(check[True]) == {"pull_request", "merge_group", "push"}
+    assert check["permissions"] == {}
+    assert check["jobs"]["check"]["permissions"] == {"contents": "read", "pull-requests": "read"}
     steps = check["jobs"]["check"]["steps"]
     assert steps[0]["with"]["fetch-depth"] == 0
-    assert 'registry-tool check --base "$BASE_SHA" --head "$HEAD_SHA"' in steps[-1]["run"]
+    assert steps[-1]["run"] == "registry-tool check --ci"
     committed = git(scaffolded, "ls-files", ".github").split()
-    assert committed == [".github/CODEOWNERS", ".github/workflows/publish-site.yml", ".github/workflows/registry-check.yml"]
+    assert committed == [
+        ".github/CODEOWNERS",
+        ".github/registry-tool-requirements.txt",
+        ".github/workflows/publish-site.yml",
+        ".github/workflows/registry-check.yml",
+    ]
 
 
 def test_registry_create_keeps_codeowners_naming_protected_aliases(scaffolded, monkeypatch):
     monkeypatch.setenv("REGISTRY_TOOL_DIR", str(scaffolded))
     cli_out("registry", "create", "prod", "--stages", "staging,production", "--protected", "production")
     owners = (scaffolded / ".github" / "CODEOWNERS").read_text()
-    assert "/.github/ @your-org/model-approvers" in owners
-    assert "/registries/prod/*/aliases/production.yaml @your-org/model-approvers" in owners
+    assert "/.github/ @acme/ml-admins" in owners
+    assert "/registries/prod/*/aliases/production.yaml @acme/ml-admins" in owners
+    assert "/registries/prod/*/links/* @acme/ml-admins" in owners
     assert "staging.yaml" not in owners
 
 

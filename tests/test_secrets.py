@@ -12,8 +12,10 @@ import subprocess
 import pytest
 import yaml
 
+from registry_tool._scaffold import runtime_distributions
 from tests.helpers import FakeGitHub, cli_out, clone_bare, git, write
 from tests.s3server import ACCESS_KEY, SECRET_KEY
+from tests.test_github_setup import make_wheel
 
 # Built from pieces, so no scanner takes this file for a leak.
 GITHUB_TOKEN = "gh" + "p_" + "LeakCanary" + "7Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8Lz"
@@ -43,8 +45,13 @@ def test_no_credential_is_written_anywhere(tmp_path, s3_env, bucket, monkeypatch
     monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
     cli_run = Outputs()
     root = tmp_path / "registry"
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for pin in runtime_distributions():
+        make_wheel(wheels, pin.name, pin.version)
     cli_run("init", str(root), "--name", "acme", "--storage", f"s3://{bucket}/blobs",
-            "--endpoint-url", s3_env.endpoint, "--region", "us-east-1", "--github")
+            "--endpoint-url", s3_env.endpoint, "--region", "us-east-1", "--github",
+            "--owners", "@acme/ml-admins", "--wheelhouse", str(wheels))
     bare = clone_bare(root, tmp_path / "remote.git")
     git(root, "remote", "add", "origin", str(bare))
     git(root, "fetch", "--quiet", "origin")

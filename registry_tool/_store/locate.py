@@ -22,7 +22,6 @@ from registry_tool import _yamlio as yamlio
 from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.names import validate_name
 from registry_tool._model.records import RegistryConfig, StorageConfig
-from registry_tool._scaffold import github_files
 from registry_tool._store.git import Git, clone, init_repo
 from registry_tool._store.paths import data_home
 from registry_tool._store.registry import RegistryStore, now
@@ -111,14 +110,12 @@ def init_registry(
     storage: str | None = None,
     description: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
-    github: bool = False,
 ) -> RegistryStore:
     """Create a registry repo at ``path`` (a new or empty directory, or a git repo
     without a registry), with ``registry.yaml``, a README and one commit.
 
     ``storage_options`` are the other ``storage`` fields of ``registry.yaml``
     (``endpoint_url``, ``region``, ``profile``, ``path_style``, ``checksum``, ``parallel``).
-    ``github`` also writes the pull-request check and site workflows and CODEOWNERS.
     """
     root = Path(path).expanduser().resolve()
     if (root / REGISTRY_FILE).exists():
@@ -143,8 +140,6 @@ def init_registry(
     }
     if not storage:
         files[".gitignore"] = f"/{DEFAULT_STORAGE}/\n".encode()
-    if github:
-        files.update(github_files())
     for rel, data in files.items():
         target = root / rel
         if not target.exists():

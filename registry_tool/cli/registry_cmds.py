@@ -36,8 +36,24 @@ from registry_tool.cli.render import emit_json, line
 @click.option(
     "--github",
     is_flag=True,
-    help="Also write .github/: a workflow checking every pull request, one publishing the "
-    "site, and CODEOWNERS for protected aliases.",
+    help="Also write .github/: a workflow checking every change, one publishing the site, "
+    "CODEOWNERS naming --owners for what governs the registry, and the pinned, "
+    "hash-checked requirements both workflows install. Needs --owners.",
+)
+@click.option(
+    "--owners",
+    multiple=True,
+    metavar="OWNER",
+    help="With --github: who must review changes to what governs the registry: @org/team, "
+    "@user or an email. Repeat the option or separate owners with commas.",
+)
+@click.option(
+    "--wheelhouse",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=str),
+    help="With --github: pin the wheels in DIR instead of downloading them with pip (offline "
+    "and air-gapped set-ups). DIR holds a wheel of registry-tool and of every distribution "
+    "it needs, at the versions installed here, for CPython 3.11 on Linux x86_64.",
 )
 @json_option
 def init_cmd(
@@ -50,6 +66,8 @@ def init_cmd(
     path_style: bool | None,
     description: str | None,
     github: bool,
+    owners: tuple[str, ...],
+    wheelhouse: str | None,
     as_json: bool,
 ) -> None:
     """Create a registry repo at PATH (default: the current directory).
@@ -57,7 +75,16 @@ def init_cmd(
     \b
     registry-tool init my-registry
     registry-tool init team-registry --storage s3://ml-artifacts/registry --region eu-west-1
+    registry-tool init team-registry --github --owners @acme/ml-admins
     """
+    team = [owner for value in owners for owner in value.replace(",", " ").split()]
+    if github and not team:
+        raise click.UsageError(
+            "--github needs --owners OWNER: who must review changes to what governs the "
+            "registry (@org/team, @user or an email)"
+        )
+    if not github and (owners or wheelhouse):
+        raise click.UsageError("--owners and --wheelhouse go with --github")
     options = {
         "endpoint_url": endpoint_url,
         "region": region,
@@ -71,13 +98,19 @@ def init_cmd(
         description=description,
         storage_options={k: v for k, v in options.items() if v is not None},
         github=github,
+        owners=team,
+        wheelhouse=wheelhouse,
     )
     if as_json:
-        emit_json(
-            {"name": store.name, "root": str(store.root), "storage": store.config.storage.url}
+        made = {"name": store.name, "root": str(store.root), "storage": store.config.storage.url}
+        emit_json({**made, "owners": team} if github else made)
+        return
+    line(f"Created registry {store.name!r} at {store.root} (blobs: {store.config.storage.url})")
+    if github:
+        line(
+            "Wrote .github/: the check and site workflows, CODEOWNERS (owners: "
+            f"{' '.join(team)}) and the pinned requirements they install"
         )
-    else:
-        line(f"Created registry {store.name!r} at {store.root} (blobs: {store.config.storage.url})")
 
 
 @click.group("alias")
