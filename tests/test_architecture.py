@@ -51,6 +51,7 @@ DEFERRED_INTERNAL: dict[tuple[str, str], str] = {
     ("_verbs", "_site.build"): "the site builder loads jinja2, markdown and mkdocs",
     ("_blobs", "_blobs.s3"): "S3 support (botocore's signer, http.client) only on S3",
     ("_promotion.promote", "_github"): "the GitHub client only when a pull request opens",
+    ("_verbs", "_github"): "the GitHub client only for check --ci",
 }
 
 # Third-party libraries a module may import inside a function, so that importing the

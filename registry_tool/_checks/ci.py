@@ -39,9 +39,9 @@ JUDGED = ("pull_request", "merge_group", "push")
 _MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) from \S+")
 _SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)$")
 
-# Asks GitHub which merged pull request a commit of main is the merge of; None when
-# it is none. Raises RegistryError when GitHub cannot be asked.
-PullLookup = Callable[[str], int | None]
+# Asks GitHub which merged pull requests a commit of main belongs to: (number, merge
+# commit) pairs. Raises RegistryError when GitHub cannot be asked.
+PullLookup = Callable[[str], list[tuple[int, str]]]
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def arrivals(store: RegistryStore, before: str, after: str) -> dict[str, str]:
     return found
 
 
-def pull_request_evidence(store: RegistryStore, commit: str) -> int | None:
+def pull_request_evidence(store: RegistryStore, commit: str) -> list[tuple[int, str]]:
     """The pull request git says a first-parent commit merged: a merge commit titled
     "Merge pull request #N from ..." or a commit titled "... (#N)"."""
     line = store.git.out("log", "-1", "--format=%P%x1f%s", commit, check=False)
@@ -165,19 +165,25 @@ def pull_request_evidence(store: RegistryStore, commit: str) -> int | None:
     merge = _MERGE_SUBJECT.match(subject) if len(parents.split()) == 2 else None
     squash = _SQUASH_SUBJECT.search(subject) if len(parents.split()) == 1 else None
     found = merge or squash
-    return int(found.group(1)) if found else None
+    return [(int(found.group(1)), commit)] if found else []
 
 
 class PushArrivals:
     """``arrived_by_pr`` for a push: whether the first-parent commit that brought each
-    path is the merge of a pull request (asked of GitHub, else of git)."""
+    path is part of a merged pull request (asked of GitHub, else of git): the pull
+    request's merge commit is that commit, or (a rebase merge) a later commit of the
+    same push reached from it through single-parent commits only."""
 
     def __init__(
         self, store: RegistryStore, before: str, after: str, lookup: PullLookup | None
     ) -> None:
         self.store, self.lookup = store, lookup
         self.commits = arrivals(store, before, after)
-        self.answers: dict[str, int | None] = {}
+        line = store.git.out("rev-list", "--first-parent", "--parents", f"{before}..{after}")
+        rows = [row.split() for row in reversed(line.splitlines())]
+        self.line = [row[0] for row in rows]  # oldest first
+        self.merges = {row[0] for row in rows if len(row) > 2}
+        self.answers: dict[str, bool] = {}
 
     def __call__(self, path: str) -> bool:
         commit = self.commits.get(path)
@@ -185,5 +191,17 @@ class PushArrivals:
             return False
         if commit not in self.answers:
             ask = self.lookup or (lambda c: pull_request_evidence(self.store, c))
-            self.answers[commit] = ask(commit)
-        return self.answers[commit] is not None
+            merged = {sha for _, sha in ask(commit)}
+            self.answers[commit] = bool(merged & self._rebased_onward(commit))
+        return self.answers[commit]
+
+    def _rebased_onward(self, commit: str) -> set[str]:
+        """``commit`` and the later commits of the push a rebase merge would end on."""
+        if commit not in self.line:
+            return {commit}
+        onward = {commit}
+        for later in self.line[self.line.index(commit) + 1 :]:
+            if later in self.merges or commit in self.merges:
+                break
+            onward.add(later)
+        return onward

@@ -17,14 +17,16 @@ from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
 from registry_tool._checks import promotions, rules
 from registry_tool._checks.deep import deep_problems
+from registry_tool._checks.owners import owner_problems
 from registry_tool._checks.promotions import ArrivedByPr
 from registry_tool._checks.report import CheckReport, Problem
 from registry_tool._engine.context import Context
-from registry_tool._model import layout
+from registry_tool._model import codeowners, layout
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import REGISTRY_FILE, Key
 from registry_tool._model.names import fold, parse_version
 from registry_tool._model.records import AliasRecord, VersionRecord
+from registry_tool._site import config as site_config
 from registry_tool._store import RegistryStore, Snapshot, registries
 from registry_tool.errors import DocumentError, NotFoundError
 
@@ -102,6 +104,11 @@ def check_diff(
         arrived_by_pr = lambda _path: from_pr  # noqa: E731
     added_blobs: dict[str, str] = {}
     for status, path in changes:
+        if path in (site_config.FILE, site_config.TEMPLATES) or path.startswith(
+            f"{site_config.TEMPLATES}/"
+        ):
+            problems += _site_file(snap, status, path)
+            continue
         if path != REGISTRY_FILE and not path.startswith(_OURS):
             continue
         tree_entry = snap.entry(path) if status != "D" else None
@@ -148,6 +155,7 @@ def check_diff(
     problems += promotions.holders_taken_down(ctx, snap, changes)
     problems += promotions.holders_under_new_policy(ctx, snap, changes)
     problems += promotions.storage_alone(base_snap, snap, changes)
+    problems += _owners(ctx, snap, changes)
     if deep:
         problems += deep_problems(store, snap, checked=set(added))
     if verify_blobs is not None and added_blobs:
@@ -160,6 +168,53 @@ def check_diff(
                 )
             )
     return CheckReport(files=len(changes), problems=problems)
+
+
+def _owners(ctx: Context, snap: Snapshot, changes: list[tuple[str, str]]) -> list[Problem]:
+    """A change to a model registry's config, to CODEOWNERS or to ``.github/`` leaves
+    CODEOWNERS covering what governs the registry (see ``owners``)."""
+    relevant = any(
+        path.startswith(f"{codeowners.GITHUB}/")
+        or path in codeowners.LOCATIONS
+        or layout.kind_for_path(path) == "model-registry"
+        for _, path in changes
+    )
+    if not relevant:
+        return []
+    configs = []
+    for name in registries.names(snap):
+        try:
+            config = registries.read_config(ctx.store, snap, name)
+        except DocumentError:
+            continue  # reported where it is checked as a file
+        if config is not None:
+            configs.append(config)
+
+    def read(path: str) -> bytes | None:
+        entry = snap.entry(path)
+        return snap.read(path) if entry is not None and entry.is_file else None
+
+    return owner_problems(read, bool(snap.listdir(codeowners.GITHUB)), configs)
+
+
+def _site_file(snap: Snapshot, status: str, path: str) -> list[Problem]:
+    """The site's own files a change brings: regular files (a link would publish what it
+    points at), and an ``mkdocs.yml`` within what the site build allows."""
+    if status == "D":
+        return []
+    entry = snap.entry(path)
+    if entry is not None and not entry.is_file:
+        return [Problem(path, "$", rules.NOT_REGULAR)]
+    if path != site_config.FILE:
+        return []
+    try:
+        doc = yamlio.loads(snap.read(path) or b"", path)
+        if not isinstance(doc, dict):
+            return [Problem(path, "$", "must be a mapping of mkdocs settings")]
+        site_config.check(doc, path)
+    except DocumentError as exc:
+        return [Problem(exc.path, exc.field, exc.message)]
+    return []
 
 
 def _changes(store: RegistryStore, base: str, head: str) -> list[tuple[str, str]]:

@@ -128,6 +128,7 @@ def _check_event(
     head = Snapshot(store.git, change.head)
     report.problems += ci_event.forced_push(change, main_branch)
     report.problems += holder_problems(Context(store), head, skip=set(arrived.commits))
+    report.problems = list(dict.fromkeys(report.problems))  # a holder under a new policy
     return report
 
 

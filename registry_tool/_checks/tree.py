@@ -16,12 +16,15 @@ from pathlib import Path
 
 from registry_tool._checks import rules
 from registry_tool._checks.deep import link_digests
+from registry_tool._checks.owners import owner_problems
 from registry_tool._checks.report import CheckReport, Problem
 from registry_tool._checks.rules import Known, Parsed
-from registry_tool._model import layout
-from registry_tool._model.governance import LinkRecord
+from registry_tool._model import codeowners, layout
+from registry_tool._model.governance import LinkRecord, ModelRegistryConfig
 from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.records import VersionRecord
+from registry_tool._site import config as site_config
+from registry_tool.errors import DocumentError
 
 
 def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
@@ -52,7 +55,41 @@ def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
         problems += _between_files(files, unreadable)
     if deep:
         problems += link_digests(files)
+    problems += _site_settings(root)
+    problems += _owners(root, files)
     return CheckReport(files=len(paths) + len(irregular), problems=problems, root=root)
+
+
+def _owners(root: Path, files: dict[str, Parsed]) -> list[Problem]:
+    """CODEOWNERS covers what governs the registry (see ``owners``)."""
+
+    def read(rel: str) -> bytes | None:
+        path = root / rel
+        return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+
+    configs = [
+        ModelRegistryConfig.from_doc(p.doc)
+        for p in files.values()
+        if p.key.kind == "model-registry"
+    ]
+    return owner_problems(read, (root / codeowners.GITHUB).is_dir(), configs)
+
+
+def _site_settings(root: Path) -> list[Problem]:
+    """A registry's own ``mkdocs.yml`` keeps to what the site build allows (how the
+    site looks, never code): refused here, before it reaches the Pages job."""
+    problems = [
+        Problem(path.relative_to(root).as_posix(), "$", rules.NOT_REGULAR)
+        for path in sorted((root / site_config.TEMPLATES).rglob("*"))
+        if path.is_symlink()
+    ]
+    if not os.path.lexists(root / site_config.FILE):
+        return problems
+    try:
+        site_config.load(root)
+    except DocumentError as exc:
+        problems.append(Problem(exc.path, exc.field, exc.message))
+    return problems
 
 
 @contextmanager

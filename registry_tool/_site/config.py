@@ -61,6 +61,8 @@ from registry_tool._resources import data_path
 from registry_tool.errors import DocumentError
 
 FILE = "mkdocs.yml"
+# The folder of a registry's own page templates and stylesheet.
+TEMPLATES = "site_templates"
 _TEXT_REFUSED = re.compile(r'[<>"\x00-\x08\x0b-\x1f\x7f]')
 _URL = re.compile(r'\Ahttps?://[^\s<>"\'`\\]+\Z')
 _WORD = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9 ._+-]*\Z")  # a font, colour or feature
