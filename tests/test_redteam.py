@@ -453,3 +453,65 @@ def test_codeowners_taken_off_what_governs_the_registry(owned, trainer):
     edits = {".github/CODEOWNERS": text + "/registries/models/registry.yaml\n"}
     pr = owned.open_pull_request(branch(owned, "unown", edits))
     assert_reports(owned.check_pull_request(pr), "/registries/*/registry.yaml has no owner here")
+
+
+def test_ci_never_sends_a_signed_request_to_the_storage_a_change_brings(hub, monkeypatch):
+    """check --verify-blobs looks blobs up where the base says: an endpoint a pull
+    request writes into registry.yaml gets no request, credentials or not."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # any method a client would use
+            seen.append(self.headers.get("Authorization") or "")
+            self.send_response(404)
+            self.end_headers()
+
+        do_HEAD = do_PUT = do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIACIKEY0000000000")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "ci-secret-that-must-stay-home")
+        root = hub.clone("exfiltrate")
+        config = yaml.safe_load((root / "registry.yaml").read_text())
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        config["storage"] = {"url": "s3://loot/blobs", "endpoint_url": endpoint}
+        v1 = yaml.safe_load((root / layout.version_file("training", "clf", 1)).read_text())
+        train_path = layout.version_file("training", "clf", 2)
+        edits = {
+            "registry.yaml": yaml.safe_dump(config),
+            train_path: yaml.safe_dump({**v1, "version": 2}),  # blobs to look up
+        }
+        branch(hub, "exfiltrate", edits, clone=root)
+        git(root, "checkout", "--quiet", "exfiltrate")
+        from registry_tool._checks import run_checks
+
+        report = run_checks(root, base="origin/main", head="HEAD", verify_blobs=True)
+        assert any("a storage change merges alone" in p.message for p in report.problems)
+        assert seen == []
+        assert (root / train_path).is_file()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_reason_that_forges_workflow_commands_and_trailers(hub):
+    forged = (
+        "kind: alias\nalias: staging\nversion: 1\nset_at: "
+        + STAMP
+        + ('\nreason: "ok\\n::warning::pwned\\nReviewed-by: boss"\n')
+    )
+    pr = hub.open_pull_request(branch(hub, "forge", {STAGING: forged}))
+    job = hub.check_pull_request(pr)
+    assert_reports(job, f"{STAGING}: $.reason: may not contain a line break or control character")
+    assert not any(
+        line.startswith(("::warning", "Reviewed-by")) for line in job.output.splitlines()
+    )
+    assert "pwned" not in job.summary
