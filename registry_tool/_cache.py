@@ -296,14 +296,16 @@ class BlobCache:
         found = []
         base = self._blobs / "sha256"
         try:
-            subs = list(os.scandir(base))
+            with os.scandir(base) as listing:  # closed even when the folder goes meanwhile
+                subs = list(listing)
         except FileNotFoundError:
             return []
         for sub in subs:
             if not sub.is_dir(follow_symlinks=False):
                 continue
             try:
-                entries = list(os.scandir(sub.path))
+                with os.scandir(sub.path) as listing:
+                    entries = list(listing)
             except FileNotFoundError:
                 continue
             for entry in entries:
@@ -322,7 +324,8 @@ class BlobCache:
 
     def _tmp_files(self) -> list[os.DirEntry[str]]:
         try:
-            return [e for e in os.scandir(self._tmp) if e.is_file(follow_symlinks=False)]
+            with os.scandir(self._tmp) as listing:
+                return [e for e in listing if e.is_file(follow_symlinks=False)]
         except FileNotFoundError:
             return []
 

@@ -31,10 +31,11 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-ADVICE = (
-    "looks like a secret; credentials never go in registry files: use the AWS credential "
-    "chain (environment, AWS_PROFILE, an instance role) or your CI's secrets instead"
+CREDENTIALS_FROM = (
+    "use the AWS credential chain (environment, AWS_PROFILE, an instance role) or your "
+    "CI's secrets instead"
 )
+ADVICE = f"looks like a secret; credentials never go in registry files: {CREDENTIALS_FROM}"
 
 # Whole words of a key (split on _ - . and camelCase) that name a credential.
 _SECRET_WORDS = {
@@ -74,6 +75,7 @@ _PATTERNS = [
 # An AWS secret access key: 40 base64 characters, standing alone.
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_BUCKET_SCHEMES = ("s3", "gs")
 
 
 @dataclass(frozen=True)
@@ -121,22 +123,76 @@ def value_findings(text: str) -> Iterator[str]:
         yield from _url_findings(match.group(0))
 
 
+def _authority(rest: str) -> str:
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+
+
+def _has_userinfo(scheme: str, rest: str) -> bool:
+    """Whether the part after ``scheme://`` starts with ``user[:password]@``.
+
+    ``s3://KEY:SE/CRET@bucket``: a secret with '/' in it ends the authority early, so
+    for the bucket schemes a ':' in it counts too (a bucket name holds neither ':' nor
+    '@'), while an '@' further on is a key's own character (``s3://b/model@v2``)."""
+    authority = _authority(rest)
+    if "@" in authority:
+        return True
+    return scheme.lower() in _BUCKET_SCHEMES and ":" in authority
+
+
 def _url_findings(url: str) -> Iterator[str]:
     scheme, _, rest = url.partition("://")
-    authority = rest.split("/", 1)[0].split("?", 1)[0]
-    # s3://KEY:SECRET@bucket: a secret with '/' in it breaks URL parsing, so any '@'
-    # in an s3 URL counts (bucket names cannot hold one).
-    if "@" in authority or (scheme.lower() == "s3" and "@" in rest):
+    if _has_userinfo(scheme, rest):
         yield "credentials in a URL (user:password@)"
         return
     try:
         query = urlsplit(url).query
     except ValueError:
         return
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    # ';' separates parameters for some servers as '&' does for all.
+    for name, value in parse_qsl(query.replace(";", "&"), keep_blank_values=True):
         if value and (secret_key_name(name) or name.lower() in ("sig", "awsaccesskeyid")):
             yield f"a credential in a URL's query string ({name}=...)"
             return
+
+
+def url_findings(url: str) -> list[str]:
+    """What in one URL looks like a credential (its userinfo, a signing or token query
+    parameter, or any value pattern anywhere in it), each named once.
+
+    >>> url_findings("https://host/f.bin?X-Amz-Signature=abc")
+    ["a credential in a URL's query string (X-Amz-Signature=...)"]
+    >>> url_findings("s3://bucket/models/resnet@v2.bin")
+    []
+    """
+    found = [what for pattern, what in _PATTERNS if pattern.search(url)]
+    if any(_looks_random(m.group(0)) for m in _AWS_SECRET.finditer(url)):
+        found.append("an AWS secret access key")
+    found.extend(_url_findings(url))
+    return list(dict.fromkeys(found))
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to be shown when it holds a credential: no userinfo, no query string,
+    no fragment, and nothing past the host when what is left still looks like one.
+
+    >>> redact_url("s3://KEY:SE/CRET@bucket/key?x=1")
+    's3://bucket/key'
+    >>> redact_url("https://host/data.bin?X-Amz-Signature=abc")
+    'https://host/data.bin'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "(a URL)"
+    authority = _authority(rest)
+    if "@" in authority:
+        rest = authority.rpartition("@")[2] + rest[len(authority) :]
+    elif _has_userinfo(scheme, rest) and "@" in rest:
+        rest = rest.split("@", 1)[1]  # s3://KEY:SE/CRET@bucket: the secret held a '/'
+    rest = rest.split("?", 1)[0].split("#", 1)[0].split(";", 1)[0]
+    shown = f"{scheme}://{rest}"
+    if url_findings(shown):
+        shown = f"{scheme}://{_authority(rest).rpartition('@')[2]}/..."
+    return shown
 
 
 def _walk(value: Any, path: str, *, names_are_data: bool = False) -> Iterator[Finding]:

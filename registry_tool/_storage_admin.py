@@ -1,7 +1,10 @@
 """Moving a registry's blobs to another store: ``storage set`` and ``storage sync``.
 
 ``set_storage`` commits a new ``registry.yaml`` whose ``storage`` is the new store and
-whose ``previous_storage`` is the old one. ``sync_storage`` then copies every blob a
+whose ``previous_storage`` is the old one, after recording the registry in the new
+store (its ``used-by/`` marker, see ``_store.locate``): a store another registry uses is
+refused unless it is declared shared, and a URL, endpoint, region or profile that
+looks like a credential is refused before anything is read or written. ``sync_storage`` then copies every blob a
 version on the current branch names from the old store (or any other) to the new one:
 blobs already there are skipped, every blob is verified against its digest on the way,
 and each is written atomically, so a sync that stops half way is resumed by running it
@@ -13,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,46 @@ from registry_tool._engine.live import live_blobs
 from registry_tool._hashing import scratch_path
 from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.records import RegistryConfig, StorageConfig
+from registry_tool._secret_scan import CREDENTIALS_FROM, url_findings
 from registry_tool._store import Change, Snapshot, cache_home, open_registry
-from registry_tool.errors import ArtifactError, CorruptBlobError, UsageError
+from registry_tool._store.locate import (
+    claim_store,
+    refuse_secrets,
+    refuse_taken,
+    registry_config,
+    release_store,
+)
+from registry_tool.errors import ArtifactError, CorruptBlobError, StorageError, UsageError
 
 Registry = str | os.PathLike[str] | None
+
+# The options of `registry-tool storage set` that fill each field of registry.yaml.
+SET_OPTIONS = {
+    "$.storage.url": "storage URL",
+    "$.storage.endpoint_url": "--endpoint-url",
+    "$.storage.region": "--region",
+    "$.storage.profile": "--profile",
+}
+
+
+def check_init(
+    path: str | os.PathLike[str],
+    *,
+    name: str | None,
+    storage: str | None,
+    description: str | None,
+    storage_options: Mapping[str, Any] | None,
+) -> None:
+    """Refuse what ``init`` would refuse about its ``registry.yaml`` (a bad name, a
+    credential in a field), before ``init --github`` computes its files (which may
+    download wheels)."""
+    registry_config(
+        Path(path).expanduser().resolve(),
+        name=name,
+        storage=storage,
+        description=description,
+        storage_options=storage_options,
+    )
 
 
 # -- storage set ---------------------------------------------------------------------
@@ -38,6 +77,7 @@ class SetResult:
     storage: StorageConfig
     previous: StorageConfig | None
     commit: str | None  # None when the registry already used this storage
+    recorded: bool = False  # the store's marker of this registry was written now
 
     @property
     def changed(self) -> bool:
@@ -49,6 +89,7 @@ class SetResult:
             "previous_storage": self.previous.to_doc() if self.previous else None,
             "changed": self.changed,
             "commit": self.commit,
+            "recorded": self.recorded,
         }
 
 
@@ -59,14 +100,24 @@ def set_storage(
     region: str | None = None,
     profile: str | None = None,
     path_style: bool | None = None,
+    shared_storage: bool = False,
     registry: Registry = None,
 ) -> SetResult:
     """Point the registry at another blob store, keeping the old one as
     ``previous_storage``; one commit, ``storage set <url>``. The blobs stay where they
-    are until ``sync_storage`` copies them."""
+    are until ``sync_storage`` copies them.
+
+    The new store records this registry first (and a store another registry uses is
+    refused unless ``shared_storage``); the store the registry already uses is recorded
+    too when it names nobody yet, which is how a store made before markers existed is
+    claimed."""
     url = url.strip()
     if not url:
         raise UsageError("storage set: the storage URL is empty")
+    wanted = StorageConfig(
+        url=url, endpoint_url=endpoint_url, region=region, profile=profile, path_style=path_style
+    )
+    refuse_secrets({"storage": wanted.to_doc()}, SET_OPTIONS)  # before any message quotes one
     s3_only: dict[str, object] = {
         "--endpoint-url": endpoint_url,
         "--region": region,
@@ -77,10 +128,12 @@ def set_storage(
     if given and not url.startswith("s3://"):
         raise UsageError(f"{', '.join(given)}: only for s3:// storage, not {url!r}")
     store = open_registry(registry)
-    wanted = StorageConfig(
-        url=url, endpoint_url=endpoint_url, region=region, profile=profile, path_style=path_style
-    )
-    open_blob_store(wanted, store.root)  # refuses a URL no store understands
+    blobs = open_blob_store(wanted, store.root)  # refuses a URL no store understands
+    refuse_taken(blobs, store.config, shared=shared_storage)
+    options = {
+        **SET_OPTIONS,
+        **{f"$.previous_storage.{k}": "the storage replaced" for k in ("url", "endpoint_url")},
+    }
 
     def build(snap: Snapshot) -> Change[tuple[StorageConfig | None, bool]]:
         change: Change[tuple[StorageConfig | None, bool]] = Change()
@@ -92,15 +145,23 @@ def set_storage(
             change.result = (config.previous_storage, False)
             return change
         new = replace(config, storage=wanted, previous_storage=config.storage)
+        refuse_secrets(new.to_doc(), options)
         change.put(REGISTRY_FILE, new.to_doc(), "registry")
         change.message = f"storage set {url}\n\nprevious storage: {config.storage.url}"
         change.result = (config.storage, True)
         return change
 
-    written = store.write(build)
+    recorded = claim_store(blobs, store.config, store.root, shared=shared_storage)
+    try:
+        written = store.write(build)
+    except BaseException:
+        if recorded:
+            with contextlib.suppress(StorageError):
+                release_store(blobs, store.config)
+        raise
     assert written.result is not None
     previous, _ = written.result
-    return SetResult(wanted, previous, written.commit)
+    return SetResult(wanted, previous, written.commit, recorded)
 
 
 # -- storage sync --------------------------------------------------------------------
@@ -157,7 +218,13 @@ def _source_config(config: RegistryConfig, from_url: str | None) -> StorageConfi
 
 def sync_storage(from_url: str | None = None, *, registry: Registry = None) -> SyncReport:
     """Copy every blob the registry's versions name from the previous store (or
-    ``from_url``) to the current one; only what the current one lacks is copied."""
+    ``from_url``) to the current one; only what the current one lacks is copied.
+    A ``from_url`` carrying a credential is refused: the report would print it."""
+    found = url_findings(from_url) if from_url is not None else []
+    if found:
+        raise UsageError(
+            f"--from: {', '.join(found)}; a storage URL carries no credentials: {CREDENTIALS_FROM}"
+        )
     ctx = Context.open(registry)
     config = ctx.store.config
     source_config = _source_config(config, from_url)

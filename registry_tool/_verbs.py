@@ -405,10 +405,26 @@ def stage_history(path: str, stage: str | None, *, registry: Registry = None) ->
     )
 
 
-def gc(*, grace: float, dry_run: bool = False, registry: Registry = None) -> GcReport:
+def gc(
+    *,
+    grace: float,
+    dry_run: bool = False,
+    force: bool = False,
+    include: list[str] | tuple[str, ...] = (),
+    warn: Callable[[str], None] | None = None,
+    registry: Registry = None,
+) -> GcReport:
     """Remove the blobs no version on any branch or tag names, older than ``grace``
-    seconds (see ``registry_tool._gc``)."""
-    return collect_garbage(Context.open(registry), grace=grace, dry_run=dry_run)
+    seconds; ``include`` the other registries sharing the store, ``force`` for a grace
+    under an hour, which ``warn`` hears about (see ``registry_tool._gc``)."""
+    return collect_garbage(
+        Context.open(registry),
+        grace=grace,
+        dry_run=dry_run,
+        force=force,
+        include=include,
+        warn=warn,
+    )
 
 
 def registry_root(registry: Registry = None) -> Path:
@@ -428,15 +444,24 @@ def init(
     github: bool = False,
     owners: list[str] | tuple[str, ...] = (),
     wheelhouse: str | os.PathLike[str] | None = None,
+    shared_storage: bool = False,
 ) -> RegistryStore:
     """Create a registry repo (``registry-tool init``). With ``github``, also what the
     repo needs on GitHub (``init --github``): the check and site workflows, CODEOWNERS
     naming ``owners``, and the requirements the workflows install, pinned from the
     wheels in ``wheelhouse`` or downloaded with pip. All of it is computed (owners
     checked, wheels hashed) before anything is written, and committed after the
-    registry's first commit."""
+    registry's first commit. A blob store another registry uses is refused unless
+    ``shared_storage`` (see ``registry_tool._store.locate``)."""
     if not github and (owners or wheelhouse):
         raise UsageError("owners and a wheelhouse go with github (init --github)")
+    storage_admin.check_init(
+        path,
+        name=name,
+        storage=storage,
+        description=description,
+        storage_options=storage_options,
+    )
     files: dict[str, bytes] = {}
     if github:
         house = Path(wheelhouse) if wheelhouse is not None else None
@@ -447,6 +472,7 @@ def init(
         storage=storage,
         description=description,
         storage_options=storage_options or {},
+        shared_storage=shared_storage,
     )
     if files:
         scaffold.write_files(store.root, files)
@@ -475,6 +501,7 @@ def storage_set(
     region: str | None = None,
     profile: str | None = None,
     path_style: bool | None = None,
+    shared_storage: bool = False,
     registry: Registry = None,
 ) -> storage_admin.SetResult:
     return storage_admin.set_storage(
@@ -483,6 +510,7 @@ def storage_set(
         region=region,
         profile=profile,
         path_style=path_style,
+        shared_storage=shared_storage,
         registry=registry,
     )
 

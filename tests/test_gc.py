@@ -29,6 +29,7 @@ from tests.helpers import (
     clone_registry,
     create_prod_registry,
     git,
+    invoke,
     push_to_bare,
     write,
 )
@@ -125,9 +126,9 @@ def test_young_blobs_stay_and_a_dry_run_removes_nothing(registry):
     out = cli_out("gc")
     assert "removed 1 blob (11 B) of 3 blobs" in out
     assert local_blobs(registry) == {digest_of("kept"), young}
-    cli_out("gc", "--grace", "0s")
+    cli_out("gc", "--grace", "0s", "--force")
     assert local_blobs(registry) == {digest_of("kept")}
-    assert "removed 0 blobs" in cli_out("gc", "--grace", "0s")
+    assert "removed 0 blobs" in cli_out("gc", "--grace", "0s", "--force")
 
 
 def test_gc_fetches_the_remote_first(tmp_path, monkeypatch):
@@ -143,13 +144,13 @@ def test_gc_fetches_the_remote_first(tmp_path, monkeypatch):
     for path in (blobs / "sha256").glob("*/*"):
         os.utime(path, (then, then))
 
-    report = collect_garbage(Context.open(), grace=0)
+    report = collect_garbage(Context.open(), grace=0, force=True)
 
     assert report.removed == []
     assert set(LocalBlobStore(blobs).iter_digests()) == {digest_of("pushed by another clone")}
     # An unreachable remote stops gc before anything is removed.
     git(ours.root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
-    message = cli_error("gc", "--grace", "0s")
+    message = cli_error("gc", "--grace", "0s", "--force")
     assert message.startswith("error: cannot fetch 'origin'")
     assert set(LocalBlobStore(blobs).iter_digests()) == {digest_of("pushed by another clone")}
 
@@ -270,7 +271,7 @@ def test_delete_and_gc_on_s3(s3_registry, s3_env, bucket, tmp_path):
     dry = json.loads(cli_out("gc", "--dry-run", "--grace", "0s", "--json"))
     assert dry["removed"] == 2 and stored() == everything
 
-    done = json.loads(cli_out("gc", "--grace", "0s", "--json"))
+    done = json.loads(invoke("gc", "--grace", "0s", "--force", "--json").stdout)
 
     gone = {digest_of("weights v1"), digest_of("weights v2")}
     assert {b["digest"][7:] for b in done["removed_blobs"]} == gone

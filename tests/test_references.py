@@ -224,7 +224,7 @@ def test_all_the_guide_references_in_one_artifact(s3_registry, s3_refs, bucket, 
     got = log(dataset)
 
     # one blob in the store: notes.txt; none of the references' bytes
-    blobs = s3_keys(s3_refs, bucket, "blobs/")
+    blobs = s3_keys(s3_refs, bucket, "blobs/sha256/")
     assert len(blobs) == 1
     assert blobs[0].endswith(hashlib.sha256(b"stored in the blob store").hexdigest())
 
@@ -238,7 +238,7 @@ def test_all_the_guide_references_in_one_artifact(s3_registry, s3_refs, bucket, 
         "notes.txt": b"stored in the blob store",
     }
     assert got.verify(out).ok
-    assert len(s3_keys(s3_refs, bucket, "blobs/")) == 1
+    assert len(s3_keys(s3_refs, bucket, "blobs/sha256/")) == 1
 
 
 # -- s3:// -----------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def test_a_server_that_dies_mid_log_leaves_no_version_and_a_rerun_uploads_the_re
     assert not (reg.root / "projects/p/data").exists()
 
     own_s3.restart()
-    stored_before = own_s3.client().list_objects_v2(Bucket="fault").get("KeyCount", 0)
+    stored_before = own_s3.client().list_objects_v2(Bucket="fault", Prefix="blobs/sha256/").get("KeyCount", 0)
     assert 0 < stored_before < 60
     counter.calls.clear()
     counter.stored.clear()
@@ -208,7 +208,7 @@ def test_a_server_that_dies_mid_log_leaves_no_version_and_a_rerun_uploads_the_re
     # present): at most one per upload thread that was in flight when it died.
     assert counter.stored.count("PutObject") == 60 - stored_before
     assert 60 - stored_before <= counter.count() <= 60 - stored_before + 16
-    assert own_s3.client().list_objects_v2(Bucket="fault")["KeyCount"] == 60
+    assert own_s3.client().list_objects_v2(Bucket="fault", Prefix="blobs/sha256/")["KeyCount"] == 60
 
 
 def test_cli_init_with_s3_storage_then_log_and_get(s3_env, bucket, tmp_path, monkeypatch):

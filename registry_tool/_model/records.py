@@ -6,6 +6,7 @@ Each record converts to and from the plain dict that is written as YAML
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,19 @@ class RegistryConfig:
         if self.description:
             doc["description"] = self.description
         return doc
+
+    @property
+    def identity(self) -> str:
+        """What names this registry in the blob stores it uses: ``<name>.<16 hex>``, the
+        hex from its name and ``created_at`` (microseconds), the same in every clone and
+        different for every ``init``. A copy of a registry's folder is the same registry
+        by this measure, as by its git history: make a new one with ``init``.
+
+        >>> RegistryConfig("team", StorageConfig(".blobs"), "2024-01-01T00:00:00Z").identity
+        'team.03dd2b332a9563fa'
+        """
+        seed = f"{self.name}\n{self.created_at}".encode()
+        return f"{self.name}.{hashlib.sha256(seed).hexdigest()[:16]}"
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RegistryConfig:

@@ -14,7 +14,9 @@ scheme         digest                                 ``extra``
 =============  =====================================  ====================================
 
 ``checksum=False`` records the URI itself as the digest and does not contact the
-store. A prefix (``s3://bucket/data/``, ``gs://bucket/data/``, a directory) gives one
+store. Either way a URI carrying a credential (``s3://KEY:SECRET@bucket``,
+``https://user:pw@host``, a presigned query string) is refused before anything is
+asked or recorded: the URI is written to the registry and shown on its site. A prefix (``s3://bucket/data/``, ``gs://bucket/data/``, a directory) gives one
 entry per object, named ``<name>/<key relative to the prefix>``; more objects than
 ``max_objects`` is an error, never a silent cut. Downloads check what was recorded
 (S3: the version, else ``If-Match`` on the ETag; HTTP: the ETag or size and

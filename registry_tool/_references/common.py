@@ -18,6 +18,7 @@ from typing import IO, Any
 from registry_tool._hashing import CHUNK, Advance
 from registry_tool._model.manifest import Entry
 from registry_tool._model.names import validate_entry_path
+from registry_tool._secret_scan import redact_url, url_findings
 from registry_tool.errors import ArtifactError, InvalidNameError, UsageError, VerificationError
 
 MAX_URI = 4096  # the manifest schema's limit for a ref (and a digest)
@@ -35,14 +36,35 @@ def has_control(text: str) -> bool:
 
 
 def check_uri(uri: object) -> str:
-    """``uri`` if it is a non-empty string without control characters within ``MAX_URI``."""
+    """``uri`` if it is a non-empty string without control characters within ``MAX_URI``,
+    holding no credential (checked first, so no other error quotes one)."""
     if not isinstance(uri, str) or not uri:
         raise UsageError(f"reference {uri!r}: expected a URI string such as s3://bucket/key")
+    refuse_credentials(uri)
     if has_control(uri):
         raise UsageError(f"reference {uri!r}: the URI contains a control character")
     if len(uri) > MAX_URI:
         raise UsageError(f"reference {uri[:80]!r}...: the URI is longer than {MAX_URI} characters")
     return uri
+
+
+def refuse_credentials(uri: str) -> None:
+    """Refuse a URI that carries a credential: userinfo (``s3://KEY:SECRET@bucket``,
+    ``https://user:pw@host``) or a signing or token query parameter (a presigned S3 or
+    GCS URL, an Azure SAS, ``token=``). A reference's URI is written to the registry
+    and shown on its site, for everyone who can read either; a presigned URL also
+    stops working when it expires. Refused rather than stripped: a stripped presigned
+    URL names an object the registry cannot read, which the user should hear now.
+    What counts as a credential is ``_secret_scan``'s one definition."""
+    found = url_findings(uri)
+    if found:
+        raise UsageError(
+            f"reference {redact_url(uri)}: {', '.join(found)} would be written to the "
+            "registry; a reference keeps no credentials: give the object's URI without them "
+            "(s3://bucket/key, gs://bucket/object, or an https URL without a signature: a "
+            "presigned URL also expires), and let s3:// references take credentials from "
+            "the AWS credential chain (environment, AWS_PROFILE, an instance role)"
+        )
 
 
 def check_digest(uri: str, digest: str) -> str:

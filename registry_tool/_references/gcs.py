@@ -122,7 +122,8 @@ def _gcs_list(host: str, bucket: str, prefix: str) -> Iterator[Any]:
 
 
 def check(uri: str) -> None:
-    """Nothing to refuse before the storage API is asked."""
+    """Nothing more to refuse before the store is asked: a URI with credentials
+    (``KEY:SECRET@bucket``, a signed query string) never gets here (``common.check_uri``)."""
 
 
 default_name = bucket_default_name

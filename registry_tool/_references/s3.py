@@ -69,7 +69,8 @@ def _s3_entry(
 
 
 def check(uri: str) -> None:
-    """Nothing to refuse before the store is asked."""
+    """Nothing more to refuse before the store is asked: a URI with credentials
+    (``KEY:SECRET@bucket``, a signed query string) never gets here (``common.check_uri``)."""
 
 
 default_name = bucket_default_name

@@ -80,6 +80,12 @@ def storage_group() -> None:
     default=None,
     help="S3 path-style addressing (default: on when --endpoint-url is given).",
 )
+@click.option(
+    "--shared-storage",
+    is_flag=True,
+    help="Use the store though another registry uses it too. gc in any registry using "
+    "it then needs the others, given with --include-registry.",
+)
 @json_option
 @click.pass_context
 def storage_set_cmd(
@@ -89,13 +95,17 @@ def storage_set_cmd(
     region: str | None,
     profile: str | None,
     path_style: bool | None,
+    shared_storage: bool,
     as_json: bool,
 ) -> None:
     """Point the registry at the blob store URL, in one commit.
 
     URL is s3://bucket/prefix, a file:// URL or a directory (relative to the
     registry). The old store is kept as previous_storage in registry.yaml; run
-    'registry-tool storage sync' to copy the blobs over.
+    'registry-tool storage sync' to copy the blobs over. The store records which
+    registries use it (a used-by/ folder in it); one that another registry uses is
+    refused unless --shared-storage is given. Credentials never go in the URL or the
+    options: they come from the AWS credential chain.
     """
     result = verbs.storage_set(
         url,
@@ -103,12 +113,15 @@ def storage_set_cmd(
         region=region,
         profile=profile,
         path_style=path_style,
+        shared_storage=shared_storage,
         registry=registry_of(ctx),
     )
     if as_json:
         emit_json(result.to_dict())
     elif not result.changed:
         line(f"storage is already {result.storage.url}")
+        if result.recorded:
+            line(f"recorded this registry as a user of {result.storage.url}")
     else:
         was = result.previous.url if result.previous else "-"
         line(f"storage: {result.storage.url} (was {was})")

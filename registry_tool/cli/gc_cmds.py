@@ -9,7 +9,8 @@ import click
 from registry_tool import _verbs as verbs
 from registry_tool._fmt import human_size
 from registry_tool.cli.options import json_option, registry_of
-from registry_tool.cli.render import emit_json, line
+from registry_tool.cli.render import emit_json, line, problem
+from registry_tool.errors import UsageError
 
 
 @click.command("delete")
@@ -65,19 +66,57 @@ def delete_cmd(
     show_default=True,
     metavar="DURATION",
     help="Keep unnamed blobs younger than this (s, m, h, d, w): a log uploads its blobs "
-    "before it commits, and this is what protects a log in progress.",
+    "before it commits, and this is what protects a log in progress. Under an hour "
+    "needs --force.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run with a --grace under an hour (a log in progress may lose its blobs).",
+)
+@click.option(
+    "--include-registry",
+    "include",
+    multiple=True,
+    metavar="PATH|URL",
+    help="Another registry using the same blob store (a clone of it or its git URL): "
+    "what its versions name is kept. Needed for every other registry the store records.",
 )
 @json_option
 @click.pass_context
-def gc_cmd(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None:
+def gc_cmd(
+    ctx: click.Context,
+    dry_run: bool,
+    grace: str,
+    force: bool,
+    include: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Remove blobs that no version on any branch or tag names.
 
     Every ref is read (local and remote-tracking branches, tags; remotes are fetched
     first). Blobs named only by deleted versions go, unless an alias or a stage still
-    names such a version; blobs younger than --grace stay.
+    names such a version; blobs younger than --grace stay. A store that other
+    registries use too (see 'storage set --shared-storage') is collected only with each
+    of them given by --include-registry. Anything in the store that is not a blob is
+    reported and left.
     """
     seconds = verbs.parse_duration(grace)
-    report = verbs.gc(grace=seconds, dry_run=dry_run, registry=registry_of(ctx))
+    try:
+        report = verbs.gc(
+            grace=seconds,
+            dry_run=dry_run,
+            force=force,
+            include=include,
+            warn=lambda text: problem(f"warning: {text}"),
+            registry=registry_of(ctx),
+        )
+    except UsageError as exc:
+        if exc.field == "--grace":
+            raise click.UsageError(str(exc)) from None
+        raise
+    for stray in report.strays:
+        problem(f"gc: skipped {stray} in {report.store}: not a blob, left in place")
     if as_json:
         emit_json(report.to_dict())
         return
@@ -90,17 +129,25 @@ def gc_cmd(ctx: click.Context, dry_run: bool, grace: str, as_json: bool) -> None
     held = ""
     if report.held:
         held = f" ({report.held} kept for a deleted version an alias or stage names)"
+    shared = f" (and of {', '.join(report.shared_with)})" if report.shared_with else ""
+    strays = f"; left {_count(len(report.strays), 'stray')} (not blobs)" if report.strays else ""
     line(
         f"{report.store}: {verb} {_blobs(len(report.removed))} "
         f"({human_size(report.removed_bytes)}) of {_blobs(report.blobs)} "
         f"({human_size(report.bytes)}); kept {report.kept} named by versions on "
-        f"{report.refs} {'ref' if report.refs == 1 else 'refs'}{held}, {report.young} "
-        f"younger than {verbs.format_duration(seconds)}"
+        f"{report.refs} {'ref' if report.refs == 1 else 'refs'}{shared}{held}, {report.young} "
+        f"younger than {verbs.format_duration(seconds)}{strays}"
     )
+    if report.recorded:
+        line(f"recorded this registry as the user of {report.store}")
 
 
 def _blobs(n: int) -> str:
-    return f"{n} blob" if n == 1 else f"{n} blobs"
+    return _count(n, "blob")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 COMMANDS = [delete_cmd, gc_cmd]

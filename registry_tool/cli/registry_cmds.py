@@ -55,6 +55,12 @@ from registry_tool.cli.render import emit_json, line
     "and air-gapped set-ups). DIR holds a wheel of registry-tool and of every distribution "
     "it needs, at the versions installed here, for CPython 3.11 on Linux x86_64.",
 )
+@click.option(
+    "--shared-storage",
+    is_flag=True,
+    help="Use a blob store another registry already uses (both then keep their blobs "
+    "there; gc in either needs the other given with --include-registry).",
+)
 @json_option
 def init_cmd(
     path: str,
@@ -68,6 +74,7 @@ def init_cmd(
     github: bool,
     owners: tuple[str, ...],
     wheelhouse: str | None,
+    shared_storage: bool,
     as_json: bool,
 ) -> None:
     """Create a registry repo at PATH (default: the current directory).
@@ -100,6 +107,7 @@ def init_cmd(
         github=github,
         owners=team,
         wheelhouse=wheelhouse,
+        shared_storage=shared_storage,
     )
     if as_json:
         made = {"name": store.name, "root": str(store.root), "storage": store.config.storage.url}
