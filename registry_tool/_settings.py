@@ -10,7 +10,10 @@ README and ARCHITECTURE.md print; a test holds the three in step.
 
 from __future__ import annotations
 
+import math
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,11 +77,106 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-def _get(name: str) -> str | None:
+class SettingError(UsageError):
+    """A ``REGISTRY_TOOL_*`` variable holds a value it cannot take. It is a usage error,
+    as a bad option is, so the command line exits with 2 (``exit_code``)."""
+
+    exit_code = 2
+
+
+# The most files stored or fetched at once: each is a thread, and a count past this is
+# a typo, not a plan (S3's own pool is far smaller).
+MAX_WORKERS = 1024
+# The longest a git remote may stall, in seconds: a day; more is read as a day.
+MAX_GIT_TIMEOUT = 86400.0
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_CHECKSUMS = ("when_supported", "when_required")
+_RETRY_MODES = ("legacy", "standard", "adaptive")
+# A size as the download cache reads it (``_cache.parse_size``): digits, a unit of
+# bytes. Refused here first, so that a bad value is a usage error like the others and
+# 5,000 digits never reach ``int()``.
+_SIZE = re.compile(r"\s*(\d{1,20}(\.\d{0,20})?|\.\d{1,20})\s*(|b|[kmgt]i?b|[kmgt])\s*", re.I)
+
+
+def _shown(value: str) -> str:
+    """The value as an error quotes it: in quotes, and cut short when it is long."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def _raw(name: str) -> str | None:
     """The variable's value, or None when it is unset or blank."""
     assert name in SETTINGS, name
     value = os.environ.get(name)
     return value if value and value.strip() else None
+
+
+def _whole(name: str, value: str, low: int, high: int, what: str) -> int:
+    text = value.strip()
+    count = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else -1
+    if not low <= count <= high:
+        raise SettingError(f"${name}: {_shown(value)} is not {what}")
+    return count
+
+
+def _switch(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise SettingError(f"${name}: {_shown(value)} is not 1 or 0 (true/false, yes/no, on/off)")
+
+
+def _one_of(name: str, value: str, choices: tuple[str, ...]) -> str:
+    word = value.strip().lower()
+    if word not in choices:
+        raise SettingError(f"${name}: {_shown(value)} is not one of {', '.join(choices)}")
+    return word
+
+
+def _size(name: str, value: str) -> str:
+    if not _SIZE.fullmatch(value):
+        raise SettingError(
+            f"${name}: {_shown(value)} is not a size (plain bytes, or a number with a unit: "
+            "KB, MB, GB, TB or KiB, MiB, GiB, TiB, e.g. 20GB or 512MiB)"
+        )
+    return value
+
+
+# Every setting that takes a number or a word from a list, with what reads it.
+_CHECKS: dict[str, Callable[[str, str], object]] = {
+    "REGISTRY_TOOL_CACHE_MAX_SIZE": lambda n, v: _size(n, v),
+    "REGISTRY_TOOL_WORKERS": lambda n, v: _whole(
+        n, v, 1, MAX_WORKERS, f"a whole number of 1 or more, up to {MAX_WORKERS}"
+    ),
+    "REGISTRY_TOOL_NO_GH": _switch,
+    "REGISTRY_TOOL_S3_FAST": _switch,
+    "REGISTRY_TOOL_S3_PATH_STYLE": _switch,
+    "REGISTRY_TOOL_S3_CHECKSUM": lambda n, v: _one_of(n, v, _CHECKSUMS),
+    "REGISTRY_TOOL_S3_RETRY_MODE": lambda n, v: _one_of(n, v, _RETRY_MODES),
+    "REGISTRY_TOOL_S3_MAX_ATTEMPTS": lambda n, v: _whole(
+        n, v, 0, 100, "a whole number from 0 to 100"
+    ),
+}
+
+
+def check() -> None:
+    """Raise :class:`SettingError` for the first variable set to a value it cannot take.
+
+    Every accessor runs this first, so a typo in any setting is reported by the first
+    command, whatever it reads, rather than by the upload that reads it hours later."""
+    for name, parse in _CHECKS.items():
+        value = _raw(name)
+        if value is not None:
+            parse(name, value)
+
+
+def _get(name: str) -> str | None:
+    """The variable's value (None when it is unset or blank), once every setting has
+    been found readable."""
+    check()
+    return _raw(name)
 
 
 def registry_dir() -> str | None:
@@ -91,59 +189,57 @@ def cache_dir() -> Path | None:
 
 
 def cache_max_size() -> str | None:
-    """The raw text (``10GiB``); the cache parses it and names the variable on error."""
+    """The text (``10GiB``), of the shape of a size; the cache reads its value."""
     return _get("REGISTRY_TOOL_CACHE_MAX_SIZE")
 
 
 def workers() -> int | None:
     value = _get("REGISTRY_TOOL_WORKERS")
-    if value is None:
-        return None
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise UsageError(f"$REGISTRY_TOOL_WORKERS: {value!r} is not a whole number of 1 or more")
-    return count
+    return None if value is None else int(value)
 
 
 def git_timeout() -> float:
-    """Seconds a git remote may stall; 60 when unset or unreadable, at least 1."""
+    """Seconds a git remote may stall: 60 when unset or not a number (NaN included),
+    at least 1 and at most a day (an infinite wait would overflow the watchdog)."""
     try:
-        return max(1.0, float(_get("REGISTRY_TOOL_GIT_TIMEOUT") or 60))
+        seconds = float(_get("REGISTRY_TOOL_GIT_TIMEOUT") or 60)
     except ValueError:
         return 60.0
+    if math.isnan(seconds):
+        return 60.0
+    return min(MAX_GIT_TIMEOUT, max(1.0, seconds))
 
 
 def use_gh() -> bool:
-    return _get("REGISTRY_TOOL_NO_GH") is None
+    value = _get("REGISTRY_TOOL_NO_GH")
+    return value is None or not _switch("REGISTRY_TOOL_NO_GH", value)
 
 
 def s3_fast() -> bool:
-    return (_get("REGISTRY_TOOL_S3_FAST") or "1").lower() not in ("0", "false", "no", "off")
+    value = _get("REGISTRY_TOOL_S3_FAST")
+    return value is None or _switch("REGISTRY_TOOL_S3_FAST", value)
 
 
 def s3_path_style() -> str | None:
-    return _get("REGISTRY_TOOL_S3_PATH_STYLE")
+    """``"1"`` or ``"0"`` when set (any of the words a switch takes), else None."""
+    value = _get("REGISTRY_TOOL_S3_PATH_STYLE")
+    if value is None:
+        return None
+    return "1" if _switch("REGISTRY_TOOL_S3_PATH_STYLE", value) else "0"
 
 
 def s3_checksum() -> str | None:
-    return _get("REGISTRY_TOOL_S3_CHECKSUM")
+    value = _get("REGISTRY_TOOL_S3_CHECKSUM")
+    return None if value is None else value.strip().lower()
 
 
 def s3_retry_mode() -> str:
-    return _get("REGISTRY_TOOL_S3_RETRY_MODE") or "standard"
+    value = _get("REGISTRY_TOOL_S3_RETRY_MODE")
+    return "standard" if value is None else value.strip().lower()
 
 
 def s3_max_attempts() -> int:
-    value = _get("REGISTRY_TOOL_S3_MAX_ATTEMPTS") or "6"
-    try:
-        return int(value)
-    except ValueError:
-        raise UsageError(
-            f"$REGISTRY_TOOL_S3_MAX_ATTEMPTS: {value!r} is not a whole number"
-        ) from None
+    return int(_get("REGISTRY_TOOL_S3_MAX_ATTEMPTS") or "6")
 
 
 def s3_environment() -> tuple[tuple[str, str], ...]:

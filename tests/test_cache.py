@@ -256,9 +256,12 @@ def test_cache_command_errors(tmp_path, monkeypatch):
         "e.g. 20GB or 512MiB)"
     )
     monkeypatch.setenv("REGISTRY_TOOL_CACHE_MAX_SIZE", "big")
-    result = invoke(*["cache", "info"])
-    assert result.exit_code == 1 and "REGISTRY_TOOL_CACHE_MAX_SIZE: 'big'" in result.stderr
-    # An explicit --max-size does not need the environment's bound.
+    result = invoke(*["cache", "info"])  # a bad setting is a usage error, as a bad option
+    assert result.exit_code == 2 and "REGISTRY_TOOL_CACHE_MAX_SIZE: 'big'" in result.stderr
+    # Every setting is checked before a command runs, even one an option would override.
+    result = invoke(*["cache", "cleanup", "--max-size", "1GB"])
+    assert result.exit_code == 2 and "REGISTRY_TOOL_CACHE_MAX_SIZE: 'big'" in result.stderr
+    monkeypatch.delenv("REGISTRY_TOOL_CACHE_MAX_SIZE")
     assert "removed 0 blobs" in cli_out("cache", "cleanup", "--max-size", "1GB")
 
 

@@ -512,3 +512,20 @@ def test_readers_take_a_registry_alias_by_its_file_name_not_its_field(governed):
         "field": "$.alias",
         "message": "is 'production', but the file is named staging.yaml",
     } in tree_problems()
+
+
+def test_a_change_numbering_a_version_far_past_a_gap_is_one_problem(registry):
+    from registry_tool._checks import run_checks
+
+    log("clf", {"model.pth": "weights"})
+    folder = registry.root / "projects/training/clf/versions"
+    git(registry.root, "checkout", "--quiet", "-b", "far")
+    doc = yaml.safe_load((folder / "v0.yaml").read_text())
+    (folder / "v999999999.yaml").write_text(yaml.safe_dump({**doc, "version": 999999999}))
+    git(registry.root, "add", "-A")
+    git(registry.root, "commit", "--quiet", "-m", "far")
+    found = [str(p) for p in run_checks(registry, base="main", head="far").problems]
+    assert found == [
+        "projects/training/clf/versions/v999999999.yaml: $: missing: versions must be "
+        "numbered from v0 with no gap (999999998 numbers are missing below v999999999)"
+    ]

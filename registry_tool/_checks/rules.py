@@ -324,11 +324,21 @@ def run_uses(path: str, run: RunRecord, facts: Facts) -> list[Problem]:
 # -- across files ----------------------------------------------------------------------
 
 
+# A collection numbered past more missing versions than this is one problem on its
+# highest file: one per missing number would be a billion for a v999999999.yaml.
+MAX_GAPS = 1000
+
+
 def gaps(numbers: Iterable[int], path_for: Callable[[int], str]) -> list[Problem]:
     """Versions (or links) are numbered from v0 with no gap: one problem per number
-    missing below the highest."""
+    missing below the highest, or one on the highest file when more than ``MAX_GAPS``
+    are missing (a hand edit of v999999999.yaml would otherwise ask for a billion
+    problems, and the memory to list them)."""
     present = set(numbers)
     top = max(present, default=-1)
+    missing = top + 1 - len(present)
+    if missing > MAX_GAPS:
+        return [Problem(path_for(top), "$", f"{GAP} ({missing} numbers are missing below v{top})")]
     return [Problem(path_for(gap), "$", GAP) for gap in sorted(set(range(top + 1)) - present)]
 
 

@@ -12,11 +12,12 @@ from registry_tool._checks.diff import check_diff
 from registry_tool._checks.holders import holder_problems
 from registry_tool._checks.promotions import ArrivedByPr
 from registry_tool._checks.report import CheckReport
-from registry_tool._checks.tree import check_tree
+from registry_tool._checks.tree import check_tree, committed_objects
 from registry_tool._engine.context import Context
 from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.records import RegistryConfig
 from registry_tool._store import RegistryStore, Snapshot, open_registry
+from registry_tool._store.history import refuse_shallow
 from registry_tool._store.locate import find_registry_root
 from registry_tool._store.registry import blob_id
 from registry_tool._verify import missing_blobs
@@ -77,10 +78,17 @@ def run_checks(
 
 
 def _check_whole(store: RegistryStore, deep: bool) -> CheckReport:
+    """The working tree's files, the git objects of HEAD's (what every reader reads),
+    and every protected stage's holder as committed: judged only when those objects
+    can be read, else the readers' failure would hide the broken objects named."""
     report = check_tree(store.root, deep=deep)
-    head = store.head()
-    if head.commit is not None:
-        report.problems += holder_problems(Context(store), head)
+    commit = store.git.rev_parse("HEAD")
+    if commit is None:
+        return report
+    broken = committed_objects(store.git, commit)
+    report.problems += broken
+    if not broken:
+        report.problems += holder_problems(Context(store), store.head())
     return report
 
 
@@ -114,7 +122,9 @@ def _check_event(
     pull_lookup: PullLookup | None,
 ) -> CheckReport:
     """The change of the GitHub Actions event; on a push to main, also how each
-    protected stage arrived and every protected stage's holder."""
+    protected stage arrived and every protected stage's holder. A shallow checkout is
+    refused first: each of these reads history it does not have."""
+    refuse_shallow(store)
     change = ci_event.read_event(store)
     if change.base is None:
         report = _check_whole_at(store, change.head, deep)

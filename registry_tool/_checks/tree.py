@@ -1,4 +1,5 @@
-"""``check`` on a whole working tree (committed or not): every file, and between files.
+"""``check`` on a whole working tree (committed or not): every file, and between files;
+and the git objects of the committed registry files, which is what every reader reads.
 
 A file reported as invalid still counts as present, so it is not reported again as
 missing, nor are the files that name it.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import stat
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
@@ -24,7 +26,13 @@ from registry_tool._model.governance import LinkRecord, ModelRegistryConfig
 from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.records import VersionRecord
 from registry_tool._site import config as site_config
+from registry_tool._store.git import Git
+from registry_tool._store.history import Found, read_objects
 from registry_tool.errors import DocumentError
+
+# Files read by one process: their bytes are held at once (a manifest can be megabytes).
+_BLOBS_AT_ONCE = 2000
+_TREE_ENTRY = re.compile(rb"(\d+) ([^\0]+)\0(.{20})", re.S)
 
 
 def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
@@ -202,3 +210,65 @@ def _link_types(files: dict[str, Parsed]) -> list[Problem]:
                 )
             )
     return problems
+
+
+# -- the committed objects -------------------------------------------------------------
+
+
+def committed_objects(repo: Git, commit: str) -> list[Problem]:
+    """One problem per git object of ``commit``'s registry files that cannot be read as
+    what it is (missing, or corrupt: it does not inflate, or its bytes do not hash to its
+    id), named by the first path it is at. ``check`` reads the working tree, but every
+    other command reads these objects: a checkout can look whole while a reader fails.
+
+    The trees are read level by level and the files ``_BLOBS_AT_ONCE`` at a time, each
+    batch by one ``git cat-file --batch`` (a few processes for any size of registry); a
+    broken folder is reported once, and nothing below it is read."""
+    found = read_objects(repo, [commit])[commit]
+    if found.kind != "commit" or not found.intact or found.data is None:
+        return [_broken(".", commit, "HEAD's commit", found)]
+    root = found.data.split(b"\n", 1)[0].removeprefix(b"tree ").decode("ascii", "replace")
+    problems: list[Problem] = []
+    level = {root: ""}
+    files: dict[str, str] = {}
+    while level:
+        trees = read_objects(repo, list(level))
+        below: dict[str, str] = {}
+        for sha, path in level.items():
+            tree = trees[sha]
+            if tree.kind != "tree" or not tree.intact or tree.data is None:
+                problems.append(_broken(path or ".", sha, "the committed folder", tree))
+                continue
+            for mode, name, entry in _entries(tree.data):
+                full = f"{path}/{name}" if path else name
+                if not path and name not in (REGISTRY_FILE, layout.PROJECTS, layout.REGISTRIES):
+                    continue
+                if mode == b"40000":
+                    below.setdefault(entry, full)
+                elif mode in (b"100644", b"100755"):
+                    files.setdefault(entry, full)
+        level = below
+    shas = list(files)
+    for start in range(0, len(shas), _BLOBS_AT_ONCE):
+        blobs = read_objects(repo, shas[start : start + _BLOBS_AT_ONCE])
+        for sha, blob in blobs.items():
+            if blob.kind != "blob" or not blob.intact:
+                problems.append(_broken(files[sha], sha, "the committed file", blob))
+    return sorted(problems, key=lambda p: p.path)
+
+
+def _entries(data: bytes) -> Iterator[tuple[bytes, str, str]]:
+    """``(mode, name, object id)`` of each entry of a tree object's bytes."""
+    for match in _TREE_ENTRY.finditer(data):
+        name = match.group(2).decode("utf-8", "surrogateescape")
+        yield match.group(1), name, match.group(3).hex()
+
+
+def _broken(path: str, sha: str, what: str, found: Found) -> Problem:
+    state = found.problem or "corrupt"
+    return Problem(
+        path,
+        "$",
+        f"git object {sha} of {what} is {state}: every reader fails on it "
+        "(fetch it again from a clone that has it)",
+    )

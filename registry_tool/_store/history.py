@@ -31,25 +31,33 @@ What an event says, and where each part comes from:
 * The source: a model registry stage names a link; ``source`` (``project/name:vN``)
   and ``digest`` are what that link file said at the moving commit.
 
-Three git processes whatever the length of the history: one ``git log`` of the ref's
-commits and parents (the first-parent line, and which line commit brought in each
-other commit) and, side by side with it, one of the alias files' changes; then one
-``cat-file --batch-check`` for the blobs the events need (each link file at its move's
-commit, each merged alias file before and after its merge).
+Three git processes whatever the length of the history: one ``git log`` of every
+commit of the ref, with its parents (the first-parent line, and which line commit
+brought in each other commit) and its changes to every alias file of the registry;
+then one ``cat-file --batch`` for the alias files the moves wrote and each merged alias
+file before and after its merge, and one for the link file each move names. The log
+is kept for the commit it read, so the histories of many collections at one commit
+(``check`` judging every protected stage, the site) share it.
+
+A shallow clone's history is cut short: what it would say is refused (``refuse_shallow``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import re
-from concurrent.futures import ThreadPoolExecutor
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from registry_tool._model.governance import LinkRecord
-from registry_tool._model.layout import aliases_dir, link_file
+from registry_tool._model.layout import alias_file, aliases_dir, link_file, registry_alias_file
 from registry_tool._model.layout import parse as parse_path
+from registry_tool._store.git import Git
 from registry_tool._store.registry import RegistryStore
 from registry_tool.errors import DocumentError, GitError
 
@@ -124,29 +132,201 @@ def _pull_request(subject: str, parents: int) -> tuple[int | None, str | None]:
     return None, None
 
 
-def landings(store: RegistryStore, ref: str = "HEAD") -> dict[str, Landing]:
-    """Every commit of ``ref`` -> the commit of its first-parent line that brought it in.
+# -- shallow clones ----------------------------------------------------------------------
 
-    One ``git log`` of the commits and their parents, walked in memory: the line is
-    followed from the tip by first parents, then each line commit, oldest first, takes
-    the commits its other parents reach that no older line commit took (so a branch
-    merged twice gives each commit to the merge that first brought it). Not
-    ``repo.iter_commits``: its commits read their parents one object at a time through
-    the ``cat-file`` reader, 8x slower for the 500 commits of a busy collection."""
-    fmt = _format("%H", "%P", "%cn", "%ce", "%cI", "%s")
-    proc = store.git.run("log", f"--format={fmt}", ref, "--", check=False)
-    if proc.returncode != 0:
-        return {}
+
+def is_shallow(git: Git) -> bool:
+    """Whether the repository is a shallow clone: git's own test (what ``git rev-parse
+    --is-shallow-repository`` runs), a non-empty ``shallow`` file in its git dir, read
+    here without a process: ``check`` asks once per stage history."""
+    try:
+        return (Path(git.repo.common_dir) / "shallow").stat().st_size > 0
+    except OSError:
+        return False
+
+
+def refuse_shallow(store: RegistryStore) -> None:
+    """Raise :class:`GitError` on a shallow clone: git history there stops at the cut,
+    and whatever history says (moves, who merged them, whether a version held a stage
+    before) would be said wrongly, without a word."""
+    if is_shallow(store.git):
+        raise GitError(
+            f"{store.root} is a shallow clone: its git history is cut short, so the history "
+            "of aliases and stages read from it would be wrong; fetch the rest with "
+            f"'git -C {store.root} fetch --unshallow' (in GitHub Actions: actions/checkout "
+            "with fetch-depth: 0)"
+        )
+
+
+# -- reading objects in one process -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """What ``git cat-file --batch`` answered for one name: the object's id, type and
+    bytes, or ``problem`` ("missing", "corrupt", "not read") and no bytes."""
+
+    oid: str | None
+    kind: str | None
+    data: bytes | None
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        """The bytes are there and hash to the id (git does not check on a read)."""
+        if self.data is None or self.oid is None or self.kind is None:
+            return False
+        header = f"{self.kind} {len(self.data)}\0".encode()
+        return hashlib.sha1(header + self.data, usedforsecurity=False).hexdigest() == self.oid
+
+
+# After this many objects that stop git's reader, the rest are not read: a pack broken
+# through and through would otherwise cost one process per object.
+_MAX_RESTARTS = 100
+
+
+def read_objects(git: Git, names: Sequence[str]) -> dict[str, Found]:
+    """Every name (an object id, or ``commit:path``) read by one ``git cat-file --batch``.
+
+    A missing object is answered as such; a corrupt one stops git's reader, so the
+    reading starts again after it (it is "corrupt"), at most ``_MAX_RESTARTS`` times."""
+    out: dict[str, Found] = {}
+    todo = list(dict.fromkeys(names))
+    restarts = 0
+    while todo:
+        proc = git.run(
+            "cat-file", "--batch", input="".join(f"{n}\n" for n in todo).encode(), check=False
+        )
+        answered = _parse_batch(proc.stdout, todo, out)
+        if answered == len(todo):
+            break
+        out[todo[answered]] = Found(None, None, None, "corrupt")
+        todo = todo[answered + 1 :]
+        restarts += 1
+        if restarts >= _MAX_RESTARTS:
+            out.update((n, Found(None, None, None, "not read")) for n in todo)
+            break
+    return out
+
+
+def _parse_batch(stdout: bytes, names: list[str], out: dict[str, Found]) -> int:
+    """How many of ``names``, in order, the output answers in full (each into ``out``)."""
+    pos = 0
+    for count, name in enumerate(names):
+        newline = stdout.find(b"\n", pos)
+        if newline < 0:
+            return count
+        header = stdout[pos:newline].decode("utf-8", "replace").split()
+        if len(header) >= 2 and header[-1] in ("missing", "ambiguous"):
+            out[name] = Found(None, None, None, "missing")
+            pos = newline + 1
+            continue
+        if len(header) != 3 or not header[2].isdigit():
+            return count
+        size = int(header[2])
+        end = newline + 1 + size
+        if len(stdout) < end + 1 or stdout[end : end + 1] != b"\n":
+            return count
+        out[name] = Found(header[0], header[1], stdout[newline + 1 : end])
+        pos = end + 1
+    return len(names)
+
+
+# -- the log --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One alias file as one commit left it (``blob`` None: removed)."""
+
+    commit: str
+    path: str
+    blob: str | None
+    header: list[str]  # author, email, author time, subject
+
+
+@dataclass(frozen=True)
+class _Log:
+    landings: dict[str, Landing]
+    changes: list[_Change]  # every alias file's changes, parents before children
+
+
+# Parsed logs by repository and commit: every history at one commit reads one log.
+_LOGS: weakref.WeakKeyDictionary[Git, dict[tuple[str, tuple[str, ...]], _Log]] = (
+    weakref.WeakKeyDictionary()
+)
+# Every alias file of the registry (project aliases and registry stages): ``*`` in a
+# glob pathspec stops at a slash.
+_ALIAS_FILES = (alias_file("*", "*", "*"), registry_alias_file("*", "*", "*"))
+
+
+def _commit(store: RegistryStore, ref: str) -> str | None:
+    if re.fullmatch(r"[0-9a-f]{40}", ref):
+        return ref
+    return store.git.rev_parse(ref)
+
+
+def _log(store: RegistryStore, ref: str, pathspecs: tuple[str, ...] = _ALIAS_FILES) -> _Log:
+    """One ``git log`` of every commit of ``ref`` with its parents and its changes to
+    the files of ``pathspecs``, parents before children.
+
+    ``--sparse`` keeps every commit (the first-parent line needs them all) while the
+    pathspec still limits what ``--raw`` prints. ``--full-history``: git's default
+    simplification follows only the parent a merge kept a file from, and would hide a
+    move on the first-parent line that a merged branch then overwrote. ``--cc`` prints a
+    merge's change only where its result differs from every parent: the merge itself
+    moved the alias."""
+    commit = _commit(store, ref)
+    if commit is None:
+        return _Log({}, [])
+    cache = _LOGS.setdefault(store.git, {})
+    key = (commit, pathspecs)
+    if key in cache:
+        return cache[key]
+    fields = ("%H", "%P", "%cn", "%ce", "%cI", "%an", "%ae", "%aI", "%s")
+    proc = store.git.run(
+        "log",
+        "--full-history",
+        "--sparse",
+        "--topo-order",
+        "--cc",
+        "--no-renames",
+        "--raw",
+        "--no-abbrev",
+        f"--format=%x00{_format(*fields)}",
+        commit,
+        "--",
+        *(f":(glob){spec}" for spec in pathspecs),
+        check=False,
+    )
+    records = _records(proc.stdout) if proc.returncode == 0 else []
     parents: dict[str, list[str]] = {}
     rows: dict[str, list[str]] = {}
-    tip = None
-    for row in proc.stdout.decode("utf-8", "replace").split("\n"):
-        fields = row.split(_FIELD, 5)
-        if len(fields) != 6:
+    changes: list[_Change] = []
+    for sha, header, raw in reversed(records):
+        if len(header) != len(fields) - 1:
             continue
-        tip = tip or fields[0]
-        parents[fields[0]] = fields[1].split()
-        rows[fields[0]] = fields[2:]
+        parents[sha] = header[0].split()
+        rows[sha] = header[1:4] + header[7:8]  # committer, email, time; subject
+        for line in raw:
+            change = _raw_change(line)
+            if change is not None:
+                changes.append(_Change(sha, change[0], change[1], header[4:8]))
+    tip = records[0][0] if records else None
+    found = _Log(_landings(tip, parents, rows), changes)
+    if len(cache) >= 4:
+        cache.clear()  # a long-lived process moving on: the old commits' logs go
+    cache[key] = found
+    return found
+
+
+def _landings(
+    tip: str | None, parents: dict[str, list[str]], rows: dict[str, list[str]]
+) -> dict[str, Landing]:
+    """Every commit -> the commit of the tip's first-parent line that brought it in: the
+    line is followed from the tip by first parents, then each line commit, oldest
+    first, takes the commits its other parents reach that no older line commit took (so
+    a branch merged twice gives each commit to the merge that first brought it)."""
     line: list[str] = []
     commit = tip
     while commit is not None and commit in rows:
@@ -170,6 +350,14 @@ def landings(store: RegistryStore, ref: str = "HEAD") -> dict[str, Landing]:
     return out
 
 
+def landings(store: RegistryStore, ref: str = "HEAD") -> dict[str, Landing]:
+    """Every commit of ``ref`` -> the commit of its first-parent line that brought it in
+    (see ``_landings``), from the one log of ``_log``. Not ``repo.iter_commits``: its
+    commits read their parents one object at a time through the ``cat-file`` reader, 8x
+    slower for the 500 commits of a busy collection."""
+    return _log(store, ref).landings
+
+
 def pull_requests(store: RegistryStore, ref: str = "HEAD") -> dict[str, int]:
     """Commit -> the number of the pull request that brought it in (see ``landings``
     and this module's docstring for the rule and its trust boundary)."""
@@ -180,55 +368,10 @@ def pull_requests(store: RegistryStore, ref: str = "HEAD") -> dict[str, int]:
     }
 
 
-@dataclass(frozen=True)
-class _Change:
-    """One alias file as one commit left it (``blob`` None: removed)."""
-
-    commit: str
-    path: str
-    blob: str | None
-    header: list[str]  # author, email, author time, subject
-
-
-def _changes(store: RegistryStore, ref: str, pathspec: str) -> list[_Change]:
-    """Every commit's change to the alias files, parents before children.
-
-    ``--full-history``: git's default simplification follows only the parent a merge
-    kept a file from, and would hide a move on the first-parent line that a merged
-    branch then overwrote. ``--cc`` prints a merge's change only where its result
-    differs from every parent: the merge itself moved the alias."""
-    fmt = _format("%H", "%an", "%ae", "%aI", "%s")
-    proc = store.git.run(
-        "log",
-        "--full-history",
-        "--topo-order",
-        "--cc",
-        "--no-renames",
-        "--raw",
-        "--no-abbrev",
-        f"--format=%x00{fmt}",
-        ref,
-        "--",
-        pathspec,
-        check=False,
-    )
-    if proc.returncode != 0:
-        return []
-    out: list[_Change] = []
-    for commit, header, raw in reversed(_records(proc.stdout)):
-        if len(header) != 4:
-            continue
-        for line in raw:
-            change = _raw_change(line)
-            if change is not None:
-                out.append(_Change(commit, change[0], change[1], header))
-    return out
-
-
 def _records(stdout: bytes) -> list[tuple[str, list[str], list[str]]]:
     """``(commit, its other fields, its --raw lines)`` of a log printed with a
-    ``%x00``-led format. A record starts on a line that starts with NUL: no subject or
-    name holds a newline or a NUL, so none can start a record of its own."""
+    ``%x00``-led format, newest first. A record starts on a line that starts with NUL:
+    no subject or name holds a newline or a NUL, so none can start a record of its own."""
     out: list[tuple[str, list[str], list[str]]] = []
     for line in stdout.decode("utf-8", "replace").split("\n"):
         if line.startswith(_FIELD):
@@ -252,24 +395,6 @@ def _raw_change(line: str) -> tuple[str, str | None] | None:
     return path, (None if set(blob) == {"0"} else blob)
 
 
-def _blob_ids(store: RegistryStore, names: set[str]) -> dict[str, str | None]:
-    """``commit:path`` -> the blob there (None: no file), for all names in one ``git
-    cat-file --batch-check``: one process, not a round trip per name."""
-    if not names:
-        return {}
-    asked = sorted(names)
-    proc = store.git.run(
-        "cat-file", "--batch-check", input="".join(f"{n}\n" for n in asked).encode()
-    )
-    answers = proc.stdout.decode("utf-8", "replace").split("\n")
-    out: dict[str, str | None] = dict.fromkeys(asked)
-    for name, answer in zip(asked, answers, strict=False):
-        fields = answer.split()
-        if len(fields) == 3 and fields[1] == "blob":
-            out[name] = fields[0]
-    return out
-
-
 @functools.lru_cache(maxsize=1024)
 def _link_file(path: str, version: int | None) -> str | None:
     """The link file a registry stage file at ``path`` names; None for a project alias."""
@@ -281,12 +406,26 @@ def _link_file(path: str, version: int | None) -> str | None:
     return link_file(key.registry, key.collection, version)
 
 
-def _source(store: RegistryStore, path: str, blob: str) -> tuple[str | None, str | None]:
-    """``(project/name:vN, digest)`` as a link file's blob says; Nones when it cannot
-    be read."""
+def _doc(store: RegistryStore, found: Found | None, sha: str, kind: str, path: str) -> Any:
+    """The document with blob id ``sha`` (read before, as ``found``), through the
+    store's document cache; a GitError when the cache lacks it and git could not give
+    its bytes."""
+
+    def read() -> bytes:
+        if found is None or found.data is None:
+            problem = found.problem if found is not None else "missing"
+            raise GitError(f"git object {sha} is {problem}")
+        return found.data
+
+    return store.docs.get(sha, kind, read, path)
+
+
+def _source(store: RegistryStore, path: str, found: Found | None) -> tuple[str | None, str | None]:
+    """``(project/name:vN, digest)`` as a link file says; Nones when it cannot be read."""
+    if found is None or found.oid is None:
+        return None, None
     try:
-        doc = store.docs.get(blob, "link", functools.partial(store.git.read_object, blob), path)
-        link = LinkRecord.from_doc(doc)
+        link = LinkRecord.from_doc(_doc(store, found, found.oid, "link", path))
     except (GitError, DocumentError):
         return None, None
     return link.source_path, link.digest
@@ -303,37 +442,47 @@ def alias_history(
     with_pull_requests: bool = True,
 ) -> list[AliasEvent]:
     """Every alias move of a collection, in the order the moves reached ``ref``
-    (optionally of one alias).
+    (optionally of one alias). A shallow clone is refused (``refuse_shallow``).
 
     ``folder`` names another aliases folder (a model registry collection's, whose events
     carry their link's source and digest). ``with_pull_requests=False`` leaves the pull
     request fields None.
     """
+    refuse_shallow(store)
     folder = folder or aliases_dir(project, name)
-    pathspec = f"{folder}/{alias}.yaml" if alias else folder
-    # The two walks are independent git processes: run side by side, the history costs
-    # the longer of them, not their sum.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        walk = pool.submit(landings, store, ref)
-        changes = _changes(store, ref, pathspec)
-        landed = walk.result()
+    key = parse_path(f"{folder}/x.yaml")
+    shared = key is not None and key.kind in ("alias", "registry-alias")
+    log = _log(store, ref) if shared else _log(store, ref, (f"{folder}/*.yaml",))
+    wanted = f"{folder}/{alias}.yaml" if alias else None
+    changes = [
+        c
+        for c in log.changes
+        if (c.path == wanted if wanted else c.path.rpartition("/")[0] == folder)
+    ]
     if not changes:
         return []
-    read = [_read_alias(store, c) for c in changes]
-    # One batch of blob look-ups: the link file each move names, at its commit, and the
-    # file before and after each merge that brought a branch's moves in.
+    landed = log.landings
+    # One batch: the alias files the moves wrote, and the file before and after each
+    # merge that brought a branch's moves in (their ids tell whether it took them).
     own = {(c.commit, c.path) for c in changes}
-    names: set[str] = set()
-    for change, (version, _, _) in zip(changes, read, strict=True):
+    merges: list[str] = []
+    for change in changes:
         landing = landed.get(change.commit)
         if landing is not None and landing.commit != change.commit and landing.first_parent:
-            names.update(
-                (f"{landing.commit}:{change.path}", f"{landing.first_parent}:{change.path}")
-            )
-        link = _link_file(change.path, version)
-        if link is not None:
-            names.add(f"{change.commit}:{link}")
-    blobs = _blob_ids(store, names)
+            merges += (f"{landing.commit}:{change.path}", f"{landing.first_parent}:{change.path}")
+    first = read_objects(store.git, [*(c.blob for c in changes if c.blob), *merges])
+    read = [_read_alias(store, c, first.get(c.blob or "")) for c in changes]
+    # And one for the link file each move to a version names, at its commit.
+    links = [
+        f"{c.commit}:{link}" if (link := _link_file(c.path, version)) is not None else None
+        for c, (version, _, _) in zip(changes, read, strict=True)
+    ]
+    named = [name for name in links if name is not None]
+    second = read_objects(store.git, named) if named else {}
+
+    def oid(name: str) -> str | None:
+        found = first.get(name)
+        return found.oid if found is not None else None
 
     def reached(change: _Change, landing: Landing) -> bool:
         """Whether the move reached the line: made on it, or brought in by a merge that
@@ -342,11 +491,11 @@ def alias_history(
         if landing.commit == change.commit:
             return True
         merged, before = f"{landing.commit}:{change.path}", f"{landing.first_parent}:{change.path}"
-        return (landing.commit, change.path) not in own and blobs.get(merged) != blobs.get(before)
+        return (landing.commit, change.path) not in own and oid(merged) != oid(before)
 
     arrived = [
-        (landed[c.commit], c, doc)
-        for c, doc in zip(changes, read, strict=True)
+        (landed[c.commit], c, doc, link)
+        for c, doc, link in zip(changes, read, links, strict=True)
         if c.commit in landed and reached(c, landed[c.commit])
     ]
     # Stable: within one landing, the order of the walk (parents before children).
@@ -354,12 +503,12 @@ def alias_history(
     events: list[AliasEvent] = []
     held: dict[str, int | None] = {}
     sources: dict[str, tuple[str | None, str | None]] = {}
-    for landing, change, (version, reason, error) in arrived:
+    for landing, change, (version, reason, error), link in arrived:
         name_of_alias = change.path.rsplit("/", 1)[-1].removesuffix(".yaml")
-        link = _link_file(change.path, version)
-        blob = blobs[f"{change.commit}:{link}"] if link else None
-        if link and blob and blob not in sources:
-            sources[blob] = _source(store, link, blob)  # every move to a version names it
+        found = second.get(link) if link is not None else None
+        blob = found.oid if found is not None else None
+        if link and blob and blob not in sources:  # every move to a version names its link
+            sources[blob] = _source(store, link.partition(":")[2], found)
         source, digest = sources[blob] if blob else (None, None)
         author, email, authored_at, subject = change.header
         events.append(
@@ -388,16 +537,15 @@ def alias_history(
     return events
 
 
-def _read_alias(store: RegistryStore, change: _Change) -> tuple[int | None, str | None, str | None]:
+def _read_alias(
+    store: RegistryStore, change: _Change, found: Found | None
+) -> tuple[int | None, str | None, str | None]:
     """The version and reason an alias file names, or why it cannot be read (all
     None: the file was removed)."""
     if change.blob is None:
         return None, None, None
-    blob = change.blob
     try:
-        doc = store.docs.get(
-            blob, "alias", functools.partial(store.git.read_object, blob), change.path
-        )
+        doc = _doc(store, found, change.blob, "alias", change.path)
     except DocumentError as exc:
         return None, None, str(exc)
     except GitError as exc:

@@ -1,7 +1,10 @@
 """``registry-tool``: the entry point, global options and error handling.
 
-Errors from the library become one line on stderr and exit code 1; usage errors exit 2;
-``--traceback`` shows the full trace instead.
+Errors from the library become one line on stderr and exit code 1; usage errors exit 2
+(click's own, and a library error that carries ``exit_code = 2``, such as a setting
+with a value it cannot take); ``--traceback`` shows the full trace instead. click's
+own messages quote the command line, which a script may have filled from a registry:
+they are made inert as every other line is.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 import click
 
 from registry_tool import _progress as progress
+from registry_tool._escape import log_line
 from registry_tool._version import __version__
 from registry_tool.cli import (
     admin_cmds,
@@ -33,8 +37,34 @@ class State:
         self.traceback = traceback
 
 
+def _inert(exc: click.ClickException) -> click.ClickException:
+    """click's error, or when the text it quotes (an argument, an option's value) holds
+    control characters, the same error with them shown as escapes, line by line: click
+    prints its message as it is."""
+    message = exc.format_message()
+    text = "\n".join(log_line(part) for part in message.split("\n"))
+    if text == message:
+        return exc
+    if isinstance(exc, click.UsageError):
+        return click.UsageError(text, exc.ctx)
+    return click.ClickException(text)
+
+
 class Group(click.Group):
-    """Turns library errors into one red line and exit code 1."""
+    """Turns library errors into one red line and exit code 1 (or the error's own
+    ``exit_code``), and makes click's usage errors inert."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise _inert(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,7 +74,9 @@ class Group(click.Group):
             if state is not None and state.traceback:
                 raise
             error(str(exc))
-            raise click.exceptions.Exit(1) from None
+            raise click.exceptions.Exit(getattr(exc, "exit_code", 1)) from None
+        except click.ClickException as exc:
+            raise _inert(exc) from None
         except KeyboardInterrupt:
             error("interrupted")
             raise click.exceptions.Exit(130) from None
