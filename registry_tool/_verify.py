@@ -22,7 +22,7 @@ from typing import Any
 from registry_tool import _progress as progress
 from registry_tool._engine import Context
 from registry_tool._engine.live import live_blobs
-from registry_tool._hashing import hash_file
+from registry_tool._references.file import hash_regular
 from registry_tool._store import Snapshot
 from registry_tool.errors import CorruptBlobError
 
@@ -110,20 +110,21 @@ def verify_store(ctx: Context, snap: Snapshot | None = None) -> BlobReport:
 
 def _checker(ctx: Context, scratch: Path) -> Callable[[str, Callable[[int], None]], str | None]:
     """``check(hexdigest, advance)``: None for a good blob, else "missing" or "corrupt".
-    A blob on this machine's disk (a local store) is hashed where it lies; other
-    stores' blobs are fetched to a scratch file (the store verifies the digest as it
-    writes) and removed at once."""
+    A blob on this machine's disk (a local store) is hashed where it lies, if it is a
+    regular file: anything else there (a FIFO would block the read, a device never end
+    it) is corrupt. Other stores' blobs are fetched to a scratch file (the store
+    verifies the digest as it writes) and removed at once."""
     blobs = ctx.blobs
 
     def check(hexdigest: str, advance: Callable[[int], None]) -> str | None:
         local = blobs.local_path(hexdigest)
         if local is not None:
             try:
-                return None if hash_file(local, advance) == hexdigest else CORRUPT
+                return None if hash_regular(local, advance) == hexdigest else CORRUPT
             except FileNotFoundError:
                 return MISSING
             except OSError:
-                return CORRUPT  # unreadable (a directory, no permission): not the blob
+                return CORRUPT  # unreadable or not a regular file: not the blob
         target = scratch / hexdigest
         try:
             blobs.fetch(hexdigest, target, advance)
@@ -138,19 +139,28 @@ def _checker(ctx: Context, scratch: Path) -> Callable[[str, Callable[[int], None
 
 def missing_blobs(ctx: Context) -> Callable[[list[str]], list[str]]:
     """For ``check --verify-blobs``: the digests not in storage, or (on a local store)
-    whose bytes no longer hash to their name. On S3 the server verified each blob's
-    SHA-256 when it was stored, so presence is what is checked."""
+    whose bytes no longer hash to their name, or that are not a regular file there. On
+    S3 the server verified each blob's SHA-256 when it was stored, so presence is what
+    is checked."""
 
     def missing(digests: list[str]) -> list[str]:
         present = ctx.has_many(set(digests))
         bad = [d for d in digests if not present[d]]
         for d in digests:
             local = ctx.blobs.local_path(d) if present[d] else None
-            if local is not None and hash_file(local) != d:
+            if local is not None and not _holds(local, d):
                 bad.append(d)
         return bad
 
     return missing
+
+
+def _holds(path: Path, hexdigest: str) -> bool:
+    """Whether the regular file at ``path`` hashes to ``hexdigest``."""
+    try:
+        return hash_regular(path) == hexdigest
+    except OSError:
+        return False
 
 
 __all__ = [

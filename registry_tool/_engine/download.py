@@ -1,20 +1,29 @@
 """Downloading: a stored file to a path by temp file and rename, a version's files into
 a folder (verified, skipping files already there), and checking a folder against a
-manifest."""
+manifest.
+
+Every entry path is checked again before the first byte is written (a version committed
+by hand may name ``.git/config``), temp files have short fixed-length names (so that a
+file name of 255 bytes still downloads), and only regular files are read back: a FIFO
+or a device under a folder being verified is reported, never opened.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry_tool import _progress as progress
 from registry_tool._engine.context import Context, deleted_message
-from registry_tool._hashing import copy_and_hash, hash_file, scratch_path
-from registry_tool._model.manifest import Entry, blob_hex, file_digest
+from registry_tool._fmt import file_kind
+from registry_tool._hashing import copy_and_hash, scratch_path
+from registry_tool._model.manifest import Entry, blob_hex, check_entries, file_digest
 from registry_tool._model.records import VersionRecord
 from registry_tool._references import fetch_reference
+from registry_tool._references.file import NotRegularFileError, hash_regular
 from registry_tool.errors import (
     ArtifactError,
     CorruptBlobError,
@@ -70,8 +79,12 @@ def download_version(
     target_root = (
         Path(root) if root is not None else Path("artifacts") / f"{record.name}:v{record.version}"
     )
-    entries = [e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)]
-    target_root.mkdir(parents=True, exist_ok=True)
+    # A hand-made version may name '.git/config' or a 300-byte file: refused before any
+    # byte is written, whichever way the record was read.
+    entries = check_entries(
+        e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)
+    )
+    _make_root(target_root)
     real_root = target_root.resolve()
     inside: dict[Path, bool] = {}  # resolved once per folder, not once per file
     todo = []
@@ -106,6 +119,28 @@ def download_version(
     return str(target_root)
 
 
+def _make_root(root: Path) -> None:
+    """Create the download folder; a file (or a FIFO...) where it or a parent folder
+    should be is one clear error rather than an ``OSError``."""
+    for path in (root, *root.parents):
+        try:
+            mode = os.stat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # not there yet (or below a file, which a parent's turn reports)
+        except OSError as exc:
+            raise ArtifactError(f"cannot download into {root}: {exc.strerror}") from exc
+        if not stat.S_ISDIR(mode):
+            where = "it" if path == root else str(path)
+            raise ArtifactError(
+                f"cannot download into {root}: {where} is {file_kind(mode)}, not a folder"
+            )
+        break
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactError(f"cannot download into {root}: {exc.strerror}") from exc
+
+
 def _present(ctx: Context, entry: Entry, target: Path) -> bool:
     if not entry.digest.startswith("sha256:"):
         return False
@@ -120,18 +155,16 @@ def verify_files(record: VersionRecord, root: str | os.PathLike[str] | None = No
     """Hash every file under ``root`` against the version's manifest.
 
     Returns the report when everything matches; raises ``VerificationError`` (carrying
-    the report) when a file is missing, extra or changed.
+    the report) when a file is missing, extra or changed. Only regular files are read: a
+    FIFO or a device where a file should be is reported as changed, one that should not
+    be there as extra.
     """
     base = (
         Path(root) if root is not None else Path("artifacts") / f"{record.name}:v{record.version}"
     )
     report = VerifyReport(str(base))
     expected = {e.path: e for e in record.entries}
-    on_disk = set()
-    if base.is_dir():
-        for folder, _dirs, filenames in os.walk(base):
-            for filename in filenames:
-                on_disk.add((Path(folder) / filename).relative_to(base).as_posix())
+    on_disk = set(_files_below(base))
     report.extra = sorted(on_disk - set(expected))
     total = sum(
         e.size or 0 for p, e in expected.items() if p in on_disk and e.digest.startswith("sha256:")
@@ -140,35 +173,74 @@ def verify_files(record: VersionRecord, root: str | os.PathLike[str] | None = No
         for path, entry in sorted(expected.items()):
             if path not in on_disk:
                 report.missing.append(path)
-            elif entry.digest.startswith("sha256:") and (
-                file_digest(hash_file(base / path, advance)) != entry.digest
-            ):
-                report.changed.append(path)
-            elif not entry.digest.startswith("sha256:") and (
-                entry.ref is not None
-                and entry.size is not None
-                and (base / path).stat().st_size != entry.size
-            ):
-                # a reference proven by ETag, MD5 or size and date: the download
-                # checked the bytes; here the size is what can still be checked
+            elif not _matches(base / path, entry, advance):
                 report.changed.append(path)
     if not report.ok:
         raise VerificationError(str(report), report)
     return report
 
 
+def _files_below(base: Path) -> list[str]:
+    """Every non-folder below ``base``, as a path relative to it, walked with a stack
+    (a folder may be thousands of levels deep); links to folders are not entered."""
+    try:
+        mode = os.stat(base).st_mode
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ArtifactError(f"cannot verify {base}: {exc.strerror}") from exc
+    if not stat.S_ISDIR(mode):
+        raise ArtifactError(f"cannot verify {base}: it is {file_kind(mode)}, not a folder")
+    found = []
+    stack = [("", str(base))]
+    while stack:
+        rel, folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                items = list(listing)
+        except OSError as exc:
+            raise ArtifactError(f"cannot verify {base}: {folder}: {exc.strerror}") from exc
+        for item in items:
+            if item.is_dir(follow_symlinks=False):
+                stack.append((f"{rel}{item.name}/", item.path))
+            elif not (item.is_symlink() and item.is_dir()):
+                found.append(rel + item.name)
+    return found
+
+
+def _matches(path: Path, entry: Entry, advance: Callable[[int], None]) -> bool:
+    """Whether the file at ``path`` is what ``entry`` records. A stored file is hashed; a
+    reference proven by ETag, MD5 or size and date was checked by the download, and its
+    size is what can still be checked here."""
+    try:
+        if entry.digest.startswith("sha256:"):
+            return file_digest(hash_regular(path, advance)) == entry.digest
+        st = os.stat(path)
+    except NotRegularFileError:
+        return False
+    except OSError as exc:
+        raise ArtifactError(f"cannot verify {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    return entry.ref is None or entry.size is None or st.st_size == entry.size
+
+
 def fetch_entry(ctx: Context, entry: Entry, target: Path, advance: Callable[[int], None]) -> None:
     """Write one stored file to ``target`` by temp file and rename, verified.
 
-    Stored files come through the blob cache (a local store is its own cache).
+    Stored files come through the blob cache (a local store is its own cache). The temp
+    file's name is short and of fixed length, whatever the target's: a name of 255 bytes,
+    the most a file system holds, has no room for a prefix or a suffix.
     """
-    if entry.ref is not None:
-        fetch_reference(entry, target, advance)
-        return
-    hexdigest = blob_hex(entry.digest)
-    tmp = str(scratch_path(target.parent, f".{target.name}.part-"))
+    tmp = str(scratch_path(target.parent, ".part-"))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        if entry.ref is not None:
+            # The scheme lands its bytes (verified) at the short name; renamed after.
+            fetch_reference(entry, Path(tmp), advance)
+            os.replace(tmp, target)
+            return
+        hexdigest = blob_hex(entry.digest)
         if ctx.blobs.local_path(hexdigest) is not None:
             ctx.blobs.fetch(hexdigest, Path(tmp), advance)
         elif not ctx.cache.path_for(hexdigest).is_file():

@@ -24,14 +24,27 @@ Key(kind='registry-alias', project=None, name=None, version=None, alias='product
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-
-from registry_tool._model.names import parse_version
 
 REGISTRY_FILE = "registry.yaml"
 PROJECTS = "projects"
 REGISTRIES = "registries"
+RUNS = "runs"  # a project's folder of runs, beside its collections
+COLLECTION_FILE = "artifact.yaml"  # a collection's file, in the folder of its versions
 _YAML = ".yaml"
+_VERSION_RE = re.compile(r"^v(0|[1-9][0-9]{0,8})$")
+
+
+def parse_version(value: str) -> int | None:
+    """``"v12"`` -> 12; anything else (``v012``, ``12``) -> None. The version files'
+    names and the ``:vN`` of an artifact path share this grammar.
+
+    >>> parse_version("v12"), parse_version("v012")
+    (12, None)
+    """
+    match = _VERSION_RE.fullmatch(value)
+    return int(match.group(1)) if match else None
 
 
 # -- keys to paths -------------------------------------------------------------------
@@ -46,7 +59,7 @@ def collection_dir(project: str, name: str) -> str:
 
 
 def collection_file(project: str, name: str) -> str:
-    return f"{collection_dir(project, name)}/artifact.yaml"
+    return f"{collection_dir(project, name)}/{COLLECTION_FILE}"
 
 
 def versions_dir(project: str, name: str) -> str:
@@ -66,7 +79,7 @@ def alias_file(project: str, name: str, alias: str) -> str:
 
 
 def runs_dir(project: str) -> str:
-    return f"{PROJECTS}/{project}/runs"
+    return f"{PROJECTS}/{project}/{RUNS}"
 
 
 def run_file(project: str, run_id: str) -> str:
@@ -184,9 +197,9 @@ def parse(path: str) -> Key | None:
         return None
     if parts[0] != PROJECTS:
         return None
-    if len(parts) == 4 and parts[2] == "runs":
+    if len(parts) == 4 and parts[2] == RUNS:
         return Key("run", project=parts[1], run=stem)
-    if len(parts) == 4 and parts[3] == "artifact.yaml":
+    if len(parts) == 4 and parts[3] == COLLECTION_FILE:
         return Key("collection", project=parts[1], name=parts[2])
     if len(parts) == 5 and parts[3] == "aliases":
         return Key("alias", project=parts[1], name=parts[2], alias=stem)

@@ -10,24 +10,49 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from registry_tool._model.layout import COLLECTION_FILE, REGISTRY_FILE, RUNS
+from registry_tool._model.layout import parse_version as parse_version  # the grammar of :vN
 from registry_tool.errors import InvalidNameError, UsageError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 _NAME_RE = re.compile(NAME_PATTERN)
-_VERSION_RE = re.compile(r"^v(0|[1-9][0-9]{0,8})$")
 _LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+$")
 
 REGISTRY_PROJECT = "model-registry"
 LATEST = "latest"
 MAX_ENTRY_PATH = 1024
+MAX_SEGMENT = 255  # NAME_MAX: the longest file name ext4, APFS, XFS and btrfs hold, in bytes
+
+# Names that the registry's own files take beside a name of this kind, in the same
+# folder of the repo (``_model/layout.py`` draws the layout): an artifact called "runs"
+# would be the project's runs folder, a run called "artifact" a collection's file, and a
+# registry collection called "registry.yaml" the registry's config. Compared folded, and
+# without trailing dots (Windows drops them), as a checkout on macOS or Windows sees them.
+_LAYOUT_NEIGHBOURS = {
+    "artifact name": (RUNS, RUNS),
+    "run id": (COLLECTION_FILE.partition(".")[0], COLLECTION_FILE),
+    "collection name": (REGISTRY_FILE, REGISTRY_FILE),
+}
 
 
 def validate_name(value: object, *, what: str = "name") -> str:
-    """Return ``value`` if it is a valid artifact, project or run name."""
+    """Return ``value`` if it is a valid artifact, project or run name (``what`` says
+    which), and not a name the repo layout keeps for its own files beside it.
+
+    >>> validate_name("Runs", what="artifact name")
+    Traceback (most recent call last):
+    ...
+    registry_tool.errors.InvalidNameError: invalid artifact name 'Runs': it is reserved (the repo layout uses 'runs' there)
+    """
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise InvalidNameError(
             f"invalid {what} {value!r}: use 1-128 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
+        )
+    reserved = _LAYOUT_NEIGHBOURS.get(what)
+    if reserved is not None and fold(value).rstrip(".") == reserved[0]:
+        raise InvalidNameError(
+            f"invalid {what} {value!r}: it is reserved (the repo layout uses {reserved[1]!r} there)"
         )
     return value
 
@@ -44,12 +69,6 @@ def validate_alias(value: object) -> str:
             f"invalid alias {value!r}: 'v<digits>' names a version, it cannot be an alias"
         )
     return value
-
-
-def parse_version(value: str) -> int | None:
-    """``"v12"`` -> 12; anything else -> None."""
-    match = _VERSION_RE.fullmatch(value)
-    return int(match.group(1)) if match else None
 
 
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_.@+=,%~ -]+(?:/[A-Za-z0-9_.@+=,%~ -]+)*")
@@ -87,14 +106,47 @@ def validate_line(value: str | None, *, field: str) -> str | None:
     return value
 
 
+# Version control folders, as git itself refuses them in a tree (``verify_path``): a
+# download that writes ``.git/config`` or ``.git/hooks/...`` into a code repository, or a
+# ``.git`` file pointing elsewhere, makes the next ``git status`` there run a command of
+# the artifact's choosing (``core.fsmonitor``); ``.hg`` and ``.svn`` hold the same power
+# for Mercurial and Subversion. Matched as the file systems of a checkout see a name:
+# any case, trailing dots and spaces dropped (Windows), ``git~1`` (the NTFS short name)
+# and the code points HFS+ ignores (zero-width joiners and the like).
+_VCS_SEGMENT = re.compile(r"(?:^|/)(\.git|\.hg|\.svn|git~1)[. ]*(?:/|$)", re.IGNORECASE)
+_HFS_IGNORED = re.compile(r"[\u200c\u200d\u200e\u200f\u202a-\u202e\u206a-\u206f\ufeff]")
+
+
+def vcs_segment(path: str) -> str | None:
+    """The segment of ``path`` that a version control tool would take for its own
+    folder, or None.
+
+    >>> vcs_segment("models/.Git/config"), vcs_segment(".gitignore")
+    ('.Git', None)
+    """
+    for segment in path.split("/"):
+        plain = segment if segment.isascii() else _HFS_IGNORED.sub("", segment).casefold()
+        if _VCS_SEGMENT.fullmatch(plain):
+            return segment
+    return None
+
+
+def _long_segment(path: str) -> str | None:
+    """The first segment of ``path`` over ``MAX_SEGMENT`` UTF-8 bytes, or None."""
+    return next((s for s in path.split("/") if len(s.encode("utf-8")) > MAX_SEGMENT), None)
+
+
 def validate_entry_path(value: object) -> str:
-    """Return ``value`` if it is a safe relative POSIX path inside an artifact."""
+    """Return ``value`` if it is a safe relative POSIX path inside an artifact: one that
+    every common file system can hold and that no tool takes for its own."""
     if (
         isinstance(value, str)
         and len(value) <= MAX_ENTRY_PATH
         and _PLAIN_PATH.fullmatch(value)
         and "/./" not in f"/{value}/"
         and "/../" not in f"/{value}/"
+        and (len(value) <= MAX_SEGMENT or _long_segment(value) is None)
+        and not _VCS_SEGMENT.search(value)
     ):
         return value  # the common case: plain ASCII names, checked in one regex
     if not isinstance(value, str) or not value:
@@ -118,6 +170,16 @@ def validate_entry_path(value: object) -> str:
         problem = "is not in Unicode NFC form"
     if problem:
         raise InvalidNameError(f"invalid file name {value!r} in artifact: it {problem}")
+    if long := _long_segment(value):
+        raise InvalidNameError(
+            f"invalid file name {value!r} in artifact: its segment {long!r} is "
+            f"{len(long.encode('utf-8'))} bytes, over the {MAX_SEGMENT} a file name may have"
+        )
+    if vcs := vcs_segment(value):
+        raise InvalidNameError(
+            f"invalid file name {value!r} in artifact: {vcs!r} is reserved for version "
+            "control (a download there could make git run commands)"
+        )
     return value
 
 

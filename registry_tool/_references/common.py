@@ -135,7 +135,7 @@ def utc(moment: datetime) -> str:
 def landing(target: Path) -> Iterator[Path]:
     """A temp file beside ``target``; the caller renames it into place once checked."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.part-")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
     os.close(fd)
     try:
         yield Path(tmp)

@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +22,8 @@ from registry_tool import _promotion as promotion
 from registry_tool._deletion import delete_version
 from registry_tool._engine import Context, Resolved, deleted_message
 from registry_tool._engine.download import VerifyReport, download_version, verify_files
+from registry_tool._escape import printable
+from registry_tool._fmt import file_kind
 from registry_tool._hashing import hash_file
 from registry_tool._model.manifest import Entry, artifact_digest, check_entries, file_digest
 from registry_tool._model.names import (
@@ -30,6 +34,7 @@ from registry_tool._model.names import (
 from registry_tool._model.plain import to_plain
 from registry_tool._model.records import VersionRecord
 from registry_tool._references import expand_reference
+from registry_tool._references.file import scan_folder
 from registry_tool._sdk.media import Table
 from registry_tool._store import registries
 from registry_tool.errors import (
@@ -41,6 +46,10 @@ from registry_tool.errors import (
 if TYPE_CHECKING:
     from registry_tool._model.governance import LinkRecord
     from registry_tool._sdk.public_run import PublicRun
+
+
+class SkippedFilesWarning(UserWarning):
+    """``add_dir`` left files out: version control folders, or what is not a regular file."""
 
 
 class Artifact:
@@ -226,8 +235,13 @@ class Artifact:
         """Add one file, named ``name`` inside the artifact (default: its basename)."""
         self._require_draft()
         path = Path(local_path)
-        if not path.is_file():
-            raise ArtifactError(f"cannot add {path}: not a file")
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = 0
+        if not stat.S_ISREG(mode):
+            what = f"it is {file_kind(mode)}, not a regular file" if mode else "not a file"
+            raise ArtifactError(f"cannot add {path}: {what}")
         entry_name = name if name is not None else path.name
         self._add(entry_name, os.path.realpath(path))
         return Entry(entry_name, "", path.stat().st_size)
@@ -237,53 +251,32 @@ class Artifact:
 
         Symbolic links are followed when they stay inside the directory and refused
         when they point out of it, so an artifact never picks up files by accident.
+        Version control folders (``.git``, ``.hg``, ``.svn``: a cloned model's ``.git``
+        holds its remote's URL, token included) and whatever is not a regular file (a
+        FIFO, a socket, a device) are left out, with a ``SkippedFilesWarning`` naming them.
         """
         self._require_draft()
         root = Path(local_path)
         if not root.is_dir():
             raise ArtifactError(f"cannot add {root}: not a directory")
-        real_root = os.path.realpath(root)
         # Trailing slashes are a folder's; a leading one would make every path absolute,
         # which each file's own check then refuses.
         prefix = f"{name.rstrip('/')}/" if name else ""
-        added: list[tuple[str, str]] = []
-        self._scan(real_root, real_root, prefix, added, root, frozenset())
+        added, vcs, special = scan_folder(root)
         for entry_name, full in added:
-            self._add(entry_name, full)
-
-    def _scan(
-        self,
-        folder: str,
-        real_root: str,
-        rel: str,
-        out: list[tuple[str, str]],
-        root: Path,
-        above: frozenset[str],
-    ) -> None:
-        """Collect (name in artifact, real path) below ``folder``, sorted, links checked."""
-        here = os.path.realpath(folder)
-        if here in above:
-            raise ArtifactError(f"cannot add {root}: symbolic link loop at {folder}")
-        above = above | {here}
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-        for entry in entries:
-            name = rel + entry.name
-            if entry.is_symlink():
-                target = os.path.realpath(entry.path)
-                if target != real_root and not target.startswith(real_root + os.sep):
-                    raise ArtifactError(
-                        f"cannot add {root}: {entry.path} is a symbolic link to {target}, "
-                        "outside the directory (copy the file in, or add it with add_file)"
-                    )
-                if os.path.isdir(target):
-                    self._scan(target, real_root, name + "/", out, root, above)
-                elif os.path.isfile(target):
-                    out.append((name, target))
-            elif entry.is_dir(follow_symlinks=False):
-                self._scan(entry.path, real_root, name + "/", out, root, above)
-            elif entry.is_file(follow_symlinks=False):
-                out.append((name, entry.path))
+            self._add(prefix + entry_name, full)
+        for skipped, why in (
+            (vcs, "version control folders and files (an artifact never holds them)"),
+            (special, "what is not a regular file (only regular files are read)"),
+        ):
+            if skipped:
+                shown = ", ".join(printable(s) for s in skipped[:10])
+                more = f" (+{len(skipped) - 10} more)" if len(skipped) > 10 else ""
+                warnings.warn(
+                    f"add_dir {root}: skipped {why}: {shown}{more}",
+                    SkippedFilesWarning,
+                    stacklevel=2,
+                )
 
     @contextmanager
     def new_file(
@@ -300,10 +293,22 @@ class Artifact:
             raise UsageError(f"new_file mode {mode!r}: use 'w', 'x', 'wb' or 'xb'")
         if name in self._files or name in self._refs:
             raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
+        for parent in Path(name).parents:
+            if str(parent) in self._files or str(parent) in self._refs:
+                raise ArtifactError(
+                    f"cannot create {name!r} in artifact {self._name!r}: {str(parent)!r} is a file"
+                )
         target = self._staging_dir() / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
-        with open(target, mode.replace("x", "w"), **kwargs) as f:  # type: ignore[call-overload]
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
+            # Closed by the ``with`` below; an OSError here is about the name, not the data.
+            f = open(target, mode.replace("x", "w"), **kwargs)  # type: ignore[call-overload]  # noqa: SIM115
+        except OSError as exc:
+            raise ArtifactError(
+                f"cannot create {name!r} in artifact {self._name!r}: {exc.strerror}"
+            ) from exc
+        with f:
             yield f
         self._add(name, str(target))
 

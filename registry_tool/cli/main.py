@@ -10,6 +10,7 @@ they are made inert as every other line is.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -29,6 +30,17 @@ from registry_tool.cli import (
 )
 from registry_tool.cli.render import error, progress_sink
 from registry_tool.errors import RegistryError
+
+
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> str:
+    """A library warning (files ``add_dir`` skipped, say) as the CLI's own lines are: one
+    ``warning: ...`` line, its text inert, without Python's source location."""
+    return f"warning: {log_line(str(message))}\n"
+
+
+warnings.formatwarning = _one_line_warning
 
 
 class State:
