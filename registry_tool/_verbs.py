@@ -62,6 +62,10 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
         value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--metadata is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise UsageError(
+            "--metadata: a number is too long to read (integers are held to 64 bits)"
+        ) from None
     if not isinstance(value, dict):
         raise UsageError("--metadata must be a JSON object, like '{\"accuracy\": 0.9}'")
     return value

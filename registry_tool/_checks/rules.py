@@ -36,6 +36,7 @@ SECRET_KINDS = ("registry", "model-registry")
 NOT_OURS = "not a registry file (unexpected path)"
 NOT_OURS_IN_TREE = "not a registry file (unexpected path under projects/)"
 GAP = "missing: versions must be numbered from v0 with no gap"
+WIDE = "an integer beyond the 64-bit range -2**63..2**64-1"
 
 Record = CollectionRecord | VersionRecord | AliasRecord | RunRecord | LinkRecord
 
@@ -114,6 +115,9 @@ def parse_file(path: str, key: Key, data: bytes) -> tuple[Parsed | None, list[Pr
         schemas.validate(doc, key.schema, path)
     except DocumentError as exc:
         return None, [*problems, Problem(exc.path, exc.field, exc.message)]
+    wide = yamlio.wide_integer(doc)
+    if wide is not None:  # the tool never writes one; no 64-bit reader holds it
+        return None, [*problems, Problem(path, wide, WIDE)]
     return Parsed(path, key, doc, record_of(key, doc)), problems
 
 
