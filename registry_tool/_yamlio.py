@@ -7,12 +7,19 @@ unseen in a diff), oversized files and deep nesting. Timestamps stay strings. Wr
 record order, no anchors, so equal documents give equal bytes; a document too large to
 be read back is refused.
 
+An integer too long to convert (Python refuses beyond 4,300 digits: a crash for every
+reader of the file, ``check`` included) is refused, read or written, naming its field.
+The registry's own writes hold integers to 64 bits (``wide_integer``, used by the
+store and the SDK): what a signed or unsigned 64-bit integer holds is what YAML and
+JSON readers in other languages take without rounding or refusing it.
+
 This is the one place the package meets PyYAML: every error it raises, reading or
 writing, leaves here as a ``DocumentError`` naming the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -25,6 +32,11 @@ MAX_DEPTH = 64
 # ~400 MB per million YAML nodes, so 64 MiB of "0," (30 million nodes) must be refused
 # before it is parsed. The largest manifest that fits in MAX_BYTES has ~2.5 million.
 MAX_ITEMS = 4_000_000
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
+WIDE_INTEGER = "an integer beyond the 64-bit range -2**63..2**64-1"
+# Integers longer than this are never converted (Python refuses beyond 4,300 digits).
+MAX_INT_CHARS = 4096
+MAX_INT_BITS = 13_600  # under 4,096 decimal digits
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -35,8 +47,26 @@ class _Refused(Exception):
     constructor's own error."""
 
 
+class _WideInteger:
+    """What the loader makes of an integer beyond 64 bits, so that the error can name
+    its field once the document is built (a constructor only knows its line)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
 class _StrictLoader(_BaseLoader):  # type: ignore[misc]
     """Safe loader without timestamps, aliases or duplicate keys."""
+
+    wide = False  # whether an integer too long to convert was met
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        # Never converted: beyond 4,300 digits Python refuses to (and it is far beyond
+        # 64 bits, bar leading zeros no one writes).
+        if len(str(node.value)) > MAX_INT_CHARS:
+            self.wide = True
+            return _WideInteger(node.start_mark.line + 1)
+        return super().construct_yaml_int(node)
 
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         if node in self.constructed_objects:
@@ -70,15 +100,70 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
         return mapping
 
 
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 _StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 
 
+class _WideRefused(Exception):
+    """The dumper met an integer beyond 64 bits (``dumps`` names its field)."""
+
+
 class _CanonicalDumper(_BaseDumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+    def represent_int(self, data: int) -> Any:
+        if data.bit_length() > MAX_INT_BITS:
+            raise _WideRefused
+        return super().represent_int(data)
+
+
+_CanonicalDumper.add_representer(int, _CanonicalDumper.represent_int)
+
+
+def wide_integer(value: Any, where: str = "$", *, bits: int | None = None) -> str | None:
+    """Where the first integer beyond 64 bits (-2**63 to 2**64-1; with ``bits``, of more
+    bits than that) is in a plain value (``$.metadata.n``, ``where`` the prefix), or
+    None when there is none.
+
+    >>> wide_integer({"ok": [1, -2**63, True], "seed": 2**64})
+    '$.seed'
+    """
+    if isinstance(value, int):
+        if bits is not None:
+            return where if value.bit_length() > bits else None
+        return None if INT_MIN <= value <= INT_MAX else where
+    if isinstance(value, dict):
+        items: Any = ((f"{where}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for inner, item in items:
+        if isinstance(item, (int, dict, list, tuple)):
+            found = wide_integer(item, inner, bits=bits)
+            if found is not None:
+                return found
+    return None
+
+
+def _wide_place(value: Any, where: str = "$") -> tuple[str, int] | None:
+    """The field and line of the first integer the loader found too long to convert."""
+    if isinstance(value, _WideInteger):
+        return where, value.line
+    items: Any = ()
+    if isinstance(value, dict):
+        items = ((f"{where}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    for inner, item in items:
+        found = _wide_place(item, inner)
+        if found is not None:
+            return found
+    return None
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -102,8 +187,9 @@ def loads(data: bytes, path: str) -> Any:
     _refuse_invisible(text, path)
     if data.count(b"\n") + data.count(b",") > MAX_ITEMS:
         raise DocumentError(path, "$", "too many YAML nodes")
+    loader = _StrictLoader(text)
     try:
-        value = yaml.load(text, Loader=_StrictLoader)
+        value = loader.get_single_data()
     except _Refused as exc:
         # Our own refusal says it all; a constructor's error behind it is kept.
         raise DocumentError(path, "$", str(exc)) from exc.__cause__
@@ -114,8 +200,13 @@ def loads(data: bytes, path: str) -> Any:
         raise DocumentError(path, "$", f"not valid YAML: {problem}{where}") from exc
     except RecursionError:  # a traceback thousands of frames deep says nothing more
         raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
     if _depth(value) > MAX_DEPTH:
         raise DocumentError(path, "$", f"nested deeper than {MAX_DEPTH} levels")
+    place = _wide_place(value) if loader.wide else None
+    if place is not None:
+        raise DocumentError(path, place[0], f"{WIDE_INTEGER} (line {place[1]})")
     return value
 
 
@@ -136,6 +227,9 @@ def dumps(doc: Any, *, path: str = "(new document)") -> bytes:
     """Canonical YAML bytes for a plain document; ``path`` names it in errors."""
     try:
         data = _dump(doc)
+    except _WideRefused:
+        where = wide_integer(doc, bits=MAX_INT_BITS) or "$"
+        raise DocumentError(path, where, WIDE_INTEGER) from None
     except UnicodeEncodeError as exc:
         raise DocumentError(path, "$", "text that is not valid UTF-8") from exc
     except yaml.YAMLError as exc:  # a value YAML cannot represent (a caller's mistake)
@@ -154,6 +248,27 @@ def dumps(doc: Any, *, path: str = "(new document)") -> bytes:
     if data.count(b"\n") + data.count(b",") > MAX_ITEMS:
         raise DocumentError(path, "$", f"would hold more than {MAX_ITEMS:,} items")
     return data
+
+
+def manifest_too_large(paths: Sequence[str]) -> str | None:
+    """Why a manifest of these entry paths cannot fit in a registry file, or None when
+    it may: told before a byte is stored, from a lower bound of its size. Each entry
+    takes at least its path and 101 bytes (``- path: ``, the digest line, a size of one
+    digit), and three lines plus the commas of its path as items."""
+    floor = sum(len(p.encode("utf-8", "surrogatepass")) + 101 for p in paths)
+    limit = MAX_BYTES // (1024 * 1024)
+    if floor > MAX_BYTES:
+        return (
+            f"{len(paths):,} files make a manifest of at least {floor // (1024 * 1024)} MiB, "
+            f"more than the {limit} MiB a registry file may be; split them into several artifacts"
+        )
+    items = sum(3 + p.count(",") for p in paths)
+    if items > MAX_ITEMS:
+        return (
+            f"{len(paths):,} files make a manifest of at least {items:,} items, more than the "
+            f"{MAX_ITEMS:,} a registry file may hold; split them into several artifacts"
+        )
+    return None
 
 
 def _dump(doc: Any) -> bytes:

@@ -27,7 +27,7 @@ from registry_tool._blobs import LocalBlobStore
 from registry_tool._engine.context import Context
 from registry_tool._engine.live import ALL_REFS, live_blobs
 from registry_tool._store import RegistryStore
-from tests.helpers import cli_error, cli_out, create_prod_registry, git, write
+from tests.helpers import cli_error, cli_out, create_prod_registry, git, invoke, write
 
 PRODUCTION = "model-registry/prod/model:production"
 
@@ -149,7 +149,7 @@ def test_gc_keeps_what_a_stage_holds_though_its_version_was_marked_by_hand(held,
     mark_by_hand(held, "projects/p/model/versions/v0.yaml")
     age_blobs(held)
 
-    report = json.loads(cli_out("gc", "--grace", "0s", "--json"))
+    report = json.loads(invoke("gc", "--grace", "0s", "--force", "--json").stdout)
 
     assert report["removed"] == 0
     assert (report["held_versions"], report["held"]) == (1, 1)
@@ -169,7 +169,7 @@ def test_gc_keeps_what_a_project_alias_holds_though_marked_by_hand(held):
     mark_by_hand(held, "projects/p/data/versions/v0.yaml")
     age_blobs(held)
 
-    report = json.loads(cli_out("gc", "--grace", "0s", "--json"))
+    report = json.loads(invoke("gc", "--grace", "0s", "--force", "--json").stdout)
 
     assert (report["removed"], report["held_versions"], report["held"]) == (0, 1, 1)
     assert hexof("best data") in stored(held)
@@ -184,11 +184,11 @@ def test_a_stage_on_a_tag_keeps_the_blobs_until_the_tag_goes(held):
     git(held.root, "commit", "--quiet", "-m", "stages removed by hand")
     age_blobs(held)
 
-    kept = json.loads(cli_out("gc", "--grace", "0s", "--json"))
+    kept = json.loads(invoke("gc", "--grace", "0s", "--force", "--json").stdout)
     assert (kept["removed"], kept["held"]) == (0, 1)
     git(held.root, "tag", "-d", "release")
 
-    gone = json.loads(cli_out("gc", "--grace", "0s", "--json"))
+    gone = json.loads(invoke("gc", "--grace", "0s", "--force", "--json").stdout)
 
     assert [b["digest"] for b in gone["removed_blobs"]] == [f"sha256:{hexof('weights v0')}"]
     assert (gone["held_versions"], gone["held"], gone["deleted_versions"]) == (0, 0, 1)
@@ -200,7 +200,7 @@ def test_a_deleted_version_with_no_holder_still_goes(held):
     cli_out("delete", "p/data:v0", "--delete-aliases")
     age_blobs(held)
 
-    report = json.loads(cli_out("gc", "--grace", "0s", "--json"))
+    report = json.loads(invoke("gc", "--grace", "0s", "--force", "--json").stdout)
 
     assert [b["digest"] for b in report["removed_blobs"]] == [f"sha256:{hexof('best data')}"]
     assert (report["held_versions"], report["held"]) == (0, 0)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from registry_tool._hashing import Advance
+from registry_tool.errors import ArtifactError, StorageError
 
 
 def blob_key(hexdigest: str, prefix: str = "") -> str:
@@ -79,3 +80,19 @@ class BlobStore(Protocol):
         """Remove a blob (only if written before ``older_than``, POSIX seconds, checked
         as it goes); whether it was removed. Only garbage collection calls this."""
         ...
+
+
+def restore(store: BlobStore, gone: dict[str, str], sources: dict[str, str]) -> None:
+    """Store again the blobs in ``gone`` (hex digest -> the entry path naming it) from
+    the files they were ingested from (``sources``), each of which must still hold the
+    same bytes; raise when one cannot be. A log calls this just before it commits, for
+    the blobs a garbage collection with a short grace took meanwhile."""
+    for hexdigest, entry in gone.items():
+        source = sources.get(hexdigest)
+        if source is None:
+            raise StorageError(
+                f"blob sha256:{hexdigest} of {entry!r} is missing from {store.url} (a "
+                "garbage collection removed it?): nothing was committed; log it again"
+            )
+        if store.ingest(Path(source), None, lambda _n: None)[0] != hexdigest:
+            raise ArtifactError(f"{source} changed while it was being logged; log again")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from registry_tool._blobs.base import FRESH_FOR, BlobInfo, blob_key
-from registry_tool._hashing import CHUNK, Advance, copy_and_hash, scratch_path
+from registry_tool._hashing import CHUNK, Advance, copy_and_hash, hash_file, scratch_path
 from registry_tool.errors import CorruptBlobError, StorageError
 
 
@@ -44,14 +44,24 @@ class LocalBlobStore:
             raise StorageError(f"cannot write to blob store {self.root}: {exc}") from exc
 
     def _publish(self, tmp: str, hexdigest: str) -> bool:
+        """Put the verified bytes in ``tmp`` in place; False when a sound copy is there
+        already. A copy that fails its digest is replaced: only here, when the blob is
+        there already, is it read, and this is what repairs a corrupt blob."""
         final = self.path_for(hexdigest)
-        if final.exists():
+        if final.exists() and self._sound(final, hexdigest):
             os.unlink(tmp)
             return False
         final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
         return True
+
+    @staticmethod
+    def _sound(final: Path, hexdigest: str) -> bool:
+        try:
+            return hash_file(final) == hexdigest
+        except OSError:
+            return False  # unreadable (a directory, no permission): not the blob
 
     def ingest(self, path: Path, hexdigest: str | None, advance: Advance) -> tuple[str, bool]:
         if hexdigest is not None and self.has(hexdigest):

@@ -70,6 +70,16 @@ def _total_size(response: dict[str, Any]) -> int:
     return int(response["ContentLength"])
 
 
+def _composite(path: Path, part: int) -> str:
+    """The checksum S3 keeps of a file's multipart upload in parts of ``part`` bytes:
+    the SHA-256 of the parts' SHA-256s, base64, ``-<parts>``."""
+    parts = []
+    with open(path, "rb") as f:
+        while data := f.read(part):
+            parts.append(hashlib.sha256(data).digest())
+    return f"{_b64(hashlib.sha256(b''.join(parts)).digest())}-{len(parts)}"
+
+
 class _Missing(Exception):
     """The fast path's 404 NoSuchKey."""
 
@@ -238,7 +248,9 @@ class S3BlobStore:
 
     def ingest(self, path: Path, hexdigest: str | None, advance: Advance) -> tuple[str, bool]:
         """Small files: read once, hashed, one conditional PUT (a 412 means the blob is
-        there already: no HEAD first). Large files: HEAD, then parallel multipart."""
+        there already: no HEAD first). Large files: HEAD, then parallel multipart. A blob
+        found there already is checked against what is in hand (``_sound``) and stored
+        again, over the old object, when it fails: that is what repairs a corrupt blob."""
         from botocore.exceptions import BotoCoreError, ClientError  # deferred: botocore is heavy
 
         size = path.stat().st_size
@@ -252,9 +264,12 @@ class S3BlobStore:
                 return digest, self._put_small(data, digest, advance)
             if hexdigest is None:
                 hexdigest = hash_file(path)
-            if self.has(hexdigest):
+            sound = self._sound(hexdigest, size, None, None, path)
+            if sound:
                 return hexdigest, False
-            return hexdigest, self._put_multipart(path, hexdigest, size, advance)
+            return hexdigest, self._put_multipart(
+                path, hexdigest, size, advance, over=sound is False
+            )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, what) from exc
 
@@ -263,29 +278,77 @@ class S3BlobStore:
 
         fast = self.fast
         checksum = _b64(bytes.fromhex(hexdigest))
+        status = None
         if fast is not None:
             status = fast.put(self.key(hexdigest), data, hexdigest, checksum)
-            if status is not None:
-                if status == 200:
-                    advance(len(data))
-                return status == 200
-        try:
+        if status is None:
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key(hexdigest),
+                    Body=data,
+                    ChecksumSHA256=checksum,
+                    IfNoneMatch="*",
+                )
+                status = 200
+            except ClientError as exc:
+                if not is_precondition_failed(exc):
+                    raise  # translated by ingest
+                status = 412  # another writer stored the same blob first
+        if status == 412:
+            if self._sound(hexdigest, len(data), checksum, data):
+                return False
+            # Corrupt (or gone since): stored over, unconditionally, with its checksum.
             self.client.put_object(
-                Bucket=self.bucket,
-                Key=self.key(hexdigest),
-                Body=data,
-                ChecksumSHA256=checksum,
-                IfNoneMatch="*",
+                Bucket=self.bucket, Key=self.key(hexdigest), Body=data, ChecksumSHA256=checksum
             )
-        except ClientError as exc:
-            if is_precondition_failed(exc):
-                return False  # another writer stored the same blob first
-            raise  # translated by ingest
         advance(len(data))
         return True
 
-    def _put_multipart(self, path: Path, hexdigest: str, size: int, advance: Advance) -> bool:
-        """Parts are read in order (hashing the whole on the way) and sent in parallel."""
+    def _sound(
+        self,
+        hexdigest: str,
+        size: int,
+        checksum: str | None,
+        data: bytes | None,
+        path: Path | None = None,
+    ) -> bool | None:
+        """Whether the stored object is the blob (None: there is none), told by what
+        ``verify --all`` would find, as cheaply as it can be: its size, then the SHA-256
+        checksum S3 keeps of what it was sent (every PUT here sends one: a plain one for
+        a single PUT, ``<checksum of the parts' checksums>-<parts>`` for a multipart
+        upload, computed from the file at ``path`` only when the object has one) when
+        it is of the kind of ``checksum``; else, when the bytes are in hand (``data``, a
+        small blob), the object read back; else the size alone."""
+        from botocore.exceptions import ClientError  # deferred: botocore is heavy
+
+        key = self.key(hexdigest)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise  # translated by ingest
+        if int(head.get("ContentLength", -1)) != size:
+            return False
+        stored = head.get("ChecksumSHA256")
+        if stored and "-" in stored and path is not None:
+            checksum = _composite(path, part_size_for(size))  # the file, read once more
+        if stored and checksum and ("-" in stored) == ("-" in checksum):
+            return bool(stored == checksum)
+        if data is not None:
+            try:
+                _, body = self._get_range(key, 0, size - 1) if size else (0, b"")
+            except _Missing:
+                return None
+            return hashlib.sha256(body).hexdigest() == hexdigest
+        return True
+
+    def _put_multipart(
+        self, path: Path, hexdigest: str, size: int, advance: Advance, *, over: bool = False
+    ) -> bool:
+        """Parts are read in order (hashing the whole on the way) and sent in parallel;
+        ``over``: replace the object there (a corrupt one), not only store a new one."""
         from botocore.exceptions import ClientError  # deferred: botocore is heavy
 
         key = self.key(hexdigest)
@@ -334,7 +397,7 @@ class S3BlobStore:
                 Key=key,
                 UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
-                IfNoneMatch="*",
+                **({} if over else {"IfNoneMatch": "*"}),
             )
         except ClientError as exc:
             self._abort(key, upload_id)

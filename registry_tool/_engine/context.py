@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 from registry_tool import _progress as progress
 from registry_tool import _schemas as schemas
 from registry_tool import _settings
+from registry_tool import _yamlio as yamlio
 from registry_tool._blobs import BlobStore, open_blob_store
+from registry_tool._blobs.base import restore
 from registry_tool._cache import BlobCache
 from registry_tool._hashing import StatCache
 from registry_tool._model.governance import LinkRecord
@@ -95,6 +97,7 @@ class Context:
         self.cache = BlobCache(cache_dir)
         self.stat_cache = StatCache(cache_dir / "stat-cache.sqlite3")
         self._author: str | None = None
+        self._sources: dict[str, str] = {}  # hex digest -> a file ingested with those bytes
         # How many files to move at once: the store says what suits it (a local disk
         # gains nothing from threads: measured, they only add kernel time).
         self.workers = _settings.workers() or self.blobs.parallel
@@ -280,6 +283,7 @@ class Context:
         ``before_storing`` runs once before the first byte is stored (not at all when
         every blob is there already).
         """
+        self.store.check_writable()
         stats: dict[str, os.stat_result] = {}
         for name, local in files.items():
             try:
@@ -334,6 +338,7 @@ class Context:
         self.stat_cache.store_many(learned)
         if failed:
             raise failed[0]
+        self._sources.update((blob_hex(e.digest), files[e.path]) for e in entries.values())
         return list(entries.values())
 
     def precheck_log(
@@ -354,8 +359,11 @@ class Context:
         for alias in aliases:
             if alias != LATEST:
                 validate_alias(alias)
+        _check_metadata(name, metadata)
         placeholder = "sha256:" + "0" * 64
         entries = check_entries([*(Entry(p, placeholder, 0) for p in paths), *refs])
+        if too_large := yamlio.manifest_too_large([e.path for e in entries]):
+            raise UsageError(f"artifact {project}/{name}: {too_large}")
         record = VersionRecord(
             project=project,
             name=name,
@@ -386,6 +394,7 @@ class Context:
         run: RunRecord | None,
     ) -> tuple[LogOutcome, RunRecord | None]:
         """Commit a version (or find the identical one), move aliases, record the run."""
+        _check_metadata(name, metadata)
         digest = artifact_digest(entries)
         wanted = [LATEST, *(validate_alias(a) for a in aliases if a != LATEST)]
         store = self.store
@@ -450,6 +459,11 @@ class Context:
             change.result = (record, same is None, new_run)
             return change
 
+        # Every blob is there before the commit: a gc with a short grace may have taken
+        # one no commit named yet, which is stored again from its file.
+        names = {blob_hex(e.digest): e.path for e in entries if e.ref is None}
+        gone = {d: names[d] for d, there in self.has_many(set(names)).items() if not there}
+        restore(self.blobs, gone, self._sources)
         written = store.write(build)
         assert written.result is not None
         record, created, new_run = written.result
@@ -500,8 +514,11 @@ class Context:
 
         def build(snap: Snapshot) -> Change[None]:
             change: Change[None] = Change()
-            if store.read_version(snap, project, name, version) is None:
+            record = store.read_version(snap, project, name, version)
+            if record is None:
                 raise NotFoundError(f"{project}/{name} has no version v{version}")
+            if record.deleted is not None and add:  # (judged on the tip it lands on)
+                raise NotFoundError(deleted_message(record), version=f"{project}/{name}:v{version}")
             latest = store.read_alias(snap, project, name, LATEST)
             if LATEST in add and (latest is None or latest.version != version):
                 raise UsageError(
@@ -558,6 +575,12 @@ class Context:
         if hashlib.sha256(data).hexdigest() != hexdigest:
             raise CorruptBlobError(f"blob {digest} is corrupt")
         return data
+
+
+def _check_metadata(name: str, metadata: dict[str, object]) -> None:
+    """Refuse an integer beyond 64 bits (``_yamlio``), before anything is stored."""
+    if wide := yamlio.wide_integer(metadata, f"artifact {name!r} metadata"):
+        raise UsageError(f"{wide}: {yamlio.WIDE_INTEGER}")
 
 
 def _replace_run(run: RunRecord, **changes: object) -> RunRecord:

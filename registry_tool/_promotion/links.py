@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from registry_tool._engine import Context
+from registry_tool._engine import Context, deleted_message
 from registry_tool._model import codeowners
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
 from registry_tool._model.layout import (
@@ -102,7 +102,11 @@ def stage_changes(
     run: str | None,
 ) -> list[str]:
     """Move registry aliases to ``link`` in ``change``: a protected one only with
-    ``allow_protected`` (a promotion), each only if the link meets its stage's gates."""
+    ``allow_protected`` (a promotion), each only if the link meets its stage's gates,
+    and none to a link whose source version is deleted."""
+    aliases = list(aliases)
+    if aliases and source.deleted is not None:
+        raise NotFoundError(deleted_message(source), version=link.source_path)
 
     def guard(alias: str) -> None:
         if alias in config.protected and not allow_protected:
@@ -122,6 +126,23 @@ def stage_changes(
         reason=reason,
         guard=guard,
     )
+
+
+def live_source(
+    ctx: Context, snap: Snapshot, project: str, name: str, version: int, digest: str
+) -> VersionRecord:
+    """The source version of a link as it is on ``snap``, the tip a write lands on
+    (another clone may have deleted it since the caller resolved it): it must exist,
+    not be deleted, and still have ``digest``."""
+    path = f"{project}/{name}:v{version}"
+    found = ctx.store.read_version(snap, project, name, version)
+    if found is None:
+        raise NotFoundError(f"{path} does not exist", version=path)
+    if found.deleted is not None:
+        raise NotFoundError(deleted_message(found), version=path)
+    if found.digest != digest:
+        raise ArtifactError(f"{path} no longer has the digest it was linked by")
+    return found
 
 
 def existing_link(
@@ -172,6 +193,7 @@ def link_version(
 
     def build(snap: Snapshot) -> Change[LinkRecord]:
         change: Change[LinkRecord] = Change()
+        found = live_source(ctx, snap, source.project, source.name, source.version, source.digest)
         config = registries.read_config(ctx.store, snap, registry)
         if config is None:
             config = ModelRegistryConfig(name=registry, created_at=now())
@@ -204,7 +226,7 @@ def link_version(
             change,
             config,
             link,
-            source,
+            found,
             [a for a in wanted if not (a == LATEST and stays)],
             allow_protected=allow_protected,
             reason=None,
@@ -242,6 +264,8 @@ def set_aliases(
         source = ctx.store.read_version(snap, link.project, link.name, link.source_version)
         if source is None:
             raise NotFoundError(f"{link.path} links {link.source_path}, which does not exist")
+        if add:  # a stage moves only to a link whose source is live on this tip
+            live_source(ctx, snap, link.project, link.name, link.source_version, link.digest)
         moved = stage_changes(
             ctx,
             snap,

@@ -19,13 +19,15 @@ from types import TracebackType
 from typing import Any
 
 from registry_tool._engine import Context
-from registry_tool._model.names import parse_artifact_path, validate_name
+from registry_tool._model.layout import run_file
+from registry_tool._model.names import parse_artifact_path, validate_line, validate_name
 from registry_tool._model.plain import to_plain
 from registry_tool._model.records import ArtifactUse, CodeInfo, RunRecord
 from registry_tool._promotion import link_version
 from registry_tool._sdk.artifact import Artifact
 from registry_tool._sdk.public_run import Config
 from registry_tool._store import now
+from registry_tool._store.registry import check_document
 from registry_tool.errors import ArtifactError, RegistryError, UsageError
 
 DEFAULT_PROJECT = "uncategorized"
@@ -56,6 +58,16 @@ def _code_info(registry_root: Path) -> CodeInfo | None:
     )
 
 
+def _one_line(value: object, field: str, longest: int) -> str:
+    """``value`` if it is a string of one line, at most ``longest`` characters."""
+    if not isinstance(value, str):
+        raise UsageError(f"{field}: must be a string, not {type(value).__name__}", field=field)
+    validate_line(value, field=field)
+    if len(value) > longest:
+        raise UsageError(f"{field}: longer than {longest} characters", field=field)
+    return value
+
+
 class Run:
     """A run: records what it used and logged, in one YAML file per run."""
 
@@ -74,8 +86,10 @@ class Run:
         self.id = validate_name(id, what="run id") if id else new_run_id()
         self.project = validate_name(project or DEFAULT_PROJECT, what="project")
         self.entity = validate_name(entity, what="entity") if entity else ctx.entity
-        self.job_type = job_type
-        self.name = name or f"{job_type or 'run'}-{self.id}"
+        # One line each, checked here: a bad job_type would otherwise surface only when
+        # the run is first written, as the default name's fault, after blobs are stored.
+        self.job_type = _one_line(job_type, "job_type", 128) if job_type is not None else None
+        self.name = _one_line(name, "name", 256) if name else f"{job_type or 'run'}-{self.id}"
         self.config = Config(config or {})
         self._record = RunRecord(
             id=self.id,
@@ -133,8 +147,12 @@ class Run:
                 artifact.add_file(path)
         if isinstance(aliases, str):
             raise UsageError("aliases must be a list of strings, not one string")
+        record = self._current()
+        # The run's file is written with the version: its config is judged before a
+        # blob is stored, not after.
+        check_document(record.to_doc(), "run", run_file(record.project, record.id))
         new = artifact._log_to(
-            self._ctx, project=self.project, aliases=list(aliases or []), run=self._current()
+            self._ctx, project=self.project, aliases=list(aliases or []), run=record
         )
         if new is not None:
             self._record = new

@@ -128,6 +128,21 @@ _DWIM = (
 )
 
 
+# Unfinished operations, by the file git keeps while one is under way: (marker, what,
+# the command that finishes it, the one that aborts it).
+_UNFINISHED = (
+    ("MERGE_HEAD", "merge", "commit", "merge --abort"),
+    ("rebase-merge", "rebase", "rebase --continue", "rebase --abort"),
+    ("rebase-apply/applying", "git am", "am --continue", "am --abort"),
+    ("rebase-apply", "rebase", "rebase --continue", "rebase --abort"),
+    ("CHERRY_PICK_HEAD", "cherry-pick", "cherry-pick --continue", "cherry-pick --abort"),
+    ("REVERT_HEAD", "revert", "revert --continue", "revert --abort"),
+    ("BISECT_LOG", "bisect", "bisect reset", None),
+)
+# git gc --auto's own test: more than gc.auto (6,700) / 256 loose objects in objects/17.
+_LOOSE_IN_SAMPLE = (6700 + 255) // 256
+
+
 def network_timeout() -> float:
     """Seconds a git remote may stall (no byte moving) before a command gives up:
     ``REGISTRY_TOOL_GIT_TIMEOUT``, default 60; the whole command gets ten times that."""
@@ -331,6 +346,34 @@ class Git:
         proc = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
         sha = proc.stdout.decode().strip()
         return sha or None
+
+    def unfinished(self) -> str | None:
+        """The git operation left unfinished in the working tree (a conflicted merge,
+        rebase, cherry-pick or revert, a bisect), said with how to finish or abort it;
+        None when there is none. A commit made under one is lost to the user's own
+        next step (the merge commit, ``rebase --continue``, ``bisect reset``)."""
+        gitdir = Path(self.repo.git_dir)
+        for marker, what, finish, abort in _UNFINISHED:
+            if (gitdir / marker).exists():
+                if abort is None:
+                    return f"a {what} is in progress: end it (git {finish})"
+                return (
+                    f"a {what} is in progress: finish it (git {finish}) or abort it (git {abort})"
+                )
+        return None
+
+    def pack_now_and_then(self) -> None:
+        """Let ``git gc --auto`` pack loose objects once there are many, as git's own
+        porcelain does after its writes (the plumbing a registry writes with never
+        does). The count is git's own estimate, one small directory listed, so the
+        process starts only once in a few hundred writes; it runs in the foreground,
+        leaving no process behind the command."""
+        try:
+            sample = sum(len(name) == 38 for name in os.listdir(self.objects / "17"))
+        except OSError:
+            return
+        if sample > _LOOSE_IN_SAMPLE:
+            self.run("-c", "gc.autoDetach=false", "gc", "--auto", "--quiet", check=False)
 
     def current_branch(self) -> str | None:
         """The checked-out branch, None on a detached HEAD."""

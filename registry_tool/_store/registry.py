@@ -23,7 +23,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,9 +107,18 @@ class Change(Generic[T]):
 
     def put(self, path: str, doc: Mapping[str, Any], kind: str) -> None:
         """Add a document, validated against its schema before anything is written."""
-        schemas.validate(doc, kind, path)
-        self.files[path] = yamlio.dumps(doc)
+        check_document(doc, kind, path)
+        self.files[path] = yamlio.dumps(doc, path=path)
         self.docs[path] = (kind, dict(doc))
+
+
+def check_document(doc: Mapping[str, Any], kind: str, path: str) -> None:
+    """Refuse a document the registry could not hold: an integer beyond 64 bits (first:
+    the schema's size check cannot even measure one of 5,000 digits), then its schema."""
+    wide = yamlio.wide_integer(doc)
+    if wide is not None:
+        raise DocumentError(path, wide, yamlio.WIDE_INTEGER)
+    schemas.validate(doc, kind, path)
 
 
 class DocCache:
@@ -301,11 +310,31 @@ class RegistryStore:
 
     # -- writing -------------------------------------------------------------------
 
-    def lock(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def lock(self) -> Iterator[None]:
         """The clone's write lock: one writer at a time per clone."""
-        return file_lock(
-            self.git.objects.parent / "registry-tool.lock", timeout=600, error=GitError
-        )
+        with ExitStack() as stack:
+            try:
+                path = self.git.objects.parent / "registry-tool.lock"
+                stack.enter_context(file_lock(path, timeout=600, error=GitError))
+            except OSError as exc:
+                raise GitError(f"cannot write to {self.root}: {exc.strerror}") from exc
+            yield
+
+    def check_writable(self) -> str:
+        """The branch a write would move, or why nothing may be written now: a detached
+        HEAD, a git operation left unfinished, a read-only disk. Checked before a log
+        stores its first blob, and again by every write."""
+        unfinished = self.git.unfinished()  # (first: a rebase also detaches HEAD)
+        if unfinished is not None:
+            raise GitError(f"{self.root}: {unfinished}, then write again")
+        branch = self.git.current_branch()
+        if branch is None:
+            raise GitError(f"{self.root} has a detached HEAD: check out a branch to write")
+        gitdir = self.git.objects.parent
+        if os.statvfs(gitdir).f_flag & os.ST_RDONLY:
+            raise GitError(f"{self.root} is on a read-only file system: nothing was written")
+        return branch
 
     def remote(self) -> str | None:
         branch = self.git.current_branch()
@@ -322,9 +351,7 @@ class RegistryStore:
         ``build`` may run more than once (another writer moved the tip first): it must
         derive everything, version numbers included, from the snapshot it is given.
         """
-        branch = self.git.current_branch()
-        if branch is None:
-            raise GitError(f"{self.root} has a detached HEAD: check out a branch to write")
+        branch = self.check_writable()
         ref = f"refs/heads/{branch}"
         with self.lock():
             self._finish_interrupted_sync(ref)
@@ -338,6 +365,7 @@ class RegistryStore:
                 self._advance(ref, parent, commit, change.message)
             else:
                 change, commit = self._push(remote, branch, ref, parent, change, build)
+        self.git.pack_now_and_then()
         return WriteResult(change.result, commit)
 
     def remote_url(self) -> str | None:
