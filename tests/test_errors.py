@@ -3,6 +3,8 @@ the storage layer: botocore (``_blobs/s3.py``) and YAML (``_yamlio.py``)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 import pickle
 import re
@@ -241,8 +243,21 @@ def test_any_other_client_error_is_translated_with_its_cause(tmp_path: Path):
         assert caught.value.__cause__ is error
 
 
+class FoundClient(RefusingClient):
+    """Refuses every PUT as a conditional write that found the object, and describes
+    that object (its size and SHA-256 checksum) as the blob's bytes would be."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(client_error("PreconditionFailed", 412, op="PutObject"))
+        self.data = data
+
+    def head_object(self, **kwargs: Any) -> dict[str, Any]:
+        checksum = base64.b64encode(hashlib.sha256(self.data).digest()).decode()
+        return {"ContentLength": len(self.data), "ChecksumSHA256": checksum}
+
+
 def test_a_conditional_put_that_finds_the_blob_is_not_a_write(tmp_path: Path):
-    store = store_refusing(client_error("PreconditionFailed", 412, op="PutObject"))
+    store = s3.S3BlobStore(StorageConfig(url="s3://bucket/pre"), client=FoundClient(b"abc"))
     src = tmp_path / "src"
     src.write_bytes(b"abc")
     digest, written = store.ingest(src, None, lambda n: None)

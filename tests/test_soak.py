@@ -363,7 +363,8 @@ class Blobs:
                 for p in (self.root / "sha256").rglob("*")
                 if p.is_file()
             ]
-            extra = {p.name for p in self.root.iterdir()} - {"sha256", "tmp"}
+            # Beside the blobs: their temp folder and who uses the store (``used-by/``).
+            extra = {p.name for p in self.root.iterdir()} - {"sha256", "tmp", "used-by"}
             assert not extra, f"stray entries in the blob store: {extra}"
         else:
             names = []
@@ -372,7 +373,8 @@ class Blobs:
                 for obj in page.get("Contents", []):
                     key = obj["Key"]
                     assert key.startswith("blobs/"), f"stray key {key}"
-                    names.append(key.removeprefix("blobs/"))
+                    if not key.startswith("blobs/used-by/"):  # who uses the store
+                        names.append(key.removeprefix("blobs/"))
         out = {}
         for name in names:
             match = BLOB_NAME.match(name)
