@@ -95,15 +95,18 @@ def check_condition(text: str, metadata: Mapping[str, Any]) -> GateResult:
     if actual is _MISSING:
         return GateResult(condition.text, False, None, f"{condition.label} is not in the metadata")
     numeric = (int, float)
-    comparable = (
+    same_kind = (
         isinstance(actual, numeric)
         and not isinstance(actual, bool)
         and isinstance(condition.value, numeric)
         and not isinstance(condition.value, bool)
     ) or type(actual) is type(condition.value)
+    # Ordered: numbers with numbers, strings with strings, booleans with booleans; null
+    # only equals null. Values of different kinds are never equal (true is not 1).
+    comparable = same_kind and (condition.op in ("==", "!=") or actual is not None)
     if not comparable:
         if condition.op in ("==", "!="):
-            passed = (condition.op == "!=") != (actual == condition.value)
+            passed = (condition.op == "!=") != (same_kind and actual == condition.value)
         else:
             return GateResult(
                 condition.text,
