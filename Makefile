@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test soak lint system-deps clean
+.PHONY: demo test soak lint system-deps clean mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,18 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 	$(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows/
+
+## mutate: mutation testing of the governance code (gates, names, check, promotion), with
+## each module's score; fails when one scores below 90% (mutate/score.py)
+# Each mutant is a pytest run of its own: their temporary repos go to memory when there
+# is a /dev/shm, and apart from other test runs (pytest prunes older runs' folders).
+MUTATE_TMP ?= $(if $(wildcard /dev/shm),/dev/shm,$(or $(TMPDIR),/tmp))/registry-tool-mutate
+mutate: $(VENV)/.dev-installed
+	rm -rf mutants $(MUTATE_TMP)
+	mkdir -p $(MUTATE_TMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" PYTEST_DEBUG_TEMPROOT=$(MUTATE_TMP) $(BIN)/mutmut run --max-children 2
+	rm -rf $(MUTATE_TMP)
+	$(BIN)/python mutate/score.py
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache .mypy_cache .ruff_cache
