@@ -2,6 +2,12 @@
 a folder (verified, skipping files already there), and checking a folder against a
 manifest.
 
+Files move several at a time: stored files as many at once as the blob store suits
+(``Context.workers``), references as many as their scheme suits (an S3, GCS or web
+server answers many requests at once, whatever the blob store is), both under one
+progress bar. The first failure stops what has not started; what is under way lands
+or is cleaned up, so a failed download leaves whole, verified files or none.
+
 Every entry path is checked again before the first byte is written (a version committed
 by hand may name ``.git/config``), temp files have short fixed-length names (so that a
 file name of 255 bytes still downloads), and only regular files are read back: a FIFO
@@ -12,17 +18,22 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
 
 from registry_tool import _progress as progress
+from registry_tool import _settings
 from registry_tool._engine.context import Context, deleted_message
 from registry_tool._fmt import file_kind
 from registry_tool._hashing import copy_and_hash, scratch_path
 from registry_tool._model.manifest import Entry, blob_hex, check_entries, file_digest
 from registry_tool._model.records import VersionRecord
-from registry_tool._references import fetch_reference
+from registry_tool._references import fetch_reference, scheme_module
 from registry_tool._references.file import NotRegularFileError, hash_regular
 from registry_tool.errors import (
     ArtifactError,
@@ -30,6 +41,8 @@ from registry_tool.errors import (
     RegistryError,
     VerificationError,
 )
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -109,7 +122,10 @@ def download_version(
         except RegistryError as exc:
             raise type(exc)(f"{label}: file {entry.path!r}: {exc}") from exc
 
-    ctx.each(todo, fetch, f"downloading {progress.files(len(todo))}", total)
+    stored = [item for item in todo if item[0].ref is None]
+    referenced = [item for item in todo if item[0].ref is not None]
+    groups = [(stored, ctx.workers), (referenced, reference_workers(e for e, _ in referenced))]
+    _each(groups, fetch, f"downloading {progress.files(len(todo))}", total)
     learned = [
         (str(target), os.stat(target), entry.digest[7:])
         for entry, target in todo
@@ -117,6 +133,73 @@ def download_version(
     ]
     ctx.stat_cache.store_many(learned)
     return str(target_root)
+
+
+def reference_workers(entries: Iterable[Entry]) -> int:
+    """How many references to fetch at once: ``REGISTRY_TOOL_WORKERS`` when set, else
+    the most any of their schemes suits (``PARALLEL`` of its module: 16 for a server
+    that answers many requests at once, 1 for a local file). The blob store's count
+    does not apply: a registry with its blobs on a local disk may reference 20,000
+    objects in S3, each fetch waiting on the network, not on the disk."""
+    setting = _settings.workers()
+    if setting is not None:
+        return setting
+    schemes = {urlparse(e.ref).scheme.lower() for e in entries if e.ref is not None}
+    suits = (getattr(scheme_module(s), "PARALLEL", 1) for s in schemes)
+    return max((int(n) for n in suits), default=1)
+
+
+def _each(
+    groups: Sequence[tuple[Sequence[T], int]],
+    work: Callable[[T, Callable[[int], None]], None],
+    description: str,
+    total: int,
+) -> None:
+    """``work(item, advance)`` for every item of each group in turn, on the group's
+    number of threads, under one progress bar of ``total`` bytes."""
+    lock = threading.Lock()
+    with progress.task(description, total) as bar:
+
+        def advance(n: int) -> None:
+            with lock:
+                bar(n)
+
+        for items, workers in groups:
+            _run(items, workers, lambda item: work(item, advance))
+
+
+def _run(items: Sequence[T], workers: int, job: Callable[[T], None]) -> None:
+    """``job`` for every item on ``workers`` threads. The first failure cancels the
+    jobs not yet started (as one thread would never start them) and lets the running
+    ones finish, so none is left half-written; then the failure of the earliest item
+    that failed is raised, one error naming its file."""
+    workers = min(workers, len(items))
+    if workers <= 1:
+        for item in items:
+            job(item)
+        return
+    failed = threading.Event()
+
+    def guarded(item: T) -> None:
+        if failed.is_set():
+            return  # a thread free again before the failure was heard of starts nothing
+        try:
+            job(item)
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="registry-tool-get") as pool:
+        futures: list[Future[None]] = [pool.submit(guarded, item) for item in items]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        finally:  # an error, or Ctrl-C here: what has not started never will
+            for future in futures:
+                future.cancel()
+    for future in futures:
+        failure = None if future.cancelled() else future.exception()
+        if failure is not None:
+            raise failure
 
 
 def _make_root(root: Path) -> None:

@@ -42,6 +42,9 @@ from registry_tool.errors import ArtifactError, StorageError
 
 GCS_HOST = "https://storage.googleapis.com"
 ENV_GCS_EMULATOR = "STORAGE_EMULATOR_HOST"
+# How many objects a download fetches at once (``REGISTRY_TOOL_WORKERS`` overrides):
+# each request opens its own connection and mostly waits on the storage API.
+PARALLEL = 16
 
 
 def gcs_host() -> str:

@@ -30,6 +30,9 @@ from registry_tool._references.common import (
 from registry_tool.errors import ArtifactError, StorageError
 
 HTTP_TIMEOUT = 60  # seconds without an answer before a request gives up
+# How many URLs a download fetches at once (``REGISTRY_TOOL_WORKERS`` overrides): each
+# request opens its own connection and mostly waits on the server.
+PARALLEL = 16
 
 
 def open_url(request: urllib.request.Request) -> Any:
