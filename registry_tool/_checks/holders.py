@@ -88,12 +88,19 @@ def _holder(
     return Holder(config, collection, stage, version, link, source, unlinked)
 
 
-def holder_problems(ctx: Context, snap: Snapshot, *, skip: Set[str] = frozenset()) -> list[Problem]:
+def holder_problems(
+    ctx: Context,
+    snap: Snapshot,
+    *,
+    skip: Set[str] = frozenset(),
+    registries: Set[str | None] | None = None,
+) -> list[Problem]:
     """What is wrong with each protected stage's current holder (``skip``: alias paths
-    judged elsewhere, e.g. the ones a change moves)."""
+    judged elsewhere, e.g. the ones a change moves; ``registries``: only those model
+    registries, e.g. the ones a push touched — a full check judges them all)."""
     problems = []
     for holder in protected_holders(ctx, snap):
-        if holder.path in skip:
+        if holder.path in skip or (registries is not None and holder.config.name not in registries):
             continue
         problems += judge(ctx, snap, holder, ref=snap.commit)
     return problems

@@ -14,6 +14,7 @@ from registry_tool._checks.promotions import ArrivedByPr
 from registry_tool._checks.report import CheckReport
 from registry_tool._checks.tree import check_tree, committed_objects
 from registry_tool._engine.context import Context
+from registry_tool._model import layout
 from registry_tool._model.layout import REGISTRY_FILE
 from registry_tool._model.records import RegistryConfig
 from registry_tool._store import RegistryStore, Snapshot, open_registry
@@ -137,7 +138,10 @@ def _check_event(
     )
     head = Snapshot(store.git, change.head)
     report.problems += ci_event.forced_push(change, main_branch)
-    report.problems += holder_problems(Context(store), head, skip=set(arrived.commits))
+    touched = {key.registry for path in arrived.commits if (key := layout.parse(path))}
+    report.problems += holder_problems(
+        Context(store), head, skip=set(arrived.commits), registries=touched - {None}
+    )
     report.problems = list(dict.fromkeys(report.problems))  # a holder under a new policy
     return report
 
