@@ -11,7 +11,10 @@ What is built (setup, not timed; its duration is printed):
   production; staging, canary and production protected; production gated by
   ``f1 >= 0.5`` and by having held canary first) with one collection per source
   artifact, each link ``vK`` pointing at source version ``vK`` by digest, and every
-  stage (plus ``latest``) assigned in every collection;
+  stage (plus ``latest``) assigned in every collection; the registry obeys its own
+  policy, which a full ``check`` judges from the stage history: canary is first
+  assigned to the link production holds and then moves ahead to a newer one, one
+  commit for all collections, so every production holder held canary before;
 * one "hot" collection whose ``canary`` and ``production`` moved ``--moves`` times
   each, in that order (canary first, then production to the same link), one commit
   per move: 200 moves of production are 200 commits touching its alias file.  Every
@@ -26,7 +29,7 @@ What is built (setup, not timed; its duration is printed):
 Every document is built with the record classes' ``to_doc()`` and written with
 ``registry_tool._yamlio.dumps``, exactly the bytes the library writes; the full
 ``registry-tool check`` (timed below) must report no problem.  Files are written
-directly and committed in three big commits with plain ``git add``/``git commit``; the
+directly and committed in four big commits with plain ``git add``/``git commit``; the
 hot history is written with one ``git fast-import`` stream (one process for all its
 commits, merges included) and the repository is then packed (``git gc``), as a clone
 would be.

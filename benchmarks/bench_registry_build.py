@@ -32,7 +32,7 @@ from registry_tool._model.manifest import Entry, artifact_digest
 from registry_tool._model.records import AliasRecord, CollectionRecord, VersionRecord
 from registry_tool._promotion import StageCheck, promotion_message
 
-BUILD_FORMAT = 1  # bump when the layout built here changes (a kept build is then rebuilt)
+BUILD_FORMAT = 2  # bump when the layout built here changes (a kept build is then rebuilt)
 
 REGISTRY = "models"
 PROJECT = "bench"
@@ -275,18 +275,31 @@ class RegistryBuilder:
         )
 
         # 3. stage aliases (and latest) in every collection; the hot one's canary and
-        #    production come from their history below
+        #    production come from their history below. Production requires canary
+        #    first, and a full check judges every holder by the stage history: canary
+        #    is assigned to production's link first, then moves ahead in a second commit
+        #    (as it does in use), so production holds what held canary before it.
         t0 = time.perf_counter()
+        ahead: list[str] = []
         for c, name in enumerate(lay.names):
             when = clock.tick()
             held = {"latest": lay.links - 1, **lay.stages[c]}
+            held["canary"] = held["production"]
             for alias, k in held.items():
                 if c == lay.hot_index and alias in ("canary", "production"):
                     continue
-                record = AliasRecord(alias, k, stamp(when), AUTHOR)
-                self.put(registry_alias_file(REGISTRY, name, alias), record.to_doc(), "alias")
+                stage = AliasRecord(alias, k, stamp(when), AUTHOR)
+                self.put(registry_alias_file(REGISTRY, name, alias), stage.to_doc(), "alias")
         self.timings["write stage aliases"] = time.perf_counter() - t0
         self.commit(["registries"], f"assign stages in {lay.collections} collections", clock.tick())
+        for c, name in enumerate(lay.names):
+            if c == lay.hot_index:
+                continue
+            path = registry_alias_file(REGISTRY, name, "canary")
+            moved = AliasRecord("canary", lay.stages[c]["canary"], stamp(clock.tick()), AUTHOR)
+            self.put(path, moved.to_doc(), "alias")
+            ahead.append(path)
+        self.commit(ahead, f"canary moves ahead in {len(ahead)} collections", clock.tick())
 
         # 4. the hot collection's history, 2 x moves commits (plus merges)
         t0 = time.perf_counter()
@@ -451,11 +464,19 @@ def build_gto_repo(root: Path, layout: Layout, env: dict[str, str]) -> dict[str,
         for stage in STAGES:
             if c == lay.hot_index and stage in ("canary", "production"):
                 continue
-            k = lay.stages[c][stage]
+            k = lay.stages[c]["production" if stage == "canary" else stage]
             counters[name] += 1
             message = gto_tag_message("assign", name, lay.gtover(k), stage)
             tag(f"{name}#{stage}#{counters[name]}", k, when, message)
             assignments += 1
+    for c, name in enumerate(lay.names):  # canary moves ahead, as in the registry
+        if c == lay.hot_index:
+            continue
+        k = lay.stages[c]["canary"]
+        counters[name] += 1
+        message = gto_tag_message("assign", name, lay.gtover(k), "canary")
+        tag(f"{name}#canary#{counters[name]}", k, clock.tick(), message)
+        assignments += 1
     for target in lay.targets:
         for stage in ("canary", "production"):
             when = clock.tick(HOUR if stage == "canary" else HOUR // 2)

@@ -9,9 +9,10 @@ as what merges.
 - ``merge_group``: the merge queue's commit against the group's base.
 - ``push`` to main: ``before`` → ``after``. Each protected stage the push moved must
   have arrived through a merged pull request; a forced push (history rewritten) is a
-  problem of its own; and every protected stage's holder of each model registry the
-  push touched is judged as it stands (a full ``check`` judges them all), so a
-  ``main`` that violates its own gates is visible.
+  problem of its own; and the protected stages' holders of each registry collection
+  the push touched are judged as they stand (a change to a registry's config has all
+  its holders judged; a full ``check`` judges every holder), so a ``main`` that
+  violates its own gates is visible.
 
 Whether a commit on main is a merged pull request is asked of GitHub when a token is
 there (``GET /repos/{repo}/commits/{sha}/pulls``: the pull request whose merge commit

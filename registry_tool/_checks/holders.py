@@ -93,14 +93,16 @@ def holder_problems(
     snap: Snapshot,
     *,
     skip: Set[str] = frozenset(),
-    registries: Set[str | None] | None = None,
+    collections: Set[tuple[str, str]] | None = None,
 ) -> list[Problem]:
     """What is wrong with each protected stage's current holder (``skip``: alias paths
-    judged elsewhere, e.g. the ones a change moves; ``registries``: only those model
-    registries, e.g. the ones a push touched — a full check judges them all)."""
+    judged elsewhere, e.g. the ones a change moves; ``collections``: only the holders
+    of those (registry, collection) pairs, e.g. the ones a push touched — a full check
+    judges them all; a changed registry config has its holders judged by the change)."""
     problems = []
     for holder in protected_holders(ctx, snap):
-        if holder.path in skip or (registries is not None and holder.config.name not in registries):
+        where = (holder.config.name, holder.collection)
+        if holder.path in skip or (collections is not None and where not in collections):
             continue
         problems += judge(ctx, snap, holder, ref=snap.commit)
     return problems

@@ -138,9 +138,13 @@ def _check_event(
     )
     head = Snapshot(store.git, change.head)
     report.problems += ci_event.forced_push(change, main_branch)
-    touched = {key.registry for path in arrived.commits if (key := layout.parse(path))}
+    touched = {
+        key.collection_key
+        for path in arrived.commits
+        if (key := layout.parse(path)) is not None and key.collection is not None
+    }
     report.problems += holder_problems(
-        Context(store), head, skip=set(arrived.commits), registries=touched - {None}
+        Context(store), head, skip=set(arrived.commits), collections=touched
     )
     report.problems = list(dict.fromkeys(report.problems))  # a holder under a new policy
     return report
