@@ -74,9 +74,24 @@ def _tree(root: Path) -> dict[str, bytes]:
     }
 
 
+_DEEP_ROOTS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_deep_folders():
+    """A folder 1,200 levels deep is removed by ``rm -rf`` after its test: pytest's own
+    clean-up of old temporary folders (``shutil.rmtree``) recurses once per level and
+    would stop a later session with a RecursionError."""
+    yield
+    if _DEEP_ROOTS:
+        subprocess.run(["rm", "-rf", *map(str, _DEEP_ROOTS)], check=False)
+        _DEEP_ROOTS.clear()
+
+
 def _deep(root: Path, depth: int, name: str = "a") -> Path:
     """``root/a/a/.../a`` ``depth`` levels down, made one level at a time (pathlib's
     own ``mkdir(parents=True)`` recurses once per level)."""
+    _DEEP_ROOTS.append(root)
     here = str(root)
     os.makedirs(here, exist_ok=True)
     for _ in range(depth):
