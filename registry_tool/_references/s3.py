@@ -57,7 +57,7 @@ PARALLEL = 16
 # is held in memory); larger ones stream through botocore.
 FAST_MAX = PART_GET
 
-_s3_clients: dict[str, tuple[Any, Any, int]] = {}  # environment -> client, session, pool
+_s3_clients: dict[str, tuple[Any, Any]] = {}  # environment -> client, its session
 _s3_fast: dict[tuple[str, str], FastS3 | None] = {}  # (environment, bucket) -> lean path
 _s3_lock = threading.Lock()
 
@@ -69,13 +69,13 @@ def _client_key() -> tuple[str, int]:
     return hashlib.sha256(repr(env).encode()).hexdigest(), pool
 
 
-def _client_for(key: str, pool: int, bucket: str) -> tuple[Any, Any, int]:
+def _client_for(key: str, pool: int, bucket: str) -> tuple[Any, Any]:
     with _s3_lock:
         found = _s3_clients.get(key)
         if found is None:
             config = StorageConfig(url=f"s3://{bucket}")
             session = make_session(config)
-            found = (make_client(config, max_pool=pool, session=session), session, pool)
+            found = (make_client(config, max_pool=pool, session=session), session)
             _s3_clients[key] = found
         return found
 
@@ -92,7 +92,7 @@ def s3_fast(bucket: str) -> FastS3 | None:
     applies: a botocore call costs about a millisecond of CPU before a byte is sent,
     most of the time of fetching thousands of small objects."""
     key, pool = _client_key()
-    client, session, _ = _client_for(key, pool, bucket)
+    client, session = _client_for(key, pool, bucket)
     with _s3_lock:
         if (key, bucket) not in _s3_fast:
             fast = FastS3.for_client(client, bucket, session.get_credentials(), pool)
