@@ -285,6 +285,8 @@ def test_a_link_may_not_gain_a_soft_delete_mark(reg):
 def test_a_version_file_that_stops_parsing_is_an_edit(reg):
     on_branch(reg.root, {V0: "kind: [unclosed\n"})
     assert diff(reg) == [Problem(V0, "$", "versions are immutable: this file was modified")]
+    on_branch(reg.root, {V0: "- deleted\n"})
+    assert diff(reg) == [Problem(V0, "$", "versions are immutable: this file was modified")]
     on_branch(reg.root, {V0: "- a list\n"})
     assert diff(reg) == [Problem(V0, "$", "versions are immutable: this file was modified")]
 
@@ -750,7 +752,7 @@ def test_a_tree_reports_a_link_to_a_collection_that_does_not_exist(reg):
 def test_a_tree_counts_an_invalid_collection_file_and_skips_invalid_registry_files(reg):
     write(reg.root / f"{CLF}/artifact.yaml", "kind: collection\n")
     assert [p.path for p in tree(reg)] == [f"{CLF}/artifact.yaml"]  # not also "missing"
-    for number in range(1, 9):
+    for number in range(1, 10):  # v9 stays valid: a skipped invalid file would be a gap
         log(reg.root, f"weights {number}", f1=0.5)
     for number in range(1, 9):
         write(reg.root / f"{CLF}/versions/v{number}.yaml", "kind: version\n")
@@ -814,12 +816,13 @@ def test_a_link_added_in_a_change_is_of_a_type_its_registry_takes(reg):
     data = doc(reg.root, "projects/training/data/versions/v0.yaml")
     link = yaml.safe_load(link_doc(1, root=reg.root))
     link["source"] = {"artifact": "training/data", "version": 0, "digest": data["digest"]}
+    committed_on_main(reg.root, {CONFIG: config_with(reg.root, types=["model", "checkpoint"])})
     on_branch(reg.root, {f"{LINKS}/v1.yaml": dump(link)})
     assert diff(reg) == [
         Problem(
             f"{LINKS}/v1.yaml",
             "$.source",
-            "training/data:v0 is of type 'dataset'; model-registry/models takes model",
+            "training/data:v0 is of type 'dataset'; model-registry/models takes model, checkpoint",
         )
     ]
     # A registry that lists no types takes any.
@@ -945,6 +948,7 @@ def test_every_file_of_a_change_is_judged_whatever_comes_before_it(reg):
     on_branch(
         reg.root,
         {
+            f"{CLF}/aliases/a-broken.yaml": "kind: alias\n",
             f"{CLF}/aliases/best.yaml": alias("best", 9),
             V0: read(reg.root, V0) + "# edited\n",
             V1: None,
@@ -957,6 +961,10 @@ def test_every_file_of_a_change_is_judged_whatever_comes_before_it(reg):
         },
     )
     found = diff(reg)
+    assert found[0] == Problem(
+        f"{CLF}/aliases/a-broken.yaml", "$", "'alias' is a required property"
+    )
+    found = found[1:]
     assert found[:7] == [
         Problem(
             f"{CLF}/aliases/best.yaml", "$.version", "alias 'best' names v9, which does not exist"
@@ -1146,9 +1154,8 @@ def promotion_link(root: Path):
 
 
 def test_a_stage_protected_on_either_side_moves_only_by_pull_request(reg):
-    staged = config_with(reg.root, protected=["production", "staging"])
-    write(reg.root / CONFIG, staged)
-    write(reg.root / f"{STAGE}/staging.yaml", alias("staging", 0).replace("0\n", "0\n", 1))
+    # Staging becomes protected in the very commit that takes it down on main.
+    write(reg.root / CONFIG, config_with(reg.root, protected=["production", "staging"]))
     (reg.root / f"{STAGE}/staging.yaml").unlink()
     git(reg.root, "add", "-A")
     git(reg.root, "commit", "--quiet", "-m", "protect staging and take it down")
@@ -1236,6 +1243,15 @@ def test_a_storage_change_merges_alone(reg):
             f"{others[1]}, {others[2]}, ...): a storage change merges alone, so the change "
             "after it is checked against the storage it was reviewed with",
         )
+    ]
+    on_branch(
+        reg.root,
+        {"registry.yaml": moved, **{p: alias(f"a{n}", 0) for n, p in enumerate(others[:3])}},
+    )
+    assert [p.message for p in diff(reg)] == [
+        f"the storage settings changed together with 3 other file(s) ({', '.join(others[:3])}): "
+        "a storage change merges alone, so the change after it is checked against the "
+        "storage it was reviewed with"
     ]
     on_branch(reg.root, {"registry.yaml": moved, others[0]: alias("a0", 0)})
     assert [p.message for p in diff(reg)] == [
@@ -1343,3 +1359,26 @@ def test_a_thousand_missing_versions_are_listed_one_more_is_summed_up(reg):
     assert tree(reg) == [
         Problem(farther, "$", f"{rules.GAP} (1001 numbers are missing below v1002)")
     ]
+
+
+def test_a_change_that_takes_the_root_config_away_is_no_storage_move(reg):
+    committed_on_main(reg.root, {f"{CLF}/aliases/best.yaml": alias("best", 0)})
+    on_branch(
+        reg.root, {"registry.yaml": None, f"{CLF}/aliases/best.yaml": alias("best", 0) + "# x\n"}
+    )
+    assert not any(p.field == "$.storage" for p in diff(reg))
+
+
+def test_a_tree_report_says_where_and_how_many_files(reg):
+    from registry_tool._checks.tree import check_tree
+
+    (reg.root / f"{CLF}/aliases/best.yaml").symlink_to("latest.yaml")
+    report = check_tree(reg.root)
+    regular = [
+        p
+        for top in ("projects", "registries")
+        for p in (reg.root / top).rglob("*")
+        if p.is_file() and not p.is_symlink()
+    ]
+    assert report.root == reg.root
+    assert report.files == len(regular) + 2  # registry.yaml, and the symbolic link

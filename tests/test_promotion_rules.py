@@ -377,6 +377,8 @@ def test_linking_the_same_bytes_again_returns_the_link_unless_unlinked(registry)
     promotion.unlink(ctx, link)
     again = promotion.link_version(ctx, first, "model-registry/models/named")
     assert (again.version, again.source_version) == (2, 0)
+    # Linked again, the same bytes find that live link past the unlinked one.
+    assert promotion.link_version(ctx, first, "model-registry/models/named") == again
 
 
 def test_linking_refuses_a_type_the_registry_does_not_take(registry):
@@ -737,3 +739,11 @@ def test_refusals_name_the_version_they_concern(registry):
     with pytest.raises(NotFoundError) as caught:
         promotion.link_version(ctx, stale, "model-registry/models/other", ["development"])
     assert caught.value.version == "training/clf:v1"
+    assert str(caught.value).startswith("training/clf:v1") and "deleted" in str(caught.value)
+    ghost = VersionRecord.from_doc({**source.to_doc(), "name": "ghost"})
+    with pytest.raises(NotFoundError) as caught:
+        promotion.link_version(ctx, ghost, "model-registry/models/other")
+    assert (str(caught.value), caught.value.version) == (
+        "training/ghost:v0 does not exist",
+        "training/ghost:v0",
+    )
