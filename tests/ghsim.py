@@ -9,10 +9,13 @@ commits onto main) and answers, on a loopback API, which pull request each commi
 main came from (``GET /repos/{repo}/commits/{sha}/pulls``).
 
 The check job runs exactly as the generated workflow says: the workflow file
-``init --github`` writes is read, and its check step's ``run`` script is executed by
-bash in a fresh clone checked out at what actions/checkout would check out for the
-event, with the step's ``env`` (its ``${{ ... }}`` expressions evaluated), the event
-payload at ``GITHUB_EVENT_PATH`` and a step summary file.
+``init --github`` writes is read, and its check step's ``run`` script is executed in a
+fresh clone checked out at what actions/checkout would check out for the event, with
+the step's ``env`` (its ``${{ ... }}`` expressions evaluated), the event payload at
+``GITHUB_EVENT_PATH`` and a step summary file. A script that is one ``registry-tool``
+command runs in this process by default, in that folder and that environment alone:
+mutation testing can only see the check code a test runs in-process. ``GitHub(...,
+in_process=False)`` runs it with bash as the runner does, console script and all.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -66,8 +70,9 @@ class Job:
 class GitHub:
     """The base repository (a bare repo), its pull requests and the check workflow."""
 
-    def __init__(self, work: Path, seed: Path) -> None:
+    def __init__(self, work: Path, seed: Path, *, in_process: bool = True) -> None:
         self.work = work
+        self.in_process = in_process
         self.bare = work / "github.git"
         subprocess.run(
             ["git", "clone", "--quiet", "--bare", str(seed), str(self.bare)],
@@ -250,8 +255,13 @@ class GitHub:
             "GITHUB_SHA": checkout,
         }
         env.update({k: evaluate(str(v), context) for k, v in (step.get("env") or {}).items()})
+        script = evaluate(step["run"], context)
+        command = shlex.split(script)
+        if self.in_process and command[:1] == ["registry-tool"] and "\n" not in script.strip():
+            code, output = _run_in_process(command[1:], cwd=job, env=env)
+            return Job(code, output, summary.read_text())
         proc = subprocess.run(
-            ["bash", "-e", "-c", evaluate(step["run"], context)],
+            ["bash", "-e", "-c", script],
             cwd=job,
             env=env,
             capture_output=True,
@@ -259,6 +269,26 @@ class GitHub:
             check=False,
         )
         return Job(proc.returncode, proc.stdout + proc.stderr, summary.read_text())
+
+
+def _run_in_process(args: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """``registry-tool ARGS`` run by click in this process, in ``cwd`` with exactly
+    ``env`` as its environment (every other variable unset while it runs)."""
+    from click.testing import CliRunner
+
+    from registry_tool.cli.main import cli
+
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k not in env}
+    overrides.update(env)
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner(env=overrides).invoke(cli, args)
+    finally:
+        os.chdir(here)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"registry-tool {args}: crashed") from result.exception
+    return result.exit_code, result.output
 
 
 def check_step() -> dict[str, Any]:

@@ -149,6 +149,20 @@ def test_a_reviewed_promotion_passes_as_a_pull_request_and_as_the_push_it_become
     assert hub.api.requests and {r["auth"] for r in hub.api.requests} == {f"Bearer {TOKEN}"}
 
 
+def test_the_check_step_run_by_bash_as_the_runner_runs_it(hub, trainer):
+    # The other tests run the step's one registry-tool command in-process; here the
+    # console script runs under bash, in the job's environment alone.
+    hub.in_process = False
+    assert hub.check_push(*better_model(hub)).ok
+    pr = hub.open_pull_request(promote_branch(hub, "promote", 2))
+    job = hub.check_pull_request(pr)
+    assert job.ok, job.output
+    forged = hub.open_pull_request(branch(hub, "forged", {PRODUCTION: alias_doc("staging", 1)}))
+    assert_reports(
+        hub.check_pull_request(forged), "is 'staging', but the file is named production.yaml"
+    )
+
+
 # -- every file is what its path says ----------------------------------------------------
 
 
