@@ -11,7 +11,6 @@ registry runs code the team chose, not whatever an index serves that day.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import subprocess
@@ -297,6 +296,9 @@ def runtime_distributions(root: str = "registry-tool") -> list[Pin]:
     requirement asks for them). The optional extras of registry-tool (images) are left
     out; everything ``check`` and ``site build`` import is in, boto3 included, so that
     ``check --verify-blobs`` reaches S3 storage."""
+    # Imported here: it pulls in email, csv and zipfile, which no other command needs.
+    import importlib.metadata
+
     pins: dict[str, Pin] = {}
     walked: dict[str, frozenset[str]] = {}
     todo: list[tuple[str, frozenset[str], str | None]] = [(root, frozenset(), None)]

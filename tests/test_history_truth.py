@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_tool._store import RegistryStore
+from registry_tool._store import RegistryStore, registries
 from registry_tool._store.history import landings, pull_requests
 from tests.helpers import cli_out, git, write
 
@@ -420,3 +420,35 @@ def test_json_carries_every_field(repo):
         "digest",
         "error",
     }
+
+
+@pytest.mark.parametrize("winner", [1, 2])
+def test_the_moves_of_a_stage_in_every_collection_at_once_are_each_collections_history(
+    repo, registry, winner
+):
+    # A full check asks, for every holder, where its previous stage has been: one read
+    # for all collections (stage_moves) must say what each collection's history says.
+    write("b.txt", "other")
+    cli_out("log", "b.txt", "--name", "p/other", "--type", "model")
+    cli_out("link", "p/other:v0", "model-registry/models")
+    conflicting_branches(repo)
+    set_stage(repo, "staging", winner)
+    other = "registries/models/other/aliases/staging.yaml"
+    write(
+        repo / other, (repo / STAGES / "staging.yaml").read_text().replace(f": {winner}\n", ": 0\n")
+    )
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-q", "-m", "Merge pull request #4 from acme/late", at=T4)
+    store = registry
+    moves = registries.stage_moves(store, "models", "m", "staging", ref="HEAD")
+    expected = registries.stage_history(store, "models", "m", "staging", with_pull_requests=False)
+    assert moves == expected and len(moves) == (3 if winner == 2 else 2)
+    assert [e.previous for e in moves] == [None, 0, 1][: len(moves)]
+    assert registries.stage_moves(store, "models", "other", "staging", ref="HEAD") == (
+        registries.stage_history(store, "models", "other", "staging", with_pull_requests=False)
+    )
+    assert [
+        e.version for e in registries.stage_moves(store, "models", "other", "staging", ref="HEAD")
+    ] == [0]
+    assert registries.stage_moves(store, "models", "m", "production", ref="HEAD") == []
+    assert registries.stage_moves(store, "elsewhere", "m", "staging", ref="HEAD") == []

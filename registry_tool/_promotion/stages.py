@@ -54,7 +54,7 @@ def check_stage(
         current = registries.read_alias(ctx.store, snap, config.name, link.collection, previous)
         held = bool(current and current.version == link.version)
         if not held and snap.commit is not None:
-            events = registries.stage_history(
+            events = registries.stage_moves(
                 ctx.store, config.name, link.collection, previous, ref=ref or snap.commit
             )
             held = any(e.version == link.version for e in events)

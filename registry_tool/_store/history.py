@@ -249,6 +249,10 @@ class _Change:
 class _Log:
     landings: dict[str, Landing]
     changes: list[_Change]  # every alias file's changes, parents before children
+    # stage_moves's answers at this commit, by (registry, stage)
+    moves: dict[tuple[str, str], dict[str, list[AliasEvent]]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 # Parsed logs by repository and commit: every history at one commit reads one log.
@@ -459,6 +463,43 @@ def alias_history(
         for c in log.changes
         if (c.path == wanted if wanted else c.path.rpartition("/")[0] == folder)
     ]
+    return [event for _, event in _events(store, log, changes, with_pull_requests)]
+
+
+def stage_moves(
+    store: RegistryStore, registry: str, stage: str, *, ref: str = "HEAD"
+) -> dict[str, list[AliasEvent]]:
+    """Every move of one stage in each collection of a model registry, by collection,
+    in the order the moves reached ``ref``: what :func:`alias_history` gives for each
+    collection's stage, from one read of the history for them all (a full ``check``
+    asks this of every holder of a stage). Pull request fields are left None."""
+    refuse_shallow(store)
+    log = _log(store, ref)
+    if (registry, stage) in log.moves:
+        return log.moves[registry, stage]
+    changes = []
+    for change in log.changes:
+        key = parse_path(change.path)
+        if key is not None and (key.kind, key.registry, key.alias) == (
+            "registry-alias",
+            registry,
+            stage,
+        ):
+            changes.append(change)
+    moves: dict[str, list[AliasEvent]] = {}
+    for path, event in _events(store, log, changes, with_pull_requests=False):
+        collection = parse_path(path).collection  # type: ignore[union-attr]
+        moves.setdefault(str(collection), []).append(event)
+    log.moves[registry, stage] = moves
+    return moves
+
+
+def _events(
+    store: RegistryStore, log: _Log, changes: list[_Change], with_pull_requests: bool
+) -> list[tuple[str, AliasEvent]]:
+    """The alias files' ``changes`` that reached the log's tip, as events (each with
+    the path of its alias file), in the order they reached it: two batch reads of git
+    objects whatever the number of changes."""
     if not changes:
         return []
     landed = log.landings
@@ -500,7 +541,7 @@ def alias_history(
     ]
     # Stable: within one landing, the order of the walk (parents before children).
     arrived.sort(key=lambda found: found[0].position)
-    events: list[AliasEvent] = []
+    events: list[tuple[str, AliasEvent]] = []
     held: dict[str, int | None] = {}
     sources: dict[str, tuple[str | None, str | None]] = {}
     for landing, change, (version, reason, error), link in arrived:
@@ -512,28 +553,31 @@ def alias_history(
         source, digest = sources[blob] if blob else (None, None)
         author, email, authored_at, subject = change.header
         events.append(
-            AliasEvent(
-                alias=name_of_alias,
-                version=version,
-                previous=held.get(name_of_alias),
-                commit=change.commit,
-                author=author,
-                email=email,
-                authored_at=authored_at,
-                when=landing.when,
-                merged_in=landing.commit,
-                merged_by=landing.committer,
-                merged_by_email=landing.committer_email,
-                message=subject,
-                reason=reason,
-                pull_request=landing.pull_request if with_pull_requests else None,
-                pull_request_from=landing.pull_request_from if with_pull_requests else None,
-                source=source,
-                digest=digest,
-                error=error,
+            (
+                change.path,
+                AliasEvent(
+                    alias=name_of_alias,
+                    version=version,
+                    previous=held.get(change.path),
+                    commit=change.commit,
+                    author=author,
+                    email=email,
+                    authored_at=authored_at,
+                    when=landing.when,
+                    merged_in=landing.commit,
+                    merged_by=landing.committer,
+                    merged_by_email=landing.committer_email,
+                    message=subject,
+                    reason=reason,
+                    pull_request=landing.pull_request if with_pull_requests else None,
+                    pull_request_from=landing.pull_request_from if with_pull_requests else None,
+                    source=source,
+                    digest=digest,
+                    error=error,
+                ),
             )
         )
-        held[name_of_alias] = version
+        held[change.path] = version
     return events
 
 

@@ -23,6 +23,7 @@ from registry_tool._model.layout import (
     version_of_file,
 )
 from registry_tool._model.records import AliasRecord
+from registry_tool._store import history
 from registry_tool._store.git import Snapshot
 from registry_tool._store.history import AliasEvent, alias_history
 from registry_tool._store.registry import RegistryStore
@@ -116,3 +117,12 @@ def stage_history(
         folder=registry_aliases_dir(registry, collection),
         with_pull_requests=with_pull_requests,
     )
+
+
+def stage_moves(
+    store: RegistryStore, registry: str, collection: str, stage: str, *, ref: str
+) -> list[AliasEvent]:
+    """Every move of one stage of a registry collection, oldest first, without pull
+    request fields: the history is read for all the registry's collections at once and
+    kept for the commit, so judging every holder of a stage reads it once."""
+    return history.stage_moves(store, registry, stage, ref=ref).get(collection, [])
