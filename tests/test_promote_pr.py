@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -520,17 +521,48 @@ def test_a_push_the_remote_protects_fails_at_once_with_the_way_forward(
 
 
 @pytest.mark.parametrize(
-    ("output", "protected"),
+    ("output", "final"),
     [
         (" ! [remote rejected] main -> main (protected branch hook declined)", True),
         ("!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)", True),
         ("remote: error: GH006: Protected branch update failed for refs/heads/main.", True),
         ("remote: error: GH013: Repository rule violations found for refs/heads/main.", True),
+        (" ! [remote rejected] main -> main (branch is currently checked out)", True),
+        ("!\tHEAD:refs/heads/main\t[remote rejected] (deletion prohibited)", True),
         (" ! [remote rejected] main -> main (cannot lock ref 'refs/heads/main')", False),
+        ("!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)", False),
+        ("!\tHEAD:refs/heads/main\t[remote rejected] (incorrect old value provided)", False),
+        (" ! [remote rejected] main -> main (stale info)", False),
         (" ! [rejected]        main -> main (fetch first)", False),
         ("!\tHEAD:refs/heads/main\t[rejected] (non-fast-forward)", False),
         ("fatal: unable to access 'https://github.com/acme/r.git/': Could not resolve host", False),
     ],
 )
-def test_which_push_refusals_are_protection(output, protected):
-    assert (store_module._protection(output) is not None) is protected
+def test_which_push_refusals_are_final(output, final):
+    # Final: reported at once. The others are other writers winning a race, or a remote
+    # out of reach: a rebuild and another push get past them.
+    found = store_module._protection(output) or store_module._refusal(output)
+    assert (found is not None) is final
+
+
+def test_a_remote_that_refuses_the_branch_for_another_reason_fails_at_once(
+    registry, tmp_path, monkeypatch
+):
+    # A non-bare remote with main checked out refuses every push to main: no number of
+    # retries gets past it, and it is not other writers winning.
+    remote = tmp_path / "checked-out"
+    git(tmp_path, "clone", "--quiet", str(registry.root), str(remote))
+    git(registry.root, "remote", "add", "origin", str(remote))
+    git(registry.root, "fetch", "--quiet", "origin")
+    git(registry.root, "branch", "--quiet", "--set-upstream-to", "origin/main")
+    monkeypatch.setattr(store_module, "PUSH_PATIENCE", 30.0)
+    before = git(registry.root, "rev-parse", "main")
+    write("model.bin", "weights")
+    started = time.monotonic()
+    err = cli_error("log", "model.bin", "--name", "training/clf", "--type", "model")
+    assert time.monotonic() - started < 20  # not PUSH_PATIENCE of retries
+    assert err == (
+        "error: the remote 'origin' refused the push to main (branch is currently checked "
+        "out): nothing was written"
+    )
+    assert git(registry.root, "rev-parse", "main") == before

@@ -72,6 +72,10 @@ _PUSH_REJECTED = re.compile(
 # rules) say more than the hook's status, so the error quotes them when they are there.
 _PROTECTED = re.compile(r"GH0\d\d\b[^\n]*")
 _HOOK_DECLINED = re.compile(r"\(((?:protected branch|pre-receive) hook declined)\)", re.I)
+# Any other reason the remote gives for refusing the ref ("branch is currently checked
+# out" from a non-bare remote, "deletion prohibited", ...) but the races above.
+_REMOTE_REJECTED = re.compile(r"\[remote rejected\][^(\n]*\(([^)\n]+)\)")
+_RACE = re.compile(r"cannot lock ref|failed to update ref|incorrect old value|stale info", re.I)
 # How long a write keeps rebuilding and pushing again while other writers win the race
 # (each loss means another write landed, so the registry as a whole makes progress).
 PUSH_PATIENCE = 300.0
@@ -483,6 +487,12 @@ class RegistryStore:
                     f"written; changes to {branch} go by pull request (a stage moves by: "
                     "registry-tool promote PATH --to STAGE --pr)"
                 )
+            refused = _refusal(text)
+            if refused is not None:
+                raise GitError(
+                    f"the remote {remote!r} refused the push to {branch} ({refused}): "
+                    "nothing was written"
+                )
             if not _PUSH_REJECTED.search(text):
                 failures += 1
                 if failures < PUSH_FAILURES:
@@ -535,6 +545,20 @@ def _protection(text: str) -> str | None:
         return github.group(0).strip()
     hook = _HOOK_DECLINED.search(text)
     return hook.group(1) if hook is not None else None
+
+
+def _refusal(text: str) -> str | None:
+    """The reason a remote gave for refusing the ref when it is not another writer's
+    race (which a rebuild and a new push get past), or None.
+
+    >>> _refusal(" ! [remote rejected] main -> main (branch is currently checked out)")
+    'branch is currently checked out'
+    >>> _refusal(" ! [remote rejected] main -> main (cannot lock ref 'refs/heads/main')")
+    """
+    found = _REMOTE_REJECTED.search(text)
+    if found is None or _RACE.search(found.group(1)):
+        return None
+    return found.group(1)
 
 
 def _push_reason(text: str) -> str:
