@@ -131,6 +131,17 @@ def _wal(db: sqlite3.Connection) -> None:
             time.sleep(0.02)
 
 
+def connect_sqlite(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection to a cache database shared by processes (WAL, a 30 s busy timeout,
+    autocommit outside explicit transactions), its table made by ``schema`` if new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    _wal(db)
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(schema)
+    return db
+
+
 class StatCache:
     """SQLite table of path -> (inode, size, mtime_ns, sha256); safe across processes."""
 
@@ -141,13 +152,10 @@ class StatCache:
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            _wal(db)
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(
+            db = connect_sqlite(
+                self.path,
                 "CREATE TABLE IF NOT EXISTS stat2 (path TEXT PRIMARY KEY, inode INTEGER,"
-                " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT)"
+                " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT)",
             )
             self._local.db = db
         return db

@@ -168,24 +168,19 @@ def list_versions(path: str, *, registry: Registry = None) -> list[dict[str, Any
     held: dict[int, list[str]] = {}
     for alias, record in sorted(store.aliases(snap, project, name).items()):
         held.setdefault(record.version, []).append(alias)
-    rows = []
-    for number in store.version_numbers(snap, project, name):
-        version = store.read_version(snap, project, name, number)
-        if version is None:
-            continue
-        rows.append(
-            {
-                "version": f"v{number}",
-                "aliases": held.get(number, []),
-                "digest": version.digest,
-                "size": version.size,
-                "files": len(version.entries),
-                "created_at": version.created_at,
-                "run": version.run,
-                "deleted": version.deleted.to_doc() if version.deleted else None,
-            }
-        )
-    return rows
+    return [
+        {
+            "version": f"v{number}",
+            "aliases": held.get(number, []),
+            "digest": version.digest,
+            "size": version.size,
+            "files": version.files,
+            "created_at": version.created_at,
+            "run": version.run,
+            "deleted": version.deleted,
+        }
+        for number, version in store.version_summaries(snap, project, name).items()
+    ]
 
 
 def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:

@@ -71,6 +71,7 @@ DEFERRED_LIBRARIES: dict[str, str] = {
     "pandas": "Table(dataframe=...) only",
     "jsonschema": "validators are built on the first validation: 0.11 s to import",
     "referencing": "jsonschema's schema registry, with it",
+    "importlib": "importlib.metadata: init --github only (it pulls in email, csv, zipfile)",
 }
 
 MAX_LINES = 600

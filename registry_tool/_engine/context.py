@@ -412,14 +412,10 @@ class Context:
                 )
             numbers = store.version_numbers(snap, project, name)
             # Content equal to a deleted version is logged again, as a new number.
-            same = next(
-                (
-                    n
-                    for n in reversed(numbers)
-                    if store.version_digest(snap, project, name, n) == digest
-                    and not store.is_deleted(snap, project, name, n)
-                ),
-                None,
+            summaries = store.version_summaries(snap, project, name)
+            same = max(
+                (n for n, s in summaries.items() if s.digest == digest and s.deleted is None),
+                default=None,
             )
             if same is None:
                 number = numbers[-1] + 1 if numbers else 0

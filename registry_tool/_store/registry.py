@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-import json
 import os
 import random
 import re
@@ -52,8 +51,10 @@ from registry_tool._model.records import (
     RunRecord,
     VersionRecord,
 )
+from registry_tool._store.docs import DocCache
 from registry_tool._store.git import Git, Snapshot
 from registry_tool._store.paths import cache_home
+from registry_tool._store.versions import VersionIndex, VersionSummary
 from registry_tool.errors import DocumentError, GitError, NotFoundError
 
 T = TypeVar("T")
@@ -125,54 +126,6 @@ def check_document(doc: Mapping[str, Any], kind: str, path: str) -> None:
     schemas.validate(doc, kind, path)
 
 
-class DocCache:
-    """Parsed, validated documents by git blob id, in memory and on disk.
-
-    A git blob id names content, so a blob parsed and validated once never needs it
-    again at any path of the same kind: large manifests are read from a JSON copy
-    instead of being parsed as YAML (10x faster).
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._memory: dict[str, dict[str, Any]] = {}
-
-    def _file(self, kind: str, sha: str) -> Path:
-        return self.root / kind / sha[:2] / f"{sha}.json"
-
-    def get(self, sha: str, kind: str, read: Callable[[], bytes], path: str) -> dict[str, Any]:
-        """The document (shared: callers must not modify it)."""
-        key = f"{kind}:{sha}"
-        doc = self._memory.get(key)
-        if doc is not None:
-            return doc
-        cached = self._file(kind, sha)
-        try:
-            doc = json.loads(cached.read_bytes())
-        except (OSError, ValueError):
-            doc = yamlio.loads(read(), path)
-            schemas.validate(doc, kind, path)
-            self._store(cached, doc)
-        assert isinstance(doc, dict)
-        self._memory[key] = doc
-        return doc
-
-    def prime(self, sha: str, kind: str, doc: dict[str, Any]) -> None:
-        """Remember a document we validated and wrote ourselves."""
-        self._memory[f"{kind}:{sha}"] = doc
-        self._store(self._file(kind, sha), doc)
-
-    @staticmethod
-    def _store(target: Path, doc: dict[str, Any]) -> None:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".tmp-{os.getpid()}")
-            tmp.write_text(json.dumps(doc, ensure_ascii=False, allow_nan=False))
-            os.replace(tmp, target)
-        except OSError:
-            pass  # the cache is an optimisation: a read-only cache dir only costs speed
-
-
 @dataclass(frozen=True)
 class WriteResult(Generic[T]):
     result: T | None
@@ -189,6 +142,7 @@ class RegistryStore:
         self.git = repo
         self.config = config
         self.docs = docs or DocCache(cache_home() / "docs")
+        self.index = VersionIndex(self.docs.root.parent / "versions.sqlite")
 
     # -- opening -------------------------------------------------------------------
 
@@ -256,6 +210,36 @@ class RegistryStore:
     def version_numbers(self, snap: Snapshot, project: str, name: str) -> list[int]:
         found = (version_of_file(f) for f in snap.listdir(versions_dir(project, name)))
         return sorted(n for n in found if n is not None)
+
+    def version_summaries(
+        self, snap: Snapshot, project: str, name: str
+    ) -> dict[int, VersionSummary]:
+        """Every version file of a collection, summarised, by number (ascending): from
+        the version index by blob id, parsing (and validating) only the files it has
+        not seen, so that the cost per version is a row, not a read."""
+        numbered = []
+        for filename, entry in snap.listdir(versions_dir(project, name)).items():
+            number = version_of_file(filename)
+            if number is not None and entry.is_file:
+                numbered.append((number, entry.sha))
+        known = self.index.get_many([oid for _, oid in numbered])
+        out: dict[int, VersionSummary] = {}
+        learned: list[tuple[str, VersionSummary]] = []
+        for number, oid in sorted(numbered):
+            summary = known.get(oid)
+            if summary is None or (summary.project, summary.name, summary.version) != (
+                project,
+                name,
+                number,
+            ):
+                record = self.read_version(snap, project, name, number)
+                if record is None:
+                    continue
+                summary = VersionSummary.of(record)
+                learned.append((oid, summary))
+            out[number] = summary
+        self.index.put_many(learned)
+        return out
 
     def is_deleted(self, snap: Snapshot, project: str, name: str, version: int) -> bool:
         """Whether the version carries a delete mark (False when there is no such

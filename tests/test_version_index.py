@@ -1,0 +1,158 @@
+"""The version index: each version file's summary kept by its git blob id, so that
+logging (which looks for a live version with the same bytes) and ``ls PROJECT/NAME``
+cost a row per version, not a read of each file, and stay right whatever happens to the
+index: a version marked deleted, a file copied to another number, a database that is
+missing, damaged or read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from registry_tool._store import RegistryStore
+from registry_tool._store import registry as registry_module
+from registry_tool._store.versions import VersionIndex, VersionSummary
+from registry_tool.errors import DocumentError
+from tests.helpers import cli_error, cli_out, git, write
+
+
+def log(text: str, *extra: str) -> dict[str, object]:
+    write("data.txt", text)
+    out = cli_out("log", "data.txt", "--name", "p/coll", "--type", "dataset", "--json", *extra)
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def fresh(registry: RegistryStore) -> RegistryStore:
+    return RegistryStore.open(registry.root)
+
+
+@pytest.fixture
+def no_parsing(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]]:
+    """Every version file the store reads from here on (parsed, or searched for its
+    digest or delete mark), by (project, name, number)."""
+    parsed: list[tuple[str, str, int]] = []
+
+    def spy(method):  # type: ignore[no-untyped-def]
+        def read(self, snap, project, name, version):  # type: ignore[no-untyped-def]
+            parsed.append((project, name, version))
+            return method(self, snap, project, name, version)
+
+        return read
+
+    for name in ("read_version", "version_digest", "is_deleted"):
+        monkeypatch.setattr(RegistryStore, name, spy(getattr(RegistryStore, name)))
+    return parsed
+
+
+def test_a_warm_index_summarises_every_version_without_parsing_one(registry, no_parsing):
+    for n in range(4):
+        log(f"content {n}")
+    store = fresh(registry)
+    first = store.version_summaries(store.head(), "p", "coll")
+    assert list(first) == [0, 1, 2, 3]
+    no_parsing.clear()  # each log parsed its new version once; now every one is known
+    again = fresh(registry).version_summaries(registry.head(), "p", "coll")
+    assert again == first and no_parsing == []
+    record = registry.read_version(registry.head(), "p", "coll", 2)
+    assert again[2] == VersionSummary.of(record)
+    assert (again[2].digest, again[2].files, again[2].deleted) == (record.digest, 1, None)
+
+
+def test_logging_the_same_bytes_finds_the_version_from_the_index(registry, no_parsing):
+    first = log("same")
+    for n in range(5):
+        log(f"other {n}")
+    no_parsing.clear()
+    again = log("same")
+    assert (again["path"], again["created"]) == (first["path"], False)
+    # Read in full: the version found, and the one latest held (to move latest); the
+    # search itself parsed none of the others.
+    assert set(no_parsing) <= {("p", "coll", 0), ("p", "coll", 5)}
+
+
+def test_bytes_equal_to_a_deleted_version_log_a_new_one(registry):
+    log("kept")
+    log("gone")
+    log("newest")
+    cli_out("delete", "p/coll:v1", "--reason", "bad data")
+    assert fresh(registry).version_summaries(registry.head(), "p", "coll")[1].deleted is not None
+    again = log("gone")
+    assert (again["path"], again["created"]) == ("p/coll:v3", True)
+    # With two live versions of the same bytes, the newest is the one found.
+    assert log("kept")["path"] == "p/coll:v0"
+
+
+def test_ls_rows_come_from_the_summaries(registry):
+    log("a")
+    log("bb", "--alias", "best")
+    cli_out("delete", "p/coll:v0", "--reason", "superseded")
+    rows = json.loads(cli_out("ls", "p/coll", "--json"))
+    assert [(r["version"], r["aliases"], r["size"], r["files"]) for r in rows] == [
+        ("v0", [], 1, 1),
+        ("v1", ["best", "latest"], 2, 1),
+    ]
+    assert rows[0]["deleted"]["reason"] == "superseded" and rows[1]["deleted"] is None
+
+
+def test_a_copied_version_file_is_refused_though_its_blob_is_in_the_index(registry):
+    log("one")
+    log("two")
+    fresh(registry).version_summaries(registry.head(), "p", "coll")  # v0's blob indexed
+    folder = registry.root / "projects" / "p" / "coll" / "versions"
+    (folder / "v2.yaml").write_bytes((folder / "v0.yaml").read_bytes())
+    git(registry.root, "add", "-A")
+    git(registry.root, "commit", "-q", "-m", "copy v0 to v2")
+    store = fresh(registry)
+    with pytest.raises(DocumentError, match="not the version its path says"):
+        store.version_summaries(store.head(), "p", "coll")
+    assert "not the version its path says" in cli_error("ls", "p/coll")
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "foreign row", "read-only"])
+def test_the_index_only_costs_speed_when_it_is_missing_or_damaged(registry, damage):
+    log("one")
+    log("two")
+    store = fresh(registry)
+    expected = store.version_summaries(store.head(), "p", "coll")
+    db = store.index.path
+    if damage == "missing":
+        db.unlink()
+    elif damage == "garbage":
+        for extra in db.parent.glob(db.name + "-*"):
+            extra.unlink()
+        db.write_bytes(b"not a database" * 100)
+    elif damage == "foreign row":
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE versions1 SET summary = '{\"unknown\": 1}'")
+    else:
+        db.unlink()
+        db.parent.chmod(0o500)
+    try:
+        store = fresh(registry)
+        assert store.version_summaries(store.head(), "p", "coll") == expected
+        assert log("two")["created"] is False
+        assert log("three")["path"] == "p/coll:v2"
+    finally:
+        db.parent.chmod(0o700)
+
+
+def test_summaries_survive_the_round_trip_through_the_database(tmp_path: Path):
+    index = VersionIndex(tmp_path / "cache" / "versions.sqlite")
+    summary = VersionSummary("p", "n", 7, "sha256:" + "ab" * 32, 12, 3, "2026-01-01", "run1",
+                             {"at": "2026-01-02", "by": "me", "reason": "r"})  # fmt: skip
+    assert index.get_many(["a" * 40]) == {}
+    index.put_many([("a" * 40, summary)])
+    oids = [f"{i:040x}" for i in range(1200)]  # more than one query's worth of ids
+    index.put_many([(oid, summary) for oid in oids])
+    assert VersionIndex(index.path).get_many(["a" * 40, "b" * 40]) == {"a" * 40: summary}
+    assert len(VersionIndex(index.path).get_many(oids)) == 1200
+
+
+def test_the_store_finds_its_index_beside_the_document_cache(registry):
+    store = fresh(registry)
+    assert store.index.path == store.docs.root.parent / "versions.sqlite"
+    assert registry_module.VersionIndex is VersionIndex
