@@ -474,20 +474,12 @@ def stage_moves(
     collection's stage, from one read of the history for them all (a full ``check``
     asks this of every holder of a stage). Pull request fields are left None."""
     refuse_shallow(store)
-    log = _log(store, ref)
+    # One log limited to this stage's files: git walks only those paths' history.
+    log = _log(store, ref, (registry_alias_file(registry, "*", stage),))
     if (registry, stage) in log.moves:
         return log.moves[registry, stage]
-    changes = []
-    for change in log.changes:
-        key = parse_path(change.path)
-        if key is not None and (key.kind, key.registry, key.alias) == (
-            "registry-alias",
-            registry,
-            stage,
-        ):
-            changes.append(change)
     moves: dict[str, list[AliasEvent]] = {}
-    for path, event in _events(store, log, changes, with_pull_requests=False):
+    for path, event in _events(store, log, log.changes, with_pull_requests=False):
         collection = parse_path(path).collection  # type: ignore[union-attr]
         moves.setdefault(str(collection), []).append(event)
     log.moves[registry, stage] = moves
