@@ -472,14 +472,16 @@ def stage_moves(
     """Every move of one stage in each collection of a model registry, by collection,
     in the order the moves reached ``ref``: what :func:`alias_history` gives for each
     collection's stage, from one read of the history for them all (a full ``check``
-    asks this of every holder of a stage). Pull request fields are left None."""
+    asks this of every holder of a stage). The pull request, source and digest fields
+    are left None: the stage-order rule needs only the versions."""
     refuse_shallow(store)
     # One log limited to this stage's files: git walks only those paths' history.
     log = _log(store, ref, (registry_alias_file(registry, "*", stage),))
     if (registry, stage) in log.moves:
         return log.moves[registry, stage]
     moves: dict[str, list[AliasEvent]] = {}
-    for path, event in _events(store, log, log.changes, with_pull_requests=False):
+    events = _events(store, log, log.changes, with_pull_requests=False, with_sources=False)
+    for path, event in events:
         collection = parse_path(path).collection  # type: ignore[union-attr]
         moves.setdefault(str(collection), []).append(event)
     log.moves[registry, stage] = moves
@@ -487,11 +489,17 @@ def stage_moves(
 
 
 def _events(
-    store: RegistryStore, log: _Log, changes: list[_Change], with_pull_requests: bool
+    store: RegistryStore,
+    log: _Log,
+    changes: list[_Change],
+    with_pull_requests: bool,
+    *,
+    with_sources: bool = True,
 ) -> list[tuple[str, AliasEvent]]:
     """The alias files' ``changes`` that reached the log's tip, as events (each with
     the path of its alias file), in the order they reached it: two batch reads of git
-    objects whatever the number of changes."""
+    objects whatever the number of changes (one without ``with_sources``, which leaves
+    each event's link source and digest None)."""
     if not changes:
         return []
     landed = log.landings
@@ -507,7 +515,9 @@ def _events(
     read = [_read_alias(store, c, first.get(c.blob or "")) for c in changes]
     # And one for the link file each move to a version names, at its commit.
     links = [
-        f"{c.commit}:{link}" if (link := _link_file(c.path, version)) is not None else None
+        f"{c.commit}:{link}"
+        if with_sources and (link := _link_file(c.path, version)) is not None
+        else None
         for c, (version, _, _) in zip(changes, read, strict=True)
     ]
     named = [name for name in links if name is not None]
