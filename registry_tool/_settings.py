@@ -47,7 +47,8 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "REGISTRY_TOOL_WORKERS",
-            "what the blob store suits: 1 locally, 16 on S3",
+            "what the blob store suits: 1 locally, 16 on S3; for references, what their "
+            "scheme suits: 16 for s3, gs and http, 1 for file",
             "how many files are stored or fetched at once",
         ),
         Setting(
