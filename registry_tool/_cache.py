@@ -57,7 +57,9 @@ _UNITS = {
     "gib": 1024**3,
     "tib": 1024**4,
 }
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.I)
+# At most 24 digits either side of the point: a yottabyte is 25 digits, and Python
+# refuses to convert a string of over 4,300 digits to an int.
+_SIZE = re.compile(r"^\s*(\d{1,24}(?:\.\d{0,24})?|\.\d{1,24})\s*([a-z]*)\s*$", re.I)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 SIZE_HELP = (
@@ -79,7 +81,8 @@ def parse_size(text: str | int, what: str = "size") -> int:
     match = _SIZE.match(str(text))
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _UNITS:
-        raise UsageError(f"{what}: {text!r} is not a size ({SIZE_HELP}, e.g. 20GB or 512MiB)")
+        shown = repr(text) if len(str(text)) <= 40 else repr(f"{str(text)[:40]}...")
+        raise UsageError(f"{what}: {shown} is not a size ({SIZE_HELP}, e.g. 20GB or 512MiB)")
     number = match.group(1)
     if "." in number:
         whole, _, frac = number.partition(".")

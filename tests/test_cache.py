@@ -75,11 +75,21 @@ def test_sizes_parse(text, expected):
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-1", "10XB", "1e3", "1,000", "GB", "1 2GB", -5])
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "-1", "10XB", "1e3", "1,000", "GB", "1 2GB", -5, "9" * 25, "1." + "9" * 25,
+     "9" * 5000, "." + "9" * 5000],
+)  # fmt: skip
 def test_bad_sizes_are_one_clear_usage_error(text):
     with pytest.raises(UsageError, match="--max-size") as info:
         parse_size(text, "--max-size")
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_the_longest_sizes_parse():
+    assert parse_size("9" * 24) == int("9" * 24)
+    assert parse_size("1." + "5" * 24 + "KB") == 1555
+    assert parse_size("." + "9" * 24 + "GiB") == 1024**3 - 1
 
 
 def test_the_bound_comes_from_the_environment(monkeypatch, tmp_path):
