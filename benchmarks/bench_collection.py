@@ -7,7 +7,9 @@ versions, so each size gets its own registry, built once (every version file mad
 ``VersionRecord.to_doc()`` and ``registry_tool._yamlio.dumps``, one commit), and each
 side (``--old``, a checkout of the older commit imported through ``PYTHONPATH``, and
 ``--new``, this checkout by default) gets its own clone of it and its own cache dir.
-Each side first runs ``ls`` once untimed (a warm document cache, what a user who works
+Wall and CPU seconds (user + system of the process and its children) are medians;
+on a loaded machine the CPU column is the steadier one. Each side first runs ``ls``
+once untimed (a warm document cache, what a user who works
 in the collection has). Then, alternating sides (old first on even repetitions), each
 timed run is a fresh process: ``log`` of a new one-file artifact into the collection
 (each run's bytes differ, so each makes a version: the collection grows by one a run,
@@ -110,6 +112,7 @@ def main() -> int:
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True)
     rows: dict[str, dict[str, list[float]]] = {}
+    cpu: dict[str, dict[str, list[float]]] = {}
     loads = [os.getloadavg()[0]]
     for size in args.sizes:
         base = args.work / f"built-{size}"
@@ -124,8 +127,9 @@ def main() -> int:
             run([str(python), "-m", "registry_tool.cli.main", "--registry", str(regs[side]),
                  "ls", f"{PROJECT}/{NAME}", "--json"], env=envs[side])  # fmt: skip
         log_key, ls_key = f"log at {size}", f"ls at {size}"
-        rows[log_key] = {s: [] for s in SIDES}
-        rows[ls_key] = {s: [] for s in SIDES}
+        for key in (log_key, ls_key):
+            rows[key] = {s: [] for s in SIDES}
+            cpu[key] = {s: [] for s in SIDES}
         for i in range(args.repeat):
             for side in SIDES if i % 2 == 0 else SIDES[::-1]:
                 data = regs[side].parent / f"{side}-{size}-input-{i}.txt"
@@ -140,13 +144,18 @@ def main() -> int:
                 log = timed([*base_cmd, "log", str(data), "--name", f"{PROJECT}/{NAME}",
                              "--type", "dataset"], env=envs[side])  # fmt: skip
                 rows[log_key][side].append(log.wall)
+                cpu[log_key][side].append(log.cpu)
                 listed = timed([*base_cmd, "ls", f"{PROJECT}/{NAME}", "--json"], env=envs[side])
                 rows[ls_key][side].append(listed.wall)
+                cpu[ls_key][side].append(listed.cpu)
                 assert len(json.loads(listed.stdout)) == size + i + 1, "ls missed a version"
     loads.append(os.getloadavg()[0])
     results = {
         "rows": {
             key: {s: statistics.median(v) for s, v in sides.items()} for key, sides in rows.items()
+        },
+        "cpu": {
+            key: {s: statistics.median(v) for s, v in sides.items()} for key, sides in cpu.items()
         },
         "repeat": args.repeat,
         "load": loads,
@@ -163,14 +172,18 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        table = [["operation", "old", "new", "new/old"]]
+        table = [["operation", "old", "new", "new/old", "old CPU", "new CPU", "new/old CPU"]]
         for key, med in results["rows"].items():
+            c = results["cpu"][key]
             table.append(
                 [
                     key,
                     f"{med['old']:.3f} s",
                     f"{med['new']:.3f} s",
                     f"{med['new'] / med['old']:.3f}",
+                    f"{c['old']:.3f} s",
+                    f"{c['new']:.3f} s",
+                    f"{c['new'] / c['old']:.3f}",
                 ]
             )
         print("\n".join(align(table)))

@@ -127,7 +127,7 @@ def test_the_index_only_costs_speed_when_it_is_missing_or_damaged(registry, dama
         db.write_bytes(b"not a database" * 100)
     elif damage == "foreign row":
         with sqlite3.connect(db) as conn:
-            conn.execute("UPDATE versions1 SET summary = '{\"unknown\": 1}'")
+            conn.execute("UPDATE versions2 SET version = 'x', deleted = '[1'")
     else:
         db.unlink()
         db.parent.chmod(0o500)
@@ -156,3 +156,29 @@ def test_the_store_finds_its_index_beside_the_document_cache(registry):
     store = fresh(registry)
     assert store.index.path == store.docs.root.parent / "versions.sqlite"
     assert registry_module.VersionIndex is VersionIndex
+
+
+def test_a_row_that_lies_about_its_digest_never_decides_what_a_log_returns(registry):
+    log("zero")
+    log("one")
+    store = fresh(registry)
+    summaries = store.version_summaries(store.head(), "p", "coll")
+    with sqlite3.connect(store.index.path) as conn:
+        # v1's row claims v0's bytes; v0's row claims it is deleted.
+        conn.execute("UPDATE versions2 SET digest = ? WHERE version = 1", (summaries[0].digest,))
+        conn.execute("UPDATE versions2 SET deleted = '{}' WHERE version = 0")
+    # v0 is not offered, and v1, offered for v0's bytes, is read and turned down: the
+    # worst a lying row does is hide a version, so the same bytes log again as new.
+    again = log("zero")
+    assert (again["path"], again["created"]) == ("p/coll:v2", True)
+    assert log("one")["path"] != "p/coll:v0"
+
+
+def test_the_digest_look_up_learns_versions_other_writers_added(registry):
+    log("zero")
+    store = fresh(registry)
+    assert store.live_version_with_digest(store.head(), "p", "coll", "sha256:" + "0" * 64) is None
+    log("one")  # a new version the index learns on the next look-up
+    digest = fresh(registry).version_summaries(registry.head(), "p", "coll")[1].digest
+    store.index.path.unlink()
+    assert fresh(registry).live_version_with_digest(registry.head(), "p", "coll", digest) == 1

@@ -412,11 +412,7 @@ class Context:
                 )
             numbers = store.version_numbers(snap, project, name)
             # Content equal to a deleted version is logged again, as a new number.
-            summaries = store.version_summaries(snap, project, name)
-            same = max(
-                (n for n, s in summaries.items() if s.digest == digest and s.deleted is None),
-                default=None,
-            )
+            same = store.live_version_with_digest(snap, project, name, digest)
             if same is None:
                 number = numbers[-1] + 1 if numbers else 0
                 record = VersionRecord(

@@ -51,6 +51,7 @@ from registry_tool._model.records import (
     RunRecord,
     VersionRecord,
 )
+from registry_tool._store import versions
 from registry_tool._store.docs import DocCache
 from registry_tool._store.git import Git, Snapshot
 from registry_tool._store.paths import cache_home
@@ -214,32 +215,16 @@ class RegistryStore:
     def version_summaries(
         self, snap: Snapshot, project: str, name: str
     ) -> dict[int, VersionSummary]:
-        """Every version file of a collection, summarised, by number (ascending): from
-        the version index by blob id, parsing (and validating) only the files it has
-        not seen, so that the cost per version is a row, not a read."""
-        numbered = []
-        for filename, entry in snap.listdir(versions_dir(project, name)).items():
-            number = version_of_file(filename)
-            if number is not None and entry.is_file:
-                numbered.append((number, entry.sha))
-        known = self.index.get_many([oid for _, oid in numbered])
-        out: dict[int, VersionSummary] = {}
-        learned: list[tuple[str, VersionSummary]] = []
-        for number, oid in sorted(numbered):
-            summary = known.get(oid)
-            if summary is None or (summary.project, summary.name, summary.version) != (
-                project,
-                name,
-                number,
-            ):
-                record = self.read_version(snap, project, name, number)
-                if record is None:
-                    continue
-                summary = VersionSummary.of(record)
-                learned.append((oid, summary))
-            out[number] = summary
-        self.index.put_many(learned)
-        return out
+        """Every version file of a collection, summarised, by number (ascending), from
+        the version index (``versions.summaries``)."""
+        return versions.summaries(self.index, snap, project, name, self.read_version)
+
+    def live_version_with_digest(
+        self, snap: Snapshot, project: str, name: str, digest: str
+    ) -> int | None:
+        """The newest version of a collection with this artifact digest that is not
+        deleted, or None (``versions.newest_live``)."""
+        return versions.newest_live(self.index, snap, project, name, digest, self.read_version)
 
     def is_deleted(self, snap: Snapshot, project: str, name: str, version: int) -> bool:
         """Whether the version carries a delete mark (False when there is no such

@@ -19,15 +19,26 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from registry_tool._hashing import connect_sqlite
+from registry_tool._model.layout import version_of_file, versions_dir
 from registry_tool._model.records import VersionRecord
+from registry_tool._store.git import Snapshot
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS versions1 (oid TEXT PRIMARY KEY, summary TEXT)"
+# The store's validating reader of one version file (None: no such file).
+ReadVersion = Callable[[Snapshot, str, str, int], VersionRecord | None]
+
+_COLUMNS = "oid, project, name, version, digest, size, files, created_at, run, deleted"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS versions2 (oid TEXT PRIMARY KEY, project TEXT, name TEXT,"
+    " version INTEGER, digest TEXT, size INTEGER, files INTEGER, created_at TEXT, run TEXT,"
+    " deleted TEXT)"
+)
+_BY_DIGEST = "CREATE INDEX IF NOT EXISTS versions2_digest ON versions2 (digest)"
 _CHUNK = 500  # SQLite's limit on host parameters is 999 in older builds
 
 
@@ -73,6 +84,7 @@ class VersionIndex:
         if db is None and not self._broken:
             try:
                 db = connect_sqlite(self.path, _SCHEMA)
+                db.execute(_BY_DIGEST)
             except (OSError, sqlite3.Error):
                 self._broken = True  # a read-only or damaged cache: parse every file
                 return None
@@ -81,42 +93,161 @@ class VersionIndex:
 
     def get_many(self, oids: list[str]) -> dict[str, VersionSummary]:
         """The summaries the index has of these blobs."""
-        db = self._db()
         found: dict[str, VersionSummary] = {}
+        for row in self._rows(f"SELECT {_COLUMNS} FROM versions2 WHERE oid IN", oids):
+            summary = _load(row)
+            if summary is not None:
+                found[row[0]] = summary
+        return found
+
+    def known(self, oids: list[str]) -> set[str]:
+        """Which of these blobs the index has summarised."""
+        return {row[0] for row in self._rows("SELECT oid FROM versions2 WHERE oid IN", oids)}
+
+    def with_digest(self, digest: str) -> set[str]:
+        """The blobs of live (not deleted) versions with this artifact digest: one
+        look-up in the digest column's index, whatever the number of versions."""
+        query = "SELECT oid FROM versions2 WHERE digest = ? AND deleted IS NULL"
+        db = self._db()
+        try:
+            return {row[0] for row in db.execute(query, (digest,))} if db else set()
+        except sqlite3.Error:
+            return set()
+
+    def _rows(self, query: str, oids: list[str]) -> list[tuple[Any, ...]]:
+        db = self._db()
+        rows: list[tuple[Any, ...]] = []
         if db is None:
-            return found
+            return rows
         try:
             for start in range(0, len(oids), _CHUNK):
                 chunk = oids[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT oid, summary FROM versions1 WHERE oid IN ({marks})", chunk
-                ).fetchall()
-                for oid, text in rows:
-                    summary = _load(text)
-                    if summary is not None:
-                        found[oid] = summary
+                rows += db.execute(f"{query} ({marks})", chunk).fetchall()
         except sqlite3.Error:
-            return {}
-        return found
+            return []
+        return rows
 
     def put_many(self, items: Iterable[tuple[str, VersionSummary]]) -> None:
-        rows = [(oid, json.dumps(asdict(summary))) for oid, summary in items]
+        rows = [
+            (
+                oid,
+                v.project,
+                v.name,
+                v.version,
+                v.digest,
+                v.size,
+                v.files,
+                v.created_at,
+                v.run,
+                None if v.deleted is None else json.dumps(v.deleted),
+            )
+            for oid, v in items
+        ]
         db = self._db() if rows else None
         if db is None:
             return
         try:
             with db:
                 db.execute("BEGIN")
-                db.executemany("INSERT OR REPLACE INTO versions1 VALUES (?, ?)", rows)
+                db.executemany(f"INSERT OR REPLACE INTO versions2 ({_COLUMNS}) VALUES "
+                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
         except sqlite3.Error:
             pass  # the index is an optimisation: the next read parses the files again
 
 
-def _load(text: str) -> VersionSummary | None:
-    """A stored summary, or None for a row this code cannot read (then the file is
-    parsed again and the row replaced)."""
+def _load(row: tuple[Any, ...]) -> VersionSummary | None:
+    """A stored row, or None for one this code cannot read (then the file is parsed
+    again and the row replaced)."""
     try:
-        return VersionSummary(**json.loads(text))
+        deleted = None if row[9] is None else json.loads(row[9])
+        summary = VersionSummary(
+            row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], deleted
+        )
     except (TypeError, ValueError):
         return None
+    types = (str, str, int, str, int, int, str)
+    if not all(isinstance(v, t) for v, t in zip(row[1:8], types, strict=True)):
+        return None
+    if not (summary.run is None or isinstance(summary.run, str)) or not (
+        deleted is None or isinstance(deleted, dict)
+    ):
+        return None
+    return summary
+
+
+def _numbered(snap: Snapshot, project: str, name: str) -> dict[str, int]:
+    """Each version file's blob id and number, from the versions folder's tree."""
+    found: dict[str, int] = {}
+    for filename, entry in snap.listdir(versions_dir(project, name)).items():
+        number = version_of_file(filename)
+        if number is not None and entry.is_file:
+            found[entry.sha] = number
+    return found
+
+
+def _learn(
+    index: VersionIndex,
+    snap: Snapshot,
+    project: str,
+    name: str,
+    files: dict[str, int],
+    read: ReadVersion,
+) -> dict[str, VersionSummary]:
+    """Parse, summarise and remember the files of ``files`` (blob id -> number)."""
+    learned: dict[str, VersionSummary] = {}
+    for oid, number in files.items():
+        record = read(snap, project, name, number)
+        if record is not None:
+            learned[oid] = VersionSummary.of(record)
+    index.put_many(learned.items())
+    return learned
+
+
+def summaries(
+    index: VersionIndex, snap: Snapshot, project: str, name: str, read: ReadVersion
+) -> dict[int, VersionSummary]:
+    """Every version file of a collection, summarised, by number (ascending): from the
+    index by blob id, parsing (and validating) only the files it has not seen, so that
+    the cost per version is a row, not a read. A summary whose identity is not the
+    file's path (a version file copied to another number) is read again, and the
+    store's reader refuses it."""
+    numbered = _numbered(snap, project, name)
+    known = index.get_many(list(numbered))
+    stale = {
+        oid: number
+        for oid, number in numbered.items()
+        if (s := known.get(oid)) is None
+        or (s.project, s.name, s.version) != (project, name, number)
+    }
+    known.update(_learn(index, snap, project, name, stale, read))
+    return {number: known[oid] for oid, number in sorted(numbered.items(), key=lambda i: i[1])
+            if oid in known}  # fmt: skip
+
+
+def newest_live(
+    index: VersionIndex,
+    snap: Snapshot,
+    project: str,
+    name: str,
+    digest: str,
+    read: ReadVersion,
+) -> int | None:
+    """The newest version of a collection with artifact digest ``digest`` and no delete
+    mark, or None. The files the index has not seen are parsed and remembered first;
+    then one look-up by digest names the candidates (no row is decoded for the others),
+    and the newest candidate whose file says so is the answer."""
+    numbered = _numbered(snap, project, name)
+    unseen = set(numbered) - index.known(list(numbered))
+    learned = _learn(index, snap, project, name, {oid: numbered[oid] for oid in unseen}, read)
+    # What was just learned counts too: an index that cannot be written still works.
+    matching = {oid for oid, s in learned.items() if s.digest == digest and s.deleted is None}
+    matching |= index.with_digest(digest)
+    candidates = [numbered[oid] for oid in matching if oid in numbered]
+    # Few (usually none or one), and each read as the store reads it: a row of the
+    # cache is never what decides which version a log returns.
+    for number in sorted(candidates, reverse=True):
+        record = read(snap, project, name, number)
+        if record is not None and record.digest == digest and record.deleted is None:
+            return number
+    return None
