@@ -9,10 +9,11 @@ as what merges.
 - ``merge_group``: the merge queue's commit against the group's base.
 - ``push`` to main: ``before`` → ``after``. Each protected stage the push moved must
   have arrived through a merged pull request; a forced push (history rewritten) is a
-  problem of its own; and the protected stages' holders of each registry collection
-  the push touched are judged as they stand (a change to a registry's config has all
-  its holders judged; a full ``check`` judges every holder), so a ``main`` that
-  violates its own gates is visible.
+  problem of its own (refused outright when the old tip is not in the checkout, as
+  after a force push on GitHub, where nothing reaches it any more); and the protected
+  stages' holders of each registry collection the push touched are judged as they
+  stand (a change to a registry's config has all its holders judged; a full ``check``
+  judges every holder), so a ``main`` that violates its own gates is visible.
 
 Whether a commit on main is a merged pull request is asked of GitHub when a token is
 there (``GET /repos/{repo}/commits/{sha}/pulls``: the pull request whose merge commit
@@ -27,7 +28,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +56,12 @@ class CiChange:
     head: str
     before: str | None = None  # push: the branch's tip before the push
     forced: bool = False
-    problems: list[Problem] = field(default_factory=list)
 
 
 def read_event(store: RegistryStore, env: Mapping[str, str] = os.environ) -> CiChange:
     """The change of the GitHub Actions event in ``env`` (GITHUB_EVENT_NAME and the
     payload at GITHUB_EVENT_PATH)."""
-    event = env.get("GITHUB_EVENT_NAME", "")
+    event = env.get("GITHUB_EVENT_NAME")
     if not event:
         raise UsageError("check --ci runs in GitHub Actions: GITHUB_EVENT_NAME is not set")
     if event not in JUDGED:
@@ -83,6 +83,14 @@ def read_event(store: RegistryStore, env: Mapping[str, str] = os.environ) -> CiC
         raise UsageError("the push event has no 'after' commit")
     if not isinstance(before, str) or before == NO_COMMIT:
         return CiChange(event, None, after)
+    if store.git.rev_parse(before) is None:
+        # actions/checkout fetches what the refs reach: an old tip that is not there
+        # is no longer part of any branch's history.
+        raise UsageError(
+            f"the push's before commit {before[:12]} is not in this checkout: the branch "
+            "was force-pushed, its history rewritten and with it the audit trail of every "
+            "stage move (block force pushes on the branch)"
+        )
     forced = bool(payload.get("forced")) or not _is_ancestor(store, before, after)
     return CiChange(event, before, after, before=before, forced=forced)
 
@@ -141,14 +149,13 @@ def arrivals(store: RegistryStore, before: str, after: str) -> dict[str, str]:
         "log",
         "--first-parent",
         "--reverse",
-        "-m",
         "--no-renames",
+        "-m",
         "--name-only",
         "--format=%x1e%H",
         f"{before}..{after}",
         "--",
         layout.REGISTRIES,
-        check=False,
     )
     found: dict[str, str] = {}
     for block in proc.stdout.decode("utf-8", "surrogateescape").split("\x1e"):
@@ -162,7 +169,7 @@ def arrivals(store: RegistryStore, before: str, after: str) -> dict[str, str]:
 def pull_request_evidence(store: RegistryStore, commit: str) -> list[tuple[int, str]]:
     """The pull request git says a first-parent commit merged: a merge commit titled
     "Merge pull request #N from ..." or a commit titled "... (#N)"."""
-    line = store.git.out("log", "-1", "--format=%P%x1f%s", commit, check=False)
+    line = store.git.out("log", "-1", "--format=%P%x1f%s", commit)
     parents, _, subject = line.partition("\x1f")
     merge = _MERGE_SUBJECT.match(subject) if len(parents.split()) == 2 else None
     squash = _SQUASH_SUBJECT.search(subject) if len(parents.split()) == 1 else None

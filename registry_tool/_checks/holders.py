@@ -104,13 +104,14 @@ def holder_problems(
         where = (holder.config.name, holder.collection)
         if holder.path in skip or (collections is not None and where not in collections):
             continue
-        problems += judge(ctx, snap, holder, ref=snap.commit)
+        problems += judge(ctx, snap, holder)
     return problems
 
 
-def judge(ctx: Context, snap: Snapshot, holder: Holder, *, ref: str | None) -> list[Problem]:
+def judge(ctx: Context, snap: Snapshot, holder: Holder, *, ref: str | None = None) -> list[Problem]:
     """A holder's link and source exist and are live, its type is allowed, and it meets
-    the stage's gates and order."""
+    the stage's gates and order (the stages it held read from the history of ``ref``,
+    by default ``snap``'s commit)."""
     path, link, source = holder.path, holder.link, holder.source
     named = f"{holder.where}:v{holder.version}"
     if link is None:
