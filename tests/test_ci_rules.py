@@ -35,7 +35,7 @@ from registry_tool._github import merged_pulls_lookup
 from registry_tool._model import codeowners, layout
 from registry_tool._model.governance import ModelRegistryConfig
 from registry_tool._promotion import link_version
-from registry_tool._store import RegistryStore
+from registry_tool._store import RegistryStore, registries
 from registry_tool.errors import GitError, UsageError
 from tests import test_check_rules
 from tests.ghsim import REPO, TOKEN, GitHub
@@ -788,6 +788,19 @@ def test_holders_of_every_registry_and_collection_are_found(reg):
     )
     found = [(h.collection, h.stage, h.version) for h in protected_holders(ctx, reg.head())]
     assert found == [("clf", "production", 0), ("det", "production", 0)]
+    # Only the collections asked for are read: a push judges what it touched, not 1,000.
+    read: list[str] = []
+    real = registries.aliases
+
+    def spy(store, snap, name, collection):  # type: ignore[no-untyped-def]
+        read.append(f"{name}/{collection}")
+        return real(store, snap, name, collection)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(registries, "aliases", spy)
+        only = protected_holders(ctx, reg.head(), {("models", "det"), ("gone", "clf")})
+        assert [(h.collection, h.version) for h in only] == [("det", 0)]
+    assert read == ["models/det"]
     assert judged(reg) == []
     holder = next(protected_holders(ctx, reg.head()))
     assert (holder.path, holder.where) == (PRODUCTION, "model-registry/models/clf")

@@ -45,11 +45,18 @@ class Holder:
         return f"model-registry/{self.config.name}/{self.collection}"
 
 
-def protected_holders(ctx: Context, snap: Snapshot) -> Iterator[Holder]:
-    """Every protected stage alias of every model registry at ``snap``. A document that
-    does not parse is skipped: it is reported where it is checked as a file."""
+def protected_holders(
+    ctx: Context, snap: Snapshot, collections: Set[tuple[str, str]] | None = None
+) -> Iterator[Holder]:
+    """Every protected stage alias of every model registry at ``snap`` (of only the
+    (registry, collection) pairs of ``collections`` when given: the rest is not read).
+    A document that does not parse is skipped: it is reported where it is checked as a
+    file."""
     store = ctx.store
+    wanted = None if collections is None else {r for r, _ in collections}
     for name in registries.names(snap):
+        if wanted is not None and name not in wanted:
+            continue
         try:
             config = registries.read_config(store, snap, name)
         except DocumentError:
@@ -57,6 +64,8 @@ def protected_holders(ctx: Context, snap: Snapshot) -> Iterator[Holder]:
         if config is None or not config.protected:
             continue
         for collection in registries.collections(snap, name):
+            if collections is not None and (name, collection) not in collections:
+                continue
             try:
                 held = registries.aliases(store, snap, name, collection)
             except DocumentError:
@@ -100,11 +109,9 @@ def holder_problems(
     of those (registry, collection) pairs, e.g. the ones a push touched — a full check
     judges them all; a changed registry config has its holders judged by the change)."""
     problems = []
-    for holder in protected_holders(ctx, snap):
-        where = (holder.config.name, holder.collection)
-        if holder.path in skip or (collections is not None and where not in collections):
-            continue
-        problems += judge(ctx, snap, holder)
+    for holder in protected_holders(ctx, snap, collections):
+        if holder.path not in skip:
+            problems += judge(ctx, snap, holder)
     return problems
 
 
