@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 
 FIRST = (
+    "tests/test_ci_rules.py",
+    "tests/test_hashing.py",
     "tests/test_gates.py",
     "tests/test_names_rules.py",
     "tests/test_promotion_rules.py",
