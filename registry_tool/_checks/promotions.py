@@ -89,36 +89,60 @@ def stage_move(
 ) -> list[Problem]:
     """A stage alias moved: by pull request if protected, in a registry that exists, to
     a link that exists (on the base, if protected), of a live version that meets the
-    stage's gates and order."""
+    stage's gates and order. A document the judgement needs that does not parse (the
+    registry's config, the link, its source) is a problem of the move too: the move is
+    refused rather than the check stopped, and the document's own problem is reported
+    where it is checked."""
     path, key = parsed.path, parsed.key
-    registry, collection = key.collection_key
-    protected = protected_in(base, head, ctx, registry)
+    protected = protected_in(base, head, ctx, key.collection_key[0])
     problems = moved_outside_pr(path, key, protected, arrived_by_pr, deleted=False)
-    config = registries.read_config(ctx.store, head, registry)
-    if config is None:
-        return [*problems, Problem(path, "$", f"there is no model registry {registry!r}")]
-    missing = rules.alias_target(parsed, alias, facts)
-    link = registries.read_link(ctx.store, head, registry, collection, alias.version)
-    if missing or link is None:
-        return [*problems, *missing]
-    source = ctx.store.read_version(head, link.project, link.name, link.source_version)
-    if source is None:
+    try:
+        return problems + _move_target(ctx, base, head, facts, parsed, alias, protected)
+    except DocumentError as exc:
         return [
             *problems,
             Problem(
-                path, "$.version", f"{link.path} links {link.source_path}, which does not exist"
+                path, "$", f"cannot be judged while a document it needs does not parse ({exc})"
             ),
+        ]
+
+
+def _move_target(
+    ctx: Context,
+    base: Snapshot,
+    head: Snapshot,
+    facts: rules.Facts,
+    parsed: Parsed,
+    alias: AliasRecord,
+    protected: set[str],
+) -> list[Problem]:
+    """What a stage move points at: the registry, the link, its source, the gates."""
+    path = parsed.path
+    registry, collection = parsed.key.collection_key
+    config = registries.read_config(ctx.store, head, registry)
+    if config is None:
+        return [Problem(path, "$", f"there is no model registry {registry!r}")]
+    missing = rules.alias_target(parsed, alias, facts)
+    link = registries.read_link(ctx.store, head, registry, collection, alias.version)
+    if missing or link is None:
+        return missing
+    source = ctx.store.read_version(head, link.project, link.name, link.source_version)
+    if source is None:
+        return [
+            Problem(
+                path, "$.version", f"{link.path} links {link.source_path}, which does not exist"
+            )
         ]
     if source.deleted is not None:
         return [
-            *problems,
-            Problem(path, "$.version", f"{link.path} links {link.source_path}, which is deleted"),
+            Problem(path, "$.version", f"{link.path} links {link.source_path}, which is deleted")
         ]
+    problems = []
     if registries.is_unlinked(head, registry, collection, alias.version):
         problems.append(Problem(path, "$.version", f"{link.path} is unlinked"))
     if alias.alias in protected:
         problems += _introduced_here(ctx, base, path, alias.alias, link)
-    verdict = check_stage(ctx, head, config, link, source, alias.alias, ref=head.commit)
+    verdict = check_stage(ctx, head, config, link, source, alias.alias)  # history up to head
     for problem in verdict.problems():
         problems.append(
             Problem(path, "$.version", f"{link.path} cannot take {alias.alias!r}: {problem}")

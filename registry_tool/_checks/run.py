@@ -66,8 +66,8 @@ def run_checks(
     else:
         try:
             store = open_registry(registry)
-        except DocumentError as exc:
-            root = _unopened_root(registry) if exc.path == REGISTRY_FILE else None
+        except DocumentError:  # only a registry.yaml is read to open a registry
+            root = _unopened_root(registry)
             if root is None:
                 raise
             return check_tree(root, deep=deep)
@@ -160,9 +160,8 @@ def _check_whole_at(store: RegistryStore, commit: str, deep: bool) -> CheckRepor
 def _trusted(store: RegistryStore, base: str) -> RegistryStore:
     """The store with the base's registry.yaml: where blobs are looked for, with what
     credentials, is what was reviewed before this change."""
-    commit = store.git.rev_parse(base)
-    data = Snapshot(store.git, commit).read(REGISTRY_FILE) if commit else None
-    if data is None:
+    data = Snapshot(store.git, store.git.rev_parse(base)).read(REGISTRY_FILE)
+    if data is None:  # a base that is no commit (refused later) or holds no registry.yaml
         return store
     doc = store.docs.get(blob_id(data), "registry", lambda: data, REGISTRY_FILE)
     return RegistryStore(store.root, store.git, RegistryConfig.from_doc(doc), store.docs)
