@@ -141,12 +141,17 @@ def validate(doc: Any, kind: str, path: str) -> None:
         raise DocumentError(path, "$", f"expected a mapping, found {type(doc).__name__}")
     from jsonschema.exceptions import best_match
 
-    target = doc
-    if kind == "version" and _entries_ok(doc.get("entries")):
+    target = plain = doc
+    if kind == "version":
         # Manifests have thousands of entries; jsonschema takes ~40 us an entry. Entries
         # that pass the equivalent check below are left out of the jsonschema pass (a
-        # property test keeps the two in agreement); any doubt goes to jsonschema.
-        target = {**doc, "entries": []}
+        # property test keeps the two in agreement); any doubt goes to jsonschema. Those
+        # that are also plain data as ``_bad_value`` means it are left out of that walk.
+        entries = doc.get("entries")
+        if entries_plain(entries):
+            target = plain = {**doc, "entries": []}
+        elif _entries_ok(entries):
+            target = {**doc, "entries": []}
     error = best_match(validator(kind).iter_errors(target))
     if error is not None:
         error = _not_one_line(error) or error
@@ -160,7 +165,7 @@ def validate(doc: Any, kind: str, path: str) -> None:
         elif error.validator in ("pattern", "not") and described:
             message = f"{error.instance!r} is not {described}"
         raise DocumentError(path, error.json_path, message)
-    found = _bad_value(doc, "$")
+    found = _bad_value(plain, "$")
     if found:
         raise DocumentError(path, *found)
     field = _PLAIN_FIELDS.get(kind)
@@ -244,3 +249,41 @@ def _line_of(value: Any, most: int) -> bool:
 
 def _entries_ok(entries: Any) -> bool:
     return isinstance(entries, list) and all(entry_ok(e) for e in entries)
+
+
+_STORED_KEYS = frozenset({"path", "digest", "size"})
+
+
+def entries_plain(entries: Any) -> bool:
+    """True when every entry is valid by the ``entries`` items schema (``entry_ok``) and
+    is plain data (``_bad_value`` finds nothing in it); False may be a doubt, not a fault.
+
+    An entry of the usual shape (path, digest and size, of the exact types) is checked
+    here in a few comparisons; its texts are then searched at once, joined, for a line
+    break, a control character or a lone surrogate: a manifest of 100,000 entries in
+    ~0.1 s instead of ~1 s. Any other entry goes through ``entry_ok`` and ``_bad_value``.
+    """
+    if not isinstance(entries, list):
+        return False
+    texts: list[str] = []
+    add = texts.append
+    for entry in entries:
+        if type(entry) is dict and entry.keys() == _STORED_KEYS:
+            path, digest, size = entry["path"], entry["digest"], entry["size"]
+            if (
+                type(path) is str
+                and type(digest) is str
+                and 0 < len(path) <= 1024
+                and 0 < len(digest) <= 4096
+                and (size is None or (type(size) is int and size >= 0))
+            ):
+                add(path)
+                add(digest)
+                continue
+            return False
+        if not entry_ok(entry) or _bad_value(entry, "$") is not None:
+            return False
+    joined = " ".join(texts)
+    return LINE_BREAK_OR_CONTROL.search(joined) is None and (
+        joined.isascii() or _SURROGATE.search(joined) is None
+    )

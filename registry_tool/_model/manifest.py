@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from registry_tool._model.names import validate_entry_path
-from registry_tool.errors import ArtifactError
+from registry_tool.errors import ArtifactError, InvalidNameError
 
 DIGEST_ALGORITHM = "sha256-manifest-v1"
 _HEADER = b"registry-tool manifest sha256 v1\n"
@@ -37,7 +39,7 @@ def blob_hex(digest: str) -> str:
     return digest[7:]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Entry:
     """One file of an artifact: stored in the blob store, or a reference to elsewhere."""
 
@@ -46,6 +48,21 @@ class Entry:
     size: int | None = None
     ref: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(
+        self,
+        path: str,
+        digest: str,
+        size: int | None = None,
+        ref: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        # What the frozen dataclass's own __init__ does, with the fields set at once
+        # rather than one object.__setattr__ each: a log or a read makes one Entry a
+        # file, and 100,000 of them took a fifth of a second more.
+        fields: dict[str, Any] = {"path": path, "digest": digest, "size": size, "ref": ref}
+        fields["extra"] = {} if extra is None else extra
+        object.__setattr__(self, "__dict__", fields)
 
     @property
     def is_reference(self) -> bool:
@@ -63,12 +80,13 @@ class Entry:
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Entry:
+        extra = doc.get("extra")
         return cls(
-            path=doc["path"],
-            digest=doc["digest"],
-            size=doc.get("size"),
-            ref=doc.get("ref"),
-            extra=dict(doc.get("extra") or {}),
+            doc["path"],
+            doc["digest"],
+            doc.get("size"),
+            doc.get("ref"),
+            dict(extra) if extra else {},
         )
 
 
@@ -86,18 +104,50 @@ def _digest_line(entry: Entry) -> bytes:
 def artifact_digest(entries: Iterable[Entry]) -> str:
     """SHA-256 hex over the header and the sorted ``path:digest`` lines."""
     h = hashlib.sha256(_HEADER)
-    for entry in sorted(entries, key=lambda e: e.path):
+    for entry in sorted(entries, key=_BY_PATH):
         h.update(_digest_line(entry))
     return h.hexdigest()
+
+
+_BY_PATH = attrgetter("path")
 
 
 def check_entries(entries: Iterable[Entry]) -> list[Entry]:
     """Sort entries by path; refuse unsafe paths, duplicates and names that clash
     on a case-insensitive or a file-versus-directory basis.
+
+    Each rule is first checked over all paths at once (a manifest of 100,000 files in
+    a fraction of a second); when one fails, the entries are walked in path order, one
+    rule after another, so that the error is the first in that order, as always.
     """
-    ordered = sorted(entries, key=lambda e: e.path)
+    ordered = sorted(entries, key=_BY_PATH)
+    paths = [entry.path for entry in ordered]
+    try:
+        deque(map(validate_entry_path, paths), maxlen=0)
+    except InvalidNameError:
+        _walk(ordered)
+        raise
+    if len(set(map(str.casefold, paths))) != len(paths):
+        _walk(ordered)  # raises: two paths are the same but for case
+    files = set(paths)
+    folders: set[str] = set()
+    for path in paths:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in folders:
+            folders.add(parent)
+            parent = parent.rpartition("/")[0]
+    if clash := folders & files:
+        parent = min(clash)
+        path = next(p for p in paths if p.startswith(f"{parent}/"))
+        raise ArtifactError(
+            f"file {parent!r} is in the artifact and is also a directory of {path!r}"
+        )
+    return ordered
+
+
+def _walk(ordered: list[Entry]) -> None:
+    """Raise the first error of the path and case rules in path order."""
     seen: dict[str, str] = {}
-    paths = set()
     for entry in ordered:
         validate_entry_path(entry.path)
         folded = entry.path.casefold()
@@ -106,13 +156,3 @@ def check_entries(entries: Iterable[Entry]) -> list[Entry]:
             why = "twice" if other == entry.path else f"and as {other!r} (differ only in case)"
             raise ArtifactError(f"file {entry.path!r} is in the artifact {why}")
         seen[folded] = entry.path
-        paths.add(entry.path)
-    for path in paths:
-        parent = path.rpartition("/")[0]
-        while parent:
-            if parent in paths:
-                raise ArtifactError(
-                    f"file {parent!r} is in the artifact and is also a directory of {path!r}"
-                )
-            parent = parent.rpartition("/")[0]
-    return ordered
