@@ -182,3 +182,14 @@ def test_the_digest_look_up_learns_versions_other_writers_added(registry):
     digest = fresh(registry).version_summaries(registry.head(), "p", "coll")[1].digest
     store.index.path.unlink()
     assert fresh(registry).live_version_with_digest(registry.head(), "p", "coll", digest) == 1
+
+
+def test_a_version_is_summarised_when_it_is_written(registry, no_parsing):
+    log("zero")
+    log("one")
+    cli_out("delete", "p/coll:v0", "--reason", "gone")  # a new blob for v0, also written here
+    no_parsing.clear()
+    store = fresh(registry)
+    found = store.version_summaries(store.head(), "p", "coll")
+    assert no_parsing == [] and sorted(found) == [0, 1]
+    assert found[0].deleted is not None and found[1].deleted is None

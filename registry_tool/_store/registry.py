@@ -350,10 +350,14 @@ class RegistryStore:
     def _tree_for(self, parent: str | None, change: Change[Any]) -> str:
         snap = Snapshot(self.git, parent)
         tree = snap.with_changes(change.files)
+        written: list[tuple[str, VersionSummary]] = []
         for path, (kind, doc) in change.docs.items():
             data = change.files.get(path)
             if data is not None:
                 self.docs.prime(blob_id(data), kind, doc)
+                if kind == "version":  # the next log or ls finds it summarised
+                    written.append((blob_id(data), VersionSummary.of(VersionRecord.from_doc(doc))))
+        self.index.put_many(written)
         return tree
 
     def _new_commit(self, parent: str | None, change: Change[Any]) -> str:
