@@ -465,3 +465,17 @@ def test_the_moves_of_a_stage_in_every_collection_at_once_are_each_collections_h
     ] == [0]
     assert registries.stage_moves(store, "models", "m", "production", ref="HEAD") == []
     assert registries.stage_moves(store, "elsewhere", "m", "staging", ref="HEAD") == []
+
+
+@pytest.mark.parametrize("stage", ["staging", None])
+def test_a_history_read_alone_is_the_one_read_from_the_shared_log(repo, registry, stage):
+    # One history (the CLI) walks only its files; the site reads one log of every alias
+    # file and answers every collection from it. Both tell the same events.
+    conflicting_branches(repo)
+    set_stage(repo, "staging", 2)
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-q", "-m", "Merge pull request #4 from acme/late", at=T4)
+    move(repo, "production", 1, "ship (#5)", at=T5)
+    alone = registries.stage_history(registry, "models", "m", stage)
+    shared = registries.stage_history(registry, "models", "m", stage, shared=True)
+    assert alone == shared and len(alone) == (3 if stage else 7)  # and latest v0, v1, v2

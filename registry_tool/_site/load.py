@@ -46,7 +46,9 @@ def load(ctx: Context, *, with_history: bool = True) -> SiteData:
             held.unlinked = registries.unlinked(snap, registry_name, collection_name)
             held.aliases = registries.aliases(ctx.store, snap, registry_name, collection_name)
             if with_history and snap.commit:
-                held.history = registries.stage_history(ctx.store, registry_name, collection_name)
+                held.history = registries.stage_history(
+                    ctx.store, registry_name, collection_name, shared=True
+                )
             registry.collections.append(held)
         data.registries.append(registry)
     if with_history and snap.commit:

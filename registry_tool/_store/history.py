@@ -444,20 +444,27 @@ def alias_history(
     ref: str = "HEAD",
     folder: str | None = None,
     with_pull_requests: bool = True,
+    shared: bool = False,
 ) -> list[AliasEvent]:
     """Every alias move of a collection, in the order the moves reached ``ref``
     (optionally of one alias). A shallow clone is refused (``refuse_shallow``).
 
     ``folder`` names another aliases folder (a model registry collection's, whose events
     carry their link's source and digest). ``with_pull_requests=False`` leaves the pull
-    request fields None.
+    request fields None. ``shared``: read (once per commit) the log of every alias file
+    of the registry, for a caller that asks for many collections' histories (the site);
+    otherwise git walks only this folder's files.
     """
     refuse_shallow(store)
     folder = folder or aliases_dir(project, name)
     key = parse_path(f"{folder}/x.yaml")
-    shared = key is not None and key.kind in ("alias", "registry-alias")
-    log = _log(store, ref) if shared else _log(store, ref, (f"{folder}/*.yaml",))
+    standard = key is not None and key.kind in ("alias", "registry-alias")
     wanted = f"{folder}/{alias}.yaml" if alias else None
+    log = (
+        _log(store, ref)
+        if shared and standard
+        else _log(store, ref, (wanted or f"{folder}/*.yaml",))
+    )
     changes = [
         c
         for c in log.changes

@@ -106,8 +106,10 @@ def stage_history(
     *,
     ref: str = "HEAD",
     with_pull_requests: bool = True,
+    shared: bool = False,
 ) -> list[AliasEvent]:
-    """Every move of a registry collection's aliases (or of one stage), oldest first."""
+    """Every move of a registry collection's aliases (or of one stage), oldest first
+    (``shared``: see :func:`alias_history`)."""
     return alias_history(
         store,
         "",
@@ -116,6 +118,7 @@ def stage_history(
         ref=ref,
         folder=registry_aliases_dir(registry, collection),
         with_pull_requests=with_pull_requests,
+        shared=shared,
     )
 
 
