@@ -189,12 +189,8 @@ def _owners(ctx: Context, snap: Snapshot, changes: list[tuple[str, str]]) -> lis
             continue  # reported where it is checked as a file
         if config is not None:
             configs.append(config)
-
-    def read(path: str) -> bytes | None:
-        entry = snap.entry(path)
-        return snap.read(path) if entry is not None and entry.is_file else None
-
-    return owner_problems(read, bool(snap.listdir(codeowners.GITHUB)), configs)
+    # (a snapshot reads only regular files: a linked CODEOWNERS is read as none)
+    return owner_problems(snap.read, bool(snap.listdir(codeowners.GITHUB)), configs)
 
 
 def _site_file(snap: Snapshot, status: str, path: str) -> list[Problem]:
@@ -248,8 +244,9 @@ def _version_change(base: Snapshot, head: Snapshot, path: str) -> list[Problem] 
         return None
     if not isinstance(old, dict) or not isinstance(new, dict):
         return None
-    if "deleted" in old or "deleted" not in new:
+    if "deleted" not in new:
         return None
+    # (a base that has the mark already never equals a head without it)
     if {k: v for k, v in new.items() if k != "deleted"} != old:
         return None
     try:

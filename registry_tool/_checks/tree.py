@@ -11,7 +11,7 @@ import gc
 import os
 import re
 import stat
-from collections.abc import Iterator, Set
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -23,7 +23,7 @@ from registry_tool._checks.report import CheckReport, Problem
 from registry_tool._checks.rules import Known, Parsed
 from registry_tool._model import codeowners, layout
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig
-from registry_tool._model.layout import REGISTRY_FILE
+from registry_tool._model.layout import REGISTRY_FILE, Key
 from registry_tool._model.records import VersionRecord
 from registry_tool._site import config as site_config
 from registry_tool._store.git import Git
@@ -42,11 +42,10 @@ def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
     >>> check_tree(Path("my-registry")).ok  # doctest: +SKIP
     True
     """
-    problems: list[Problem] = []
     files: dict[str, Parsed] = {}
-    unreadable: set[str] = set()
+    unreadable: list[Key] = []
     paths, irregular = _yaml_files(root)
-    problems += [Problem(rel, "$", rules.NOT_REGULAR) for rel in irregular]
+    problems = [Problem(rel, "$", rules.NOT_REGULAR) for rel in irregular]
     problems += rules.case_collisions([*paths, *irregular])
     with _no_cycle_collection():
         for rel in paths:
@@ -59,7 +58,7 @@ def check_tree(root: Path, *, deep: bool = False) -> CheckReport:
             if parsed is not None:
                 files[rel] = parsed
             else:
-                unreadable.add(rel)
+                unreadable.append(key)
         problems += _between_files(files, unreadable)
     if deep:
         problems += link_digests(files)
@@ -143,16 +142,14 @@ def _yaml_files(root: Path) -> tuple[list[str], list[str]]:
     return sorted(files), sorted(irregular)
 
 
-def _between_files(files: dict[str, Parsed], unreadable: Set[str] = frozenset()) -> list[Problem]:
+def _between_files(files: dict[str, Parsed], unreadable: Iterable[Key]) -> list[Problem]:
     """Each file on its own, then the numbering of every collection, then what each
-    file names."""
+    file names. A file that could not be read (``unreadable``) still counts as there:
+    a collection's artifact.yaml, or a version by the number its name gives."""
     problems: list[Problem] = []
     known = Known()
     collections: set[tuple[str, str]] = set()
-    for path in unreadable:
-        key = layout.parse(path)
-        if key is None or key.in_registry:
-            continue
+    for key in unreadable:
         if key.kind == "collection":
             collections.add(key.collection_key)
         elif key.kind == "version" and key.version is not None:
@@ -227,7 +224,7 @@ def committed_objects(repo: Git, commit: str) -> list[Problem]:
     found = read_objects(repo, [commit])[commit]
     if found.kind != "commit" or not found.intact or found.data is None:
         return [_broken(".", commit, "HEAD's commit", found)]
-    root = found.data.split(b"\n", 1)[0].removeprefix(b"tree ").decode("ascii", "replace")
+    root = found.data.partition(b"\n")[0].removeprefix(b"tree ").decode("ascii", "replace")
     problems: list[Problem] = []
     level = {root: ""}
     files: dict[str, str] = {}

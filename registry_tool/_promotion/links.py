@@ -63,10 +63,10 @@ def create_registry(
         description=description,
     )
 
-    def build(snap: Snapshot) -> Change[ModelRegistryConfig]:
+    def build(snap: Snapshot) -> Change[None]:
         if snap.exists(model_registry_file(name)):
             raise UsageError(f"model registry {name!r} already exists")
-        change: Change[ModelRegistryConfig] = Change(message=f"registry create {name}")
+        change: Change[None] = Change(message=f"registry create {name}")
         change.put(model_registry_file(name), config.to_doc(), "model-registry")
         where = next((p for p in codeowners.LOCATIONS if snap.exists(p)), None)
         if where is not None:
@@ -81,7 +81,6 @@ def create_registry(
             kept = codeowners.extend(text, codeowners.required_paths(None, configs))
             if kept != text:
                 change.files[where] = kept.encode()
-        change.result = config
         return change
 
     ctx.store.write(build)
@@ -103,10 +102,15 @@ def stage_changes(
 ) -> list[str]:
     """Move registry aliases to ``link`` in ``change``: a protected one only with
     ``allow_protected`` (a promotion), each only if the link meets its stage's gates,
-    and none to a link whose source version is deleted."""
+    and none to a link whose source version is deleted, nor to an unlinked link (the
+    rules ``check`` holds a change to)."""
     aliases = list(aliases)
     if aliases and source.deleted is not None:
         raise NotFoundError(deleted_message(source), version=link.source_path)
+    if aliases and registries.is_unlinked(snap, link.registry, link.collection, link.version):
+        raise NotFoundError(
+            f"{link.path} is unlinked: a stage moves only to a live link", version=link.path
+        )
 
     def guard(alias: str) -> None:
         if alias in config.protected and not allow_protected:
