@@ -1382,3 +1382,10 @@ def test_a_tree_report_says_where_and_how_many_files(reg):
     ]
     assert report.root == reg.root
     assert report.files == len(regular) + 2  # registry.yaml, and the symbolic link
+
+
+def test_a_link_added_to_a_source_that_no_longer_parses_is_judged_without_a_crash(reg):
+    # The version file broken by hand in the same change: its own problem is reported
+    # where it is checked; the link's digest cannot be compared, and is not.
+    on_branch(reg.root, {V0: "kind: [unclosed\n", f"{LINKS}/v1.yaml": link_doc(1, root=reg.root)})
+    assert diff(reg) == [Problem(V0, "$", "versions are immutable: this file was modified")]
