@@ -16,6 +16,7 @@ FIRST = (
     "tests/test_hashing.py",
     "tests/test_change_rules.py",
     "tests/test_tree_diff_rules.py",
+    "tests/test_promote_rules.py",
     "tests/test_gates.py",
     "tests/test_names_rules.py",
     "tests/test_promotion_rules.py",

@@ -122,8 +122,7 @@ def promote(
     link, source, base = _target(ctx, path, base, registry)
     snap = base.snap
     config = registries.read_config(ctx.store, snap, link.registry)
-    if config is None:
-        raise NotFoundError(f"there is no model registry {link.registry!r} on {base.where}")
+    assert config is not None  # _target found the link in a registry the base has
     if config.stages and stage not in config.stages:
         raise UsageError(
             f"{stage!r} is not a stage of model-registry/{config.name} "
@@ -192,12 +191,16 @@ def _target(
     ctx: Context, path: str, base: _Base, registry: str | None
 ) -> tuple[LinkRecord, VersionRecord, _Base]:
     """The link and source version ``path`` names on the base; a source version not
-    linked there yet is linked on main first (the base is then read again)."""
+    linked there yet is linked on main first (the base is then read again). The model
+    registry must be on the base: linking would create a registry of that name, with
+    no stage protected, and a mistyped name would then move a stage without review."""
     found = _resolve_on(ctx, path, base)
     if found.link is not None:
-        return found.link, found.record, base
+        return found.link, found.record, base  # a registry path: its registry is on the base
     source = found.record
     name = registry or _only_registry(base.snap)
+    if registries.read_config(ctx.store, base.snap, name) is None:
+        raise NotFoundError(f"there is no model registry {name!r} on {base.where}")
     link = existing_link(ctx, base.snap, name, source.name, source.digest)
     if link is not None:
         return link, source, base
@@ -226,7 +229,7 @@ def _resolve_on(ctx: Context, path: str, base: _Base) -> Resolved:
         if base.remote is None:
             raise
         try:
-            here = ctx.resolve_ref(parse_artifact_path(path), snap=ctx.store.head())
+            here = ctx.resolve_ref(parse_artifact_path(path))  # on this clone's branch
         except NotFoundError:
             raise missing from None  # not here either: the base's own words
         record = here.record
@@ -317,8 +320,7 @@ def _code(value: object, *, cell: bool = True) -> str:
 def _fenced(text: str) -> str:
     """Free text (a reason) as a fenced code block: shown as written, rendered as nothing."""
     lines = [_HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", line) for line in text.splitlines()]
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
+    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", text))])
     return "\n".join([f"{fence}text", *lines, fence])
 
 
@@ -345,7 +347,7 @@ def _run_page(snap: Snapshot, project: str, run_id: str) -> str | None:
     parts = urllib.parse.urlsplit(site)
     if parts.scheme != "https" or not _HOST.match(parts.netloc) or parts.query or parts.fragment:
         return None
-    folder = urllib.parse.quote(parts.path.rstrip("/"), safe="/")
+    folder = urllib.parse.quote(parts.path.rstrip("/"))  # "/" is kept by default
     page = "/".join(urllib.parse.quote(p, safe="") for p in ("runs", project, f"{run_id}.html"))
     return f"https://{parts.netloc}{folder}/{page}"
 
@@ -483,9 +485,11 @@ def _promote_by_pr(ctx: Context, base: _Base, done: Promotion) -> Promotion:
 
 
 def _remote_url(ctx: Context, remote: str | None) -> str | None:
+    """The remote's URL. ``git remote get-url`` never fails for a remote named in the
+    config (one without a URL answers with its own name), so its answer is taken as is."""
     if remote is None:
         return None
-    return ctx.store.git.out("remote", "get-url", remote, check=False) or None
+    return ctx.store.git.out("remote", "get-url", remote)
 
 
 def _branch_commit(
@@ -560,7 +564,7 @@ def _ours(ctx: Context, tip: str, base: str, alias: str, trailer: str) -> bool:
         return False
     if git.run("merge-base", "--is-ancestor", parents[0], base, check=False).returncode != 0:
         return False
-    files = git.out("diff-tree", "--no-commit-id", "--name-only", "-r", parents[0], tip)
+    files = git.out("diff-tree", "--name-only", "-r", parents[0], tip)
     message = git.out("log", "-1", "--format=%B", tip)
     return files.splitlines() == [alias] and trailer in message.splitlines()
 
