@@ -27,7 +27,7 @@ from registry_tool._model.layout import REGISTRY_FILE, Key
 from registry_tool._model.records import VersionRecord
 from registry_tool._site import config as site_config
 from registry_tool._store.git import Git
-from registry_tool._store.history import Found, read_objects
+from registry_tool._store.objects import Found, read_objects
 from registry_tool.errors import DocumentError
 
 # Files read by one process: their bytes are held at once (a manifest can be megabytes).
