@@ -93,7 +93,7 @@ def _copy_pipelined(src: BinaryIO, dst: BinaryIO, advance: Advance) -> tuple[str
                     failed.append(exc)
             free.put(buf)
 
-    writer = threading.Thread(target=write, name="registry-tool-copy", daemon=True)
+    writer = threading.Thread(target=write)  # always joined below, even on an error
     writer.start()
     h = hashlib.sha256()
     size = 0

@@ -132,6 +132,8 @@ def test_hash_file_reads_every_byte_and_reports_progress(tmp_path):
 def test_scratch_paths_are_new_names_in_the_folder(tmp_path):
     names = {scratch_path(tmp_path, ".tmp-") for _ in range(50)}
     assert len(names) == 50
+    # Short: 16 hex digits after the prefix, so a 255-byte name still has room.
+    assert {len(p.name) for p in names} == {len(".tmp-") + 16}
     assert all(p.parent == tmp_path and p.name.startswith(".tmp-") for p in names)
     assert not any(p.exists() for p in names)
 
