@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sqlite3
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -198,3 +200,67 @@ def test_a_file_changed_in_the_last_two_seconds_with_whole_second_times_is_not_k
     st = Stat(0, 0, now - SECOND, now - SECOND)
     assert racy(st, now - SECOND + 2 * SECOND - 1) is True  # type: ignore[arg-type]
     assert racy(st, now - SECOND + 2 * SECOND) is False  # type: ignore[arg-type]
+
+
+# -- the cache databases --------------------------------------------------------------
+
+
+def test_a_cache_database_is_made_in_a_new_folder_shared_and_waiting(tmp_path):
+    db = _hashing.connect_sqlite(tmp_path / "a" / "b" / "c.sqlite", "CREATE TABLE t (x)")
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+    assert db.execute("PRAGMA busy_timeout").fetchone() == (30000,)
+    db.execute("INSERT INTO t VALUES (1)")  # autocommit: another connection sees it
+    other = _hashing.connect_sqlite(
+        tmp_path / "a" / "b" / "c.sqlite", "CREATE TABLE IF NOT EXISTS t (x)"
+    )
+    assert other.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+class Locked:
+    """A connection whose first ``failures`` statements find the database locked."""
+
+    def __init__(self, failures: int, message: str = "database is locked") -> None:
+        self.failures, self.message, self.calls = failures, message, 0
+
+    def execute(self, sql: str) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise sqlite3.OperationalError(self.message)
+
+
+def test_switching_to_wal_waits_out_a_locked_database_for_30_seconds(monkeypatch):
+    now = [1000.0]
+    slept: list[float] = []
+    monkeypatch.setattr(_hashing.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(_hashing.time, "sleep", slept.append)
+    db = Locked(3)
+    _hashing._wal(db)  # type: ignore[arg-type]
+    assert (db.calls, slept) == (4, [0.02, 0.02, 0.02])
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        _hashing._wal(Locked(1, "disk I/O error"))  # type: ignore[arg-type]
+
+    def late() -> float:  # each look at the clock is 10 s later
+        now[0] += 10
+        return now[0]
+
+    monkeypatch.setattr(_hashing.time, "monotonic", late)
+    db = Locked(100)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _hashing._wal(db)  # type: ignore[arg-type]
+    assert db.calls == 4  # 10, 20 and 30 s after the first try it asked again; not at 40
+    db = Locked(100)
+    monkeypatch.setattr(_hashing.time, "monotonic", lambda: 30.0 if db.calls else 0.0)
+    _hashing._wal(db)  # type: ignore[arg-type]
+    assert db.calls == 101  # at exactly 30 s it still asks: the wait ends only past it
+
+
+def test_each_thread_keeps_its_own_connection(tmp_path):
+    cache = StatCache(tmp_path / "stat.sqlite")
+    first = cache._db()
+    assert cache._db() is first
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(cache._db()))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not first
