@@ -253,6 +253,11 @@ def test_switching_to_wal_waits_out_a_locked_database_for_30_seconds(monkeypatch
     monkeypatch.setattr(_hashing.time, "monotonic", lambda: 30.0 if db.calls else 0.0)
     _hashing._wal(db)  # type: ignore[arg-type]
     assert db.calls == 101  # at exactly 30 s it still asks: the wait ends only past it
+    db = Locked(100)
+    monkeypatch.setattr(_hashing.time, "monotonic", lambda: 30.5 if db.calls else 0.0)
+    with pytest.raises(sqlite3.OperationalError):
+        _hashing._wal(db)  # type: ignore[arg-type]
+    assert db.calls == 1  # half a second past: no more asking
 
 
 def test_each_thread_keeps_its_own_connection(tmp_path):
