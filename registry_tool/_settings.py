@@ -38,7 +38,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "REGISTRY_TOOL_CACHE_DIR",
             "$XDG_CACHE_HOME/registry-tool",
-            "the download cache, the stat cache and parsed documents",
+            "the download cache, the stat cache, parsed documents and the version index",
         ),
         Setting(
             "REGISTRY_TOOL_CACHE_MAX_SIZE",
