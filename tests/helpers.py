@@ -63,6 +63,18 @@ def git(root: Path | str, *args: str, check: bool = True) -> str:
     return _git(["-C", str(root), *args], check=check).strip()
 
 
+def commit(root: Path, edits: dict[str, str | None], message: str) -> str:
+    """``edits`` (None removes the file) committed on the checked-out branch: its sha."""
+    for path, text in edits.items():
+        if text is None:
+            (root / path).unlink()
+        else:
+            write(root / path, text)
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "--allow-empty", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
 def git_log(root: Path | str) -> list[str]:
     """The subjects of ``root``'s commits, newest first."""
     return git(root, "log", "--format=%s").splitlines()

@@ -23,7 +23,7 @@ from registry_tool._model.manifest import artifact_digest
 from registry_tool._model.records import VersionRecord
 from registry_tool._store import RegistryStore, init_registry
 from registry_tool.errors import NotFoundError, UsageError
-from tests.helpers import GIT_ENV, git, write
+from tests.helpers import GIT_ENV, commit, git, write
 
 CLF = "projects/training/clf"
 V0, V1, V2 = (f"{CLF}/versions/v{n}.yaml" for n in range(3))
@@ -87,13 +87,7 @@ def reg(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Regi
 def on_branch(root: Path, edits: dict[str, str | None], branch: str = "change") -> None:
     """A branch off main with ``edits`` (None removes the file) committed on it."""
     git(root, "checkout", "--quiet", "-B", branch, "main")
-    for path, text in edits.items():
-        if text is None:
-            (root / path).unlink()
-        else:
-            write(root / path, text)
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "--allow-empty", "-m", f"edit on {branch}")
+    commit(root, edits, f"edit on {branch}")
     git(root, "checkout", "--quiet", "main")
 
 

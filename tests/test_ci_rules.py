@@ -39,7 +39,7 @@ from registry_tool._store import RegistryStore, registries
 from registry_tool.errors import GitError, UsageError
 from tests import test_check_rules
 from tests.ghsim import REPO, TOKEN, GitHub
-from tests.helpers import git, write
+from tests.helpers import commit, git
 from tests.test_check_rules import CONFIG, STAGE, V0, alias, dump, log
 
 # The copied template registry of the rule tests (training/clf v0, f1 0.95, linked as
@@ -67,18 +67,6 @@ def refused(store: RegistryStore, env: dict[str, str]) -> str:
     with pytest.raises(UsageError) as caught:
         ci.read_event(store, env)
     return str(caught.value)
-
-
-def commit(root: Path, edits: dict[str, str | None], message: str) -> str:
-    """``edits`` (None removes the file) committed on the checked-out branch: its sha."""
-    for path, text in edits.items():
-        if text is None:
-            (root / path).unlink()
-        else:
-            write(root / path, text)
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "--allow-empty", "-m", message)
-    return git(root, "rev-parse", "HEAD")
 
 
 def test_an_event_name_is_required(reg, tmp_path):
