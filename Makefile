@@ -45,7 +45,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows/
 
-## mutate: mutation testing of the governance code (gates, names, check, promotion), with
+## mutate: mutation testing of the governance code (gates, names, check, promotion) and hashing, with
 ## each module's score; fails when one scores below 90% (mutate/score.py)
 # Each mutant is a pytest run of its own: their temporary repos go to memory when there
 # is a /dev/shm, and apart from other test runs (pytest prunes older runs' folders).
