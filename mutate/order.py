@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 FIRST = (
+    "tests/test_blob_paths.py",
     "tests/test_ci_rules.py",
     "tests/test_hashing.py",
     "tests/test_change_rules.py",
