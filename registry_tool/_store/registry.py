@@ -356,7 +356,7 @@ class RegistryStore:
             if data is not None:
                 self.docs.prime(blob_id(data), kind, doc)
                 if kind == "version":  # the next log or ls finds it summarised
-                    written.append((blob_id(data), VersionSummary.of(VersionRecord.from_doc(doc))))
+                    written.append((blob_id(data), VersionSummary.of_doc(doc)))
         self.index.put_many(written)
         return tree
 

@@ -70,6 +70,23 @@ class VersionSummary:
             deleted=record.deleted.to_doc() if record.deleted else None,
         )
 
+    @classmethod
+    def of_doc(cls, doc: dict[str, Any]) -> VersionSummary:
+        """From a version document the store validated and is writing: its header
+        already says the size and file count, so the entries (100,000 of them, in a
+        big artifact) are not turned into records a second time."""
+        return cls(
+            project=doc["project"],
+            name=doc["name"],
+            version=doc["version"],
+            digest=doc["digest"],
+            size=doc["size"],
+            files=doc["file_count"],
+            created_at=doc["created_at"],
+            run=doc.get("run"),
+            deleted=doc.get("deleted"),
+        )
+
 
 class VersionIndex:
     """Version summaries by blob id, in SQLite; safe across threads and processes."""
