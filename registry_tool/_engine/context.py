@@ -412,8 +412,8 @@ class Context:
                 )
             numbers = store.version_numbers(snap, project, name)
             # Content equal to a deleted version is logged again, as a new number.
-            same = store.live_version_with_digest(snap, project, name, digest)
-            if same is None:
+            found = store.live_version_with_digest(snap, project, name, digest)
+            if found is None:
                 number = numbers[-1] + 1 if numbers else 0
                 record = VersionRecord(
                     project=project,
@@ -429,8 +429,6 @@ class Context:
                 )
                 change.put(version_file(project, name, number), record.to_doc(), "version")
             else:
-                found = store.read_version(snap, project, name, same)
-                assert found is not None
                 record = found
             moved = self.move_aliases(
                 snap,
@@ -446,9 +444,9 @@ class Context:
                 if use not in run.outputs:
                     new_run = _replace_run(run, outputs=(*run.outputs, use))
                     change.put(run_file(run.project, run.id), new_run.to_doc(), "run")
-            what = "log" if same is None else "log (unchanged)"
+            what = "log" if found is None else "log (unchanged)"
             change.message = _message(f"{what} {project}/{name}:v{record.version}", moved, run)
-            change.result = (record, same is None, new_run)
+            change.result = (record, found is None, new_run)
             return change
 
         # Every blob is there before the commit: a gc with a short grace may have taken

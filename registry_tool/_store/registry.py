@@ -221,7 +221,7 @@ class RegistryStore:
 
     def live_version_with_digest(
         self, snap: Snapshot, project: str, name: str, digest: str
-    ) -> int | None:
+    ) -> VersionRecord | None:
         """The newest version of a collection with this artifact digest that is not
         deleted, or None (``versions.newest_live``)."""
         return versions.newest_live(self.index, snap, project, name, digest, self.read_version)

@@ -249,9 +249,9 @@ def newest_live(
     name: str,
     digest: str,
     read: ReadVersion,
-) -> int | None:
+) -> VersionRecord | None:
     """The newest version of a collection with artifact digest ``digest`` and no delete
-    mark, or None. The files the index has not seen are parsed and remembered first;
+    mark (as read, so the caller need not read it again), or None. The files the index has not seen are parsed and remembered first;
     then one look-up by digest names the candidates (no row is decoded for the others),
     and the newest candidate whose file says so is the answer."""
     numbered = _numbered(snap, project, name)
@@ -266,5 +266,5 @@ def newest_live(
     for number in sorted(candidates, reverse=True):
         record = read(snap, project, name, number)
         if record is not None and record.digest == digest and record.deleted is None:
-            return number
+            return record
     return None
