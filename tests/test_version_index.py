@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from registry_tool._store import RegistryStore
-from registry_tool._store import registry as registry_module
-from registry_tool._store.versions import VersionIndex, VersionSummary
+from registry_tool._store import RegistryStore, versions
+from registry_tool._store.versions import VersionIndex, VersionSummary, folder_tree
 from registry_tool.errors import DocumentError
 from tests.helpers import cli_error, cli_out, git, write
 
@@ -155,7 +154,6 @@ def test_summaries_survive_the_round_trip_through_the_database(tmp_path: Path):
 def test_the_store_finds_its_index_beside_the_document_cache(registry):
     store = fresh(registry)
     assert store.index.path == store.docs.root.parent / "versions.sqlite"
-    assert registry_module.VersionIndex is VersionIndex
 
 
 def test_a_row_that_lies_about_its_digest_never_decides_what_a_log_returns(registry):
@@ -194,3 +192,97 @@ def test_a_version_is_summarised_when_it_is_written(registry, no_parsing):
     found = store.version_summaries(store.head(), "p", "coll")
     assert no_parsing == [] and sorted(found) == [0, 1]
     assert found[0].deleted is not None and found[1].deleted is None
+
+
+# -- complete folders: a log into a folder the index fully knows asks for no blob id ---
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many blob ids each ``VersionIndex.known`` call asked about, from here on."""
+    calls: list[int] = []
+    original = VersionIndex.known
+
+    def known(self, oids):  # type: ignore[no-untyped-def]
+        calls.append(len(oids))
+        return original(self, oids)
+
+    monkeypatch.setattr(VersionIndex, "known", known)
+    return calls
+
+
+def other_cache(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Go on as another user would: the same registry, a cache of their own."""
+    monkeypatch.setenv("REGISTRY_TOOL_CACHE_DIR", str(path))
+
+
+def test_a_folder_the_store_wrote_is_complete_and_the_next_log_asks_for_no_blob_id(registry, asked):
+    for n in range(3):
+        log(f"content {n}")
+    store = fresh(registry)
+    assert store.index.complete(folder_tree(store.head(), "p", "coll"))
+    asked.clear()
+    again = log("content 1")
+    assert (again["path"], again["created"]) == ("p/coll:v1", False)
+    assert log("content 3")["path"] == "p/coll:v3"
+    assert asked == []
+
+
+def test_versions_another_writer_added_are_learned_though_the_old_folder_was_complete(
+    registry, asked, monkeypatch, tmp_path
+):
+    log("zero")
+    log("one")  # the folder of v0 and v1 is complete in this cache
+    mine = fresh(registry)
+    assert mine.index.complete(folder_tree(mine.head(), "p", "coll"))
+    other_cache(monkeypatch, tmp_path / "theirs")
+    assert log("two")["path"] == "p/coll:v2"  # a row in their cache, not in mine
+    monkeypatch.delenv("REGISTRY_TOOL_CACHE_DIR")
+    mine = fresh(registry)
+    assert not mine.index.complete(folder_tree(mine.head(), "p", "coll"))
+    asked.clear()
+    again = log("two")
+    assert (again["path"], again["created"]) == ("p/coll:v2", False)
+    assert asked == [3]  # the folder's three files, once; then it is complete
+    assert mine.index.complete(folder_tree(mine.head(), "p", "coll"))
+
+
+def test_a_write_into_a_folder_the_index_does_not_know_leaves_it_incomplete(
+    registry, monkeypatch, tmp_path
+):
+    other_cache(monkeypatch, tmp_path / "theirs")
+    log("zero")
+    log("one")
+    log("two")
+    monkeypatch.delenv("REGISTRY_TOOL_CACHE_DIR")
+    # This cache has never seen the folder; a delete writes v0 again (its mark).
+    cli_out("delete", "p/coll:v0", "--reason", "gone")
+    mine = fresh(registry)
+    assert not mine.index.complete(folder_tree(mine.head(), "p", "coll"))
+    again = log("one")  # found by learning the folder, not missed as unknown
+    assert (again["path"], again["created"]) == ("p/coll:v1", False)
+
+
+def test_a_hand_commit_in_a_complete_folder_is_not_complete(registry):
+    log("zero")
+    log("one")
+    folder = registry.root / "projects" / "p" / "coll" / "versions"
+    (folder / "notes.txt").write_text("hand made\n")
+    git(registry.root, "add", "-A")
+    git(registry.root, "commit", "-q", "-m", "a hand edit")
+    store = fresh(registry)
+    assert not store.index.complete(folder_tree(store.head(), "p", "coll"))
+
+
+def test_the_numbering_of_a_folder_is_read_once_and_few_are_kept(registry, monkeypatch):
+    log("zero")
+    store = fresh(registry)
+    snap = store.head()
+    first = versions.numbered(snap, "p", "coll")
+    assert versions.numbered(snap, "p", "coll") is first and list(first) == [0]
+    monkeypatch.setattr(versions, "_NUMBERINGS_KEPT", 2)
+    for n in range(1, 4):
+        log(f"more {n}")
+        versions.numbered(fresh(registry).head(), "p", "coll")
+    assert len(versions._NUMBERINGS) == 2
+    assert store.version_numbers(fresh(registry).head(), "p", "coll") == [0, 1, 2, 3]

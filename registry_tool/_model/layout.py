@@ -34,6 +34,7 @@ RUNS = "runs"  # a project's folder of runs, beside its collections
 COLLECTION_FILE = "artifact.yaml"  # a collection's file, in the folder of its versions
 _YAML = ".yaml"
 _VERSION_RE = re.compile(r"^v(0|[1-9][0-9]{0,8})$")
+_VERSION_FILE_RE = re.compile(r"v(0|[1-9][0-9]{0,8})\.yaml")  # fullmatch: one call a file
 
 
 def parse_version(value: str) -> int | None:
@@ -167,9 +168,8 @@ def version_of_file(filename: str) -> int | None:
     >>> version_of_file("v12.yaml"), version_of_file("v012.yaml"), version_of_file("latest.yaml")
     (12, None, None)
     """
-    if not filename.endswith(_YAML):
-        return None
-    return parse_version(filename.removesuffix(_YAML))
+    match = _VERSION_FILE_RE.fullmatch(filename)
+    return int(match.group(1)) if match else None
 
 
 def parse(path: str) -> Key | None:

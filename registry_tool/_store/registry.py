@@ -41,7 +41,6 @@ from registry_tool._model.layout import (
     run_file,
     runs_dir,
     version_file,
-    version_of_file,
     versions_dir,
 )
 from registry_tool._model.records import (
@@ -209,8 +208,7 @@ class RegistryStore:
         return record
 
     def version_numbers(self, snap: Snapshot, project: str, name: str) -> list[int]:
-        found = (version_of_file(f) for f in snap.listdir(versions_dir(project, name)))
-        return sorted(n for n in found if n is not None)
+        return sorted(versions.numbered(snap, project, name))
 
     def version_summaries(
         self, snap: Snapshot, project: str, name: str
@@ -351,14 +349,37 @@ class RegistryStore:
         snap = Snapshot(self.git, parent)
         tree = snap.with_changes(change.files)
         written: list[tuple[str, VersionSummary]] = []
+        folders: set[tuple[str, str]] = set()
         for path, (kind, doc) in change.docs.items():
             data = change.files.get(path)
             if data is not None:
                 self.docs.prime(blob_id(data), kind, doc)
                 if kind == "version":  # the next log or ls finds it summarised
                     written.append((blob_id(data), VersionSummary.of_doc(doc)))
-        self.index.put_many(written)
+                    folders.add((doc["project"], doc["name"]))
+        self.index.put_many(written, complete=self._completed(snap, change, folders))
         return tree
+
+    def _completed(
+        self, before: Snapshot, change: Change[Any], folders: set[tuple[str, str]]
+    ) -> list[str]:
+        """The versions folders this change writes that it leaves complete in the index
+        (every file with a row): those that were complete, or new, and in which it
+        writes only the version files it just summarised. The next log into such a
+        folder then looks up no blob id but its own digest's."""
+        done = []
+        for project, name in folders:
+            folder = versions_dir(project, name)
+            old = versions.folder_tree(before, project, name)
+            new = before.written.get(folder)
+            ours = all(
+                change.docs.get(path, ("", None))[0] == "version"
+                for path in change.files
+                if path.rpartition("/")[0] == folder
+            )
+            if new is not None and ours and (old is None or self.index.complete(old)):
+                done.append(new)
+        return done
 
     def _new_commit(self, parent: str | None, change: Change[Any]) -> str:
         """A commit of ``change`` on ``parent``, on no branch yet."""

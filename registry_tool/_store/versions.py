@@ -27,7 +27,7 @@ from typing import Any
 from registry_tool._hashing import connect_sqlite
 from registry_tool._model.layout import version_of_file, versions_dir
 from registry_tool._model.records import VersionRecord
-from registry_tool._store.git import Snapshot
+from registry_tool._store.git import Snapshot, TreeEntry
 
 # The store's validating reader of one version file (None: no such file).
 ReadVersion = Callable[[Snapshot, str, str, int], VersionRecord | None]
@@ -39,6 +39,8 @@ _SCHEMA = (
     " deleted TEXT)"
 )
 _BY_DIGEST = "CREATE INDEX IF NOT EXISTS versions2_digest ON versions2 (digest)"
+# Versions folders (git tree ids) every file of which has a row in versions2.
+_COMPLETE = "CREATE TABLE IF NOT EXISTS complete_folders (tree TEXT PRIMARY KEY)"
 _CHUNK = 500  # SQLite's limit on host parameters is 999 in older builds
 
 
@@ -102,6 +104,7 @@ class VersionIndex:
             try:
                 db = connect_sqlite(self.path, _SCHEMA)
                 db.execute(_BY_DIGEST)
+                db.execute(_COMPLETE)
             except (OSError, sqlite3.Error):
                 self._broken = True  # a read-only or damaged cache: parse every file
                 return None
@@ -116,6 +119,15 @@ class VersionIndex:
             if summary is not None:
                 found[row[0]] = summary
         return found
+
+    def complete(self, tree: str) -> bool:
+        """Whether every file of this versions folder (a git tree id) has a row."""
+        db = self._db()
+        query = "SELECT 1 FROM complete_folders WHERE tree = ?"
+        try:
+            return db is not None and db.execute(query, (tree,)).fetchone() is not None
+        except sqlite3.Error:
+            return False
 
     def known(self, oids: list[str]) -> set[str]:
         """Which of these blobs the index has summarised."""
@@ -145,7 +157,11 @@ class VersionIndex:
             return []
         return rows
 
-    def put_many(self, items: Iterable[tuple[str, VersionSummary]]) -> None:
+    def put_many(
+        self, items: Iterable[tuple[str, VersionSummary]], complete: Iterable[str] = ()
+    ) -> None:
+        """Remember these summaries and, in the same transaction, the versions folders
+        (tree ids) that they make complete."""
         rows = [
             (
                 oid,
@@ -161,7 +177,8 @@ class VersionIndex:
             )
             for oid, v in items
         ]
-        db = self._db() if rows else None
+        folders = [(tree,) for tree in complete]
+        db = self._db() if rows or folders else None
         if db is None:
             return
         try:
@@ -169,6 +186,7 @@ class VersionIndex:
                 db.execute("BEGIN")
                 db.executemany(f"INSERT OR REPLACE INTO versions2 ({_COLUMNS}) VALUES "
                                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
+                db.executemany("INSERT OR IGNORE INTO complete_folders VALUES (?)", folders)
         except sqlite3.Error:
             pass  # the index is an optimisation: the next read parses the files again
 
@@ -193,14 +211,40 @@ def _load(row: tuple[Any, ...]) -> VersionSummary | None:
     return summary
 
 
-def _numbered(snap: Snapshot, project: str, name: str) -> dict[str, int]:
-    """Each version file's blob id and number, from the versions folder's tree."""
-    found: dict[str, int] = {}
-    for filename, entry in snap.listdir(versions_dir(project, name)).items():
-        number = version_of_file(filename)
-        if number is not None and entry.is_file:
-            found[entry.sha] = number
+# The numbering of the versions folders read last, by tree id (a tree never changes).
+_NUMBERINGS: dict[str, dict[int, TreeEntry]] = {}
+_NUMBERINGS_KEPT = 4
+
+
+def folder_tree(snap: Snapshot, project: str, name: str) -> str | None:
+    """The git tree id of a collection's versions folder (None: it has none)."""
+    entry = snap.entry(versions_dir(project, name))
+    return entry.sha if entry is not None and entry.is_dir else None
+
+
+def numbered(snap: Snapshot, project: str, name: str) -> dict[int, TreeEntry]:
+    """The versions folder's entries named ``v<N>.yaml``, by number. A log asks twice
+    (for the next number and for the same bytes), ``ls`` once more: at 20,000 versions
+    each reading of the names costs 20 ms, so each folder tree is read once."""
+    tree = folder_tree(snap, project, name)
+    if tree is None:
+        return {}
+    found = _NUMBERINGS.get(tree)
+    if found is None:
+        found = {}
+        for filename, entry in snap.listdir(versions_dir(project, name)).items():
+            number = version_of_file(filename)
+            if number is not None:
+                found[number] = entry
+        while len(_NUMBERINGS) >= _NUMBERINGS_KEPT:
+            del _NUMBERINGS[next(iter(_NUMBERINGS))]
+        _NUMBERINGS[tree] = found
     return found
+
+
+def _numbered(snap: Snapshot, project: str, name: str) -> dict[str, int]:
+    """Each version file's blob id and number."""
+    return {e.sha: n for n, e in numbered(snap, project, name).items() if e.is_file}
 
 
 def _learn(
@@ -210,14 +254,18 @@ def _learn(
     name: str,
     files: dict[str, int],
     read: ReadVersion,
+    folder: str | None = None,
 ) -> dict[str, VersionSummary]:
-    """Parse, summarise and remember the files of ``files`` (blob id -> number)."""
+    """Parse, summarise and remember the files of ``files`` (blob id -> number); and,
+    in the same transaction, that the versions folder ``folder`` (a tree id) is
+    complete, when ``files`` were the only ones its rows lacked and all were read."""
     learned: dict[str, VersionSummary] = {}
     for oid, number in files.items():
         record = read(snap, project, name, number)
         if record is not None:
             learned[oid] = VersionSummary.of(record)
-    index.put_many(learned.items())
+    done = [folder] if folder is not None and len(learned) == len(files) else []
+    index.put_many(learned.items(), complete=done)
     return learned
 
 
@@ -237,7 +285,7 @@ def summaries(
         if (s := known.get(oid)) is None
         or (s.project, s.name, s.version) != (project, name, number)
     }
-    known.update(_learn(index, snap, project, name, stale, read))
+    known.update(_learn(index, snap, project, name, stale, read, folder_tree(snap, project, name)))
     return {number: known[oid] for oid, number in sorted(numbered.items(), key=lambda i: i[1])
             if oid in known}  # fmt: skip
 
@@ -255,8 +303,15 @@ def newest_live(
     then one look-up by digest names the candidates (no row is decoded for the others),
     and the newest candidate whose file says so is the answer."""
     numbered = _numbered(snap, project, name)
-    unseen = set(numbered) - index.known(list(numbered))
-    learned = _learn(index, snap, project, name, {oid: numbered[oid] for oid in unseen}, read)
+    # A folder once found complete (every file with a row) needs no look-up of its
+    # 20,000 blob ids again; a log's own write marks the folder it makes complete.
+    tree = folder_tree(snap, project, name)
+    unseen: set[str] = set()
+    if tree is not None and not index.complete(tree):
+        unseen = set(numbered) - index.known(list(numbered))
+        learned = _learn(index, snap, project, name, {o: numbered[o] for o in unseen}, read, tree)
+    else:
+        learned = {}
     # What was just learned counts too: an index that cannot be written still works.
     matching = {oid for oid, s in learned.items() if s.digest == digest and s.deleted is None}
     matching |= index.with_digest(digest)
