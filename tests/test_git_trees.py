@@ -13,7 +13,7 @@ import pytest
 
 from registry_tool._store import git as git_module
 from registry_tool._store.git import Git, Snapshot, TreeEntry
-from registry_tool.errors import GitError
+from registry_tool.errors import GitError, UsageError
 from tests.helpers import git
 
 
@@ -125,3 +125,45 @@ def test_git_lists_the_same_entries_as_the_parser_for_a_big_folder(repo: Git) ->
     listed = subprocess.run(["git", "-C", str(repo.root), "ls-tree", "--name-only", tree],
                             capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     assert sorted(listed) == sorted(repo.read_tree(tree)) and len(listed) == 2_000
+
+
+def _snapshot_of(repo: Git, names: list[str]) -> Snapshot:
+    blob = repo.write_object("blob", b"x\n")
+    tree = repo.write_tree({n: TreeEntry(n, b"100644", blob) for n in names})
+    commit = git(repo.root, "commit-tree", tree, "-m", "names").strip()
+    return Snapshot(repo, commit)
+
+
+@pytest.mark.parametrize(
+    ("existing", "new", "clash"),
+    [
+        (["v1.yaml", "v2.yaml"], "V1.yaml", "v1.yaml"),  # a plain folder, an upper-case name
+        (["v1.yaml", "v2.yaml"], "\uff561.yaml", "v1.yaml"),  # a full-width v folds to v
+        (["Model.yaml", "v1.yaml"], "model.yaml", "Model.yaml"),  # not plain: upper case
+        (["\u00fc.yaml"], "\u00dc.yaml", "\u00fc.yaml"),  # not plain: not ASCII
+        (["u\u0308.yaml"], "\u00fc.yaml", "u\u0308.yaml"),  # another Unicode form
+    ],
+)
+def test_a_name_differing_only_by_case_or_form_is_refused(
+    repo: Git, existing: list[str], new: str, clash: str
+) -> None:
+    snap = _snapshot_of(repo, existing)
+    with pytest.raises(UsageError, match=f"^{new}: differs only by case from {clash},"):
+        snap.with_changes({new: b"y\n"})
+
+
+@pytest.mark.parametrize(
+    ("existing", "new"),
+    [
+        (["v1.yaml", "v2.yaml"], "v3.yaml"),
+        (["Model.yaml"], "v1.yaml"),
+        ([], "V1.yaml"),
+        (["v1.yaml"], "v1.yaml"),  # the same name: replaced, not a clash
+    ],
+)
+def test_a_new_name_that_folds_to_no_existing_one_is_written(
+    repo: Git, existing: list[str], new: str
+) -> None:
+    snap = _snapshot_of(repo, existing)
+    tree = snap.with_changes({new: b"y\n"})
+    assert new in repo.read_tree(tree) and snap.written[""] == tree

@@ -455,6 +455,7 @@ class S3BlobStore:
                 return int(content_range.rsplit("/", 1)[1]), answer.body
             return len(answer.body), answer.body
         from botocore.exceptions import (  # deferred: botocore is heavy
+            ClientError,
             ConnectionClosedError,
             IncompleteReadError,
             ReadTimeoutError,
@@ -464,9 +465,15 @@ class S3BlobStore:
         # botocore retries a request, not the reading of its body: a connection cut
         # half-way through the bytes is read again, a bounded number of times.
         for attempt in range(1, BODY_ATTEMPTS + 1):
-            response = self.client.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}"
-            )
+            try:
+                response = self.client.get_object(
+                    Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}"
+                )
+            except ClientError as exc:
+                # Only an empty object has no byte 0: S3 refuses the range (416).
+                if first == 0 and error_status(exc)[1] == "InvalidRange":
+                    return 0, b""
+                raise
             try:
                 return _total_size(response), response["Body"].read()
             except (

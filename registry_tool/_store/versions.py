@@ -133,13 +133,14 @@ class VersionIndex:
         """Which of these blobs the index has summarised."""
         return {row[0] for row in self._rows("SELECT oid FROM versions2 WHERE oid IN", oids)}
 
-    def with_digest(self, digest: str) -> set[str]:
-        """The blobs of live (not deleted) versions with this artifact digest: one
-        look-up in the digest column's index, whatever the number of versions."""
-        query = "SELECT oid FROM versions2 WHERE digest = ? AND deleted IS NULL"
+    def with_digest(self, digest: str) -> set[tuple[str, int]]:
+        """The blobs of live (not deleted) versions with this artifact digest, with the
+        number each names: one look-up in the digest column's index, whatever the number
+        of versions."""
+        query = "SELECT oid, version FROM versions2 WHERE digest = ? AND deleted IS NULL"
         db = self._db()
         try:
-            return {row[0] for row in db.execute(query, (digest,))} if db else set()
+            return {(row[0], row[1]) for row in db.execute(query, (digest,))} if db else set()
         except sqlite3.Error:
             return set()
 
@@ -299,23 +300,27 @@ def newest_live(
     read: ReadVersion,
 ) -> VersionRecord | None:
     """The newest version of a collection with artifact digest ``digest`` and no delete
-    mark (as read, so the caller need not read it again), or None. The files the index has not seen are parsed and remembered first;
-    then one look-up by digest names the candidates (no row is decoded for the others),
-    and the newest candidate whose file says so is the answer."""
-    numbered = _numbered(snap, project, name)
+    mark (as read, so the caller need not read it again), or None. The files the index
+    has not seen are parsed and remembered first; then one look-up by digest names the
+    candidates (a row counts where the folder holds its blob at its number), and the
+    newest candidate whose file says so is the answer."""
+    entries = numbered(snap, project, name)
     # A folder once found complete (every file with a row) needs no look-up of its
     # 20,000 blob ids again; a log's own write marks the folder it makes complete.
     tree = folder_tree(snap, project, name)
-    unseen: set[str] = set()
+    candidates: set[int] = set()
     if tree is not None and not index.complete(tree):
-        unseen = set(numbered) - index.known(list(numbered))
-        learned = _learn(index, snap, project, name, {o: numbered[o] for o in unseen}, read, tree)
-    else:
-        learned = {}
-    # What was just learned counts too: an index that cannot be written still works.
-    matching = {oid for oid, s in learned.items() if s.digest == digest and s.deleted is None}
-    matching |= index.with_digest(digest)
-    candidates = [numbered[oid] for oid in matching if oid in numbered]
+        files = {e.sha: n for n, e in entries.items() if e.is_file}
+        unseen = set(files) - index.known(list(files))
+        learned = _learn(index, snap, project, name, {o: files[o] for o in unseen}, read, tree)
+        # What was just learned counts too: an index that cannot be written still works.
+        candidates = {
+            files[o] for o, s in learned.items() if s.digest == digest and s.deleted is None
+        }
+    for oid, number in index.with_digest(digest):
+        entry = entries.get(number) if isinstance(number, int) else None
+        if entry is not None and entry.sha == oid and entry.is_file:
+            candidates.add(number)
     # Few (usually none or one), and each read as the store reads it: a row of the
     # cache is never what decides which version a log returns.
     for number in sorted(candidates, reverse=True):
