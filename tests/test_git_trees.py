@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from registry_tool._store import git as git_module
-from registry_tool._store.git import Git, Snapshot, TreeEntry
+from registry_tool._store.git import Git, Snapshot
+from registry_tool._store.trees import TreeEntry
 from registry_tool.errors import GitError, UsageError
 from tests.helpers import git
 
@@ -83,13 +84,13 @@ def test_each_tree_is_parsed_once_and_shared(repo: Git, monkeypatch: pytest.Monk
     blob = repo.write_object("blob", b"x\n")
     tree = repo.write_tree({"a": TreeEntry("a", b"100644", blob)})
     parsed: list[bytes] = []
-    original = git_module._parse_tree
+    original = git_module.parse_tree
 
     def counting(data: bytes) -> dict[str, TreeEntry]:
         parsed.append(data)
         return original(data)
 
-    monkeypatch.setattr(git_module, "_parse_tree", counting)
+    monkeypatch.setattr(git_module, "parse_tree", counting)
     first = repo.read_tree(tree)
     assert repo.read_tree(tree) is first and len(parsed) == 1
     # A listing is the caller's own copy: changing it changes no later read.

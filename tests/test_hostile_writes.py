@@ -33,7 +33,8 @@ from registry_tool._blobs.s3 import S3BlobStore
 from registry_tool._engine import Context
 from registry_tool._model.records import StorageConfig
 from registry_tool._store import RegistryStore, init_registry
-from registry_tool._store.git import Git, TreeEntry
+from registry_tool._store.git import Git
+from registry_tool._store.trees import TreeEntry
 from registry_tool._yamlio import MAX_BYTES
 from tests.faultproxy import FaultProxy
 from tests.helpers import (

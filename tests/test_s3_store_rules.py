@@ -12,11 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
-import socket
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,7 +26,6 @@ from registry_tool._model.records import StorageConfig
 from registry_tool.errors import CorruptBlobError, StorageError, UsageError
 from tests.helpers import write
 from tests.s3server import SECRET_KEY, free_ports
-from tests.test_s3 import _Canned
 
 KiB = 1024
 
@@ -106,15 +100,13 @@ def test_split_url_takes_the_bucket_and_a_trimmed_prefix():
         assert str(caught.value) == f"storage url {bad!r}: expected s3://bucket[/prefix]"
 
 
-def test_part_size_doubles_only_past_ten_thousand_parts():
+def test_part_size_doubles_only_past_ten_thousand_parts_and_sizes_are_read_right():
     part = s3_module.MIN_PART
-    assert s3_module.part_size_for(0) == part
-    assert s3_module.part_size_for(part * 10_000) == part
+    assert [s3_module.part_size_for(n * part * 10_000 + d) for n, d in ((0, 0), (1, 0))] == [
+        part
+    ] * 2
     assert s3_module.part_size_for(part * 10_000 + 1) == 2 * part
     assert s3_module.part_size_for(2 * part * 10_000 + 1) == 4 * part
-
-
-def test_total_size_reads_content_range_else_content_length():
     assert s3_module._total_size({"ContentRange": "bytes 0-9/1234", "ContentLength": 10}) == 1234
     assert s3_module._total_size({"ContentRange": None, "ContentLength": 7}) == 7
     assert s3_module._total_size({"ContentLength": 5}) == 5
@@ -155,7 +147,10 @@ def test_translate_gives_one_clear_line_and_keeps_the_cause():
     ]
     for code in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403"):
         cases.append(
-            (client_error(403, code, SECRET_KEY), f"w: access denied ({code}): check the AWS credentials")
+            (
+                client_error(403, code, SECRET_KEY),
+                f"w: access denied ({code}): check the AWS credentials",
+            )
         )
     for exc, message in cases:
         error = s3_module.translate(exc, "w")
@@ -238,9 +233,7 @@ def test_the_client_pool_is_twice_the_parallel_transfers_and_at_least_32(s3_env)
         assert made.local_path("ab" * 32) is None
 
 
-def test_the_lean_path_applies_only_to_a_path_style_endpoint_with_credentials(
-    s3_env, monkeypatch
-):
+def test_the_lean_path_applies_only_to_a_path_style_endpoint_with_credentials(s3_env, monkeypatch):
     def fast_for(**options: Any) -> s3http.FastS3 | None:
         return S3BlobStore(StorageConfig(url="s3://b/p", **options)).fast
 
@@ -396,7 +389,9 @@ def test_multipart_starts_exactly_at_its_threshold(store, tmp_path, small_parts)
     assert written and digest == sha(at.read_bytes())
     assert calls.count("UploadPart") == 1 and seen == [5 * MiB]
     assert stored(store, digest) == at.read_bytes()
-    head = store.client.head_object(Bucket=store.bucket, Key=store.key(digest), ChecksumMode="ENABLED")
+    head = store.client.head_object(
+        Bucket=store.bucket, Key=store.key(digest), ChecksumMode="ENABLED"
+    )
     assert head["ChecksumSHA256"] == s3_module._composite(at, 5 * MiB)
 
 
@@ -420,10 +415,16 @@ def multipart_put(store: S3BlobStore, hexdigest: str, chunks: list[bytes]) -> No
     parts = []
     for number, chunk in enumerate(chunks, 1):
         answer = store.client.upload_part(
-            Bucket=store.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk,
+            Bucket=store.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=chunk,
             ChecksumSHA256=b64sha(chunk),
         )
-        parts.append({"ETag": answer["ETag"], "PartNumber": number, "ChecksumSHA256": b64sha(chunk)})
+        parts.append(
+            {"ETag": answer["ETag"], "PartNumber": number, "ChecksumSHA256": b64sha(chunk)}
+        )
     store.client.complete_multipart_upload(
         Bucket=store.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
     )
@@ -488,7 +489,9 @@ def test_multipart_yields_to_a_writer_that_finished_first(store, tmp_path, small
 
 
 @pytest.mark.parametrize("size", [0, 16 * KiB, 16 * KiB + 1, 40 * 16 * KiB + 5])
-def test_fetch_reads_one_range_up_to_its_size_and_ranges_past_it(store, tmp_path, small_ranges, size):
+def test_fetch_reads_one_range_up_to_its_size_and_ranges_past_it(
+    store, tmp_path, small_ranges, size
+):
     data = (hashlib.sha256(b"r").digest() * (size // 32 + 1))[:size]
     digest, _ = store.ingest(write(tmp_path / "src", data), None, lambda n: None)
     calls = ops(store)
@@ -522,8 +525,7 @@ def test_fetch_names_a_missing_and_a_corrupt_blob(store, tmp_path, small_ranges)
         with pytest.raises(CorruptBlobError) as caught:
             store.fetch(digest, tmp_path / "bad", lambda n: None)
         assert str(caught.value) == (
-            f"blob sha256:{digest} in {store.url} is corrupt "
-            f"(its bytes hash to {sha(data[::-1])})"
+            f"blob sha256:{digest} in {store.url} is corrupt (its bytes hash to {sha(data[::-1])})"
         )
         (tmp_path / "bad").unlink()
 
@@ -545,17 +547,20 @@ def test_a_blob_shortened_during_a_ranged_fetch_is_a_short_read(store, tmp_path,
 # -- refresh, delete, listing ----------------------------------------------------------
 
 
-def copies(store: S3BlobStore) -> list[str]:
-    return [op for op in ops(store) if op == "CopyObject"]
-
-
-def test_refresh_copies_a_blob_only_once_it_is_older_than_the_threshold(store, tmp_path, monkeypatch):
+def test_refresh_copies_a_blob_only_once_it_is_older_than_the_threshold(
+    store, tmp_path, monkeypatch
+):
     digest, _ = store.ingest(write(tmp_path / "a", b"aging"), None, lambda n: None)
     calls = ops(store)
     modified = store.client.head_object(Bucket=store.bucket, Key=store.key(digest))[
         "LastModified"
     ].timestamp()
-    for now, copied in ((modified, 0), (modified + 3600 - 1, 0), (modified + 3600, 1), (modified + 4000, 2)):
+    for now, copied in (
+        (modified, 0),
+        (modified + 3600 - 1, 0),
+        (modified + 3600, 1),
+        (modified + 4000, 2),
+    ):
         monkeypatch.setattr(s3_module, "time", SimpleNamespace(time=lambda now=now: now))
         assert store.refresh(digest)
         assert calls.count("CopyObject") == copied
@@ -578,8 +583,14 @@ def test_delete_removes_and_keeps_what_was_refreshed_since(store, tmp_path):
 
 
 def test_listing_walks_every_page_and_only_blob_names(store, tmp_path):
-    digests = sorted(store.ingest(write(tmp_path / f"{i}", f"b{i}"), None, lambda n: None)[0] for i in range(5))
-    for odd in ("pre/fix/sha256/ab/" + "a" * 63, "pre/fix/sha256/ab/" + "a" * 65, "other/sha256/ab/" + "c" * 64):
+    digests = sorted(
+        store.ingest(write(tmp_path / f"{i}", f"b{i}"), None, lambda n: None)[0] for i in range(5)
+    )
+    for odd in (
+        "pre/fix/sha256/ab/" + "a" * 63,
+        "pre/fix/sha256/ab/" + "a" * 65,
+        "other/sha256/ab/" + "c" * 64,
+    ):
         store.client.put_object(Bucket=store.bucket, Key=odd, Body=b"x")
     pages: list[int] = []
     store.client.meta.events.register(
@@ -659,7 +670,10 @@ def test_a_dead_endpoint_is_one_error_naming_the_operation(tmp_path, monkeypatch
     digest = sha(b"x")
     for attempt, what in (
         (lambda: dead.has(digest), f"checking s3://b/p for sha256:{digest}: "),
-        (lambda: dead.fetch(digest, tmp_path / "o", lambda n: None), f"downloading sha256:{digest} from s3://b/p: "),
+        (
+            lambda: dead.fetch(digest, tmp_path / "o", lambda n: None),
+            f"downloading sha256:{digest} from s3://b/p: ",
+        ),
         (lambda: dead.refresh(digest), f"refreshing sha256:{digest} in s3://b/p: "),
         (lambda: dead.delete(digest), f"removing sha256:{digest} from s3://b/p: "),
     ):

@@ -27,7 +27,8 @@ from typing import Any
 from registry_tool._hashing import connect_sqlite
 from registry_tool._model.layout import version_of_file, versions_dir
 from registry_tool._model.records import VersionRecord
-from registry_tool._store.git import Snapshot, TreeEntry
+from registry_tool._store.git import Snapshot
+from registry_tool._store.trees import TreeEntry
 
 # The store's validating reader of one version file (None: no such file).
 ReadVersion = Callable[[Snapshot, str, str, int], VersionRecord | None]
