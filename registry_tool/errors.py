@@ -2,19 +2,30 @@
 
 Every error is a ``RegistryError``; the CLI prints its message on one line and exits 1.
 
-    RegistryError
+    RegistryError                   (also ``Error``, W&B's name for its root)
     ├── UsageError                  bad arguments to a function or command
-    │   └── ProtectedAliasError     a protected alias moved without a promotion pull request
+    │   ├── ProtectedAliasError     a protected alias moved without a promotion pull request
+    │   └── UnsupportedError        a W&B call that needs a W&B server, which there is none of
     ├── InvalidNameError            a name, alias or artifact path breaks the grammar
-    ├── NotFoundError               no such registry, artifact, version, alias or run
+    ├── CommError                   reaching a store or a remote failed, or what was asked is not there
+    │   ├── NotFoundError           no such registry, artifact, version, alias or run
+    │   ├── AuthenticationError     a store or remote refused the credentials
+    │   ├── StorageError            the blob store failed or holds bad bytes
+    │   │   └── CorruptBlobError    a blob whose bytes do not match its digest
+    │   └── GitError                a git command failed, or a push could not be completed
     ├── DocumentError               a YAML file that cannot be read or is not schema-valid
     ├── ArtifactError               an artifact that cannot be built, logged or used
     │   ├── VerificationError       downloaded or on-disk files do not match the manifest
     │   └── GateError               a version does not meet a stage's gates
-    ├── StorageError                the blob store failed or holds bad bytes
-    │   └── CorruptBlobError        a blob whose bytes do not match its digest
-    ├── GitError                    a git command failed, or a push could not be completed
-    └── LineageRenderError          ``dot`` failed on a lineage graph of the site
+    ├── LineageRenderError          ``dot`` failed on a lineage graph of the site
+    └── WandbCoreNotAvailableError  W&B's name, kept so that scripts naming it import; never raised
+
+The W&B names are the ones its users catch (``except wandb.errors.CommError``), with the
+same meaning: W&B raises ``CommError`` when its server cannot be reached or answers that
+an artifact is not there, so a missing artifact, a store or a git remote that fails is
+one here. W&B's not-found and verification errors are ``ValueError`` (an
+``except ValueError`` around ``api.artifact(...)``), and so are ours; a not-found error
+is also a ``LookupError``.
 
 Context travels as attributes, not only in the message: every error has ``path`` (the
 repo file or local path it is about), ``field`` (a JSON path such as ``$.aliases``)
@@ -66,8 +77,35 @@ class RegistryError(Exception):
         self.version = version
 
 
+Error = RegistryError  # W&B's name for the root: ``except wandb.errors.Error``
+
+
 class UsageError(RegistryError):
     """Arguments that cannot be acted on."""
+
+
+class UnsupportedError(UsageError):
+    """A W&B call that has no meaning without a W&B server (``wandb.watch``, alerts,
+    sweeps, ...): the message names the call and says why."""
+
+
+class CommError(RegistryError):
+    """Reaching a blob store or a git remote failed, or what was asked is not there:
+    W&B's name for a failed exchange with its server. ``exc`` is the underlying error,
+    as in W&B (the ``__cause__``, when there is one)."""
+
+    @property
+    def exc(self) -> BaseException | None:
+        return self.__cause__
+
+
+class AuthenticationError(CommError):
+    """A blob store or git remote refused the credentials it was given."""
+
+
+class WandbCoreNotAvailableError(RegistryError):
+    """W&B's error for a missing ``wandb-core`` binary; there is no such binary here, so
+    it is never raised, and exists so that a script that names it still imports."""
 
 
 class ProtectedAliasError(UsageError):
@@ -78,7 +116,7 @@ class InvalidNameError(RegistryError, ValueError):
     """A name, alias or path that breaks the grammar of DESIGN.md."""
 
 
-class NotFoundError(RegistryError, LookupError):
+class NotFoundError(CommError, LookupError, ValueError):
     """A registry, artifact, version, alias or run that does not exist."""
 
 
@@ -108,7 +146,7 @@ class ArtifactError(RegistryError):
     """An artifact that cannot be built, logged or used."""
 
 
-class VerificationError(ArtifactError):
+class VerificationError(ArtifactError, ValueError):
     """Files that do not match the manifest; ``report`` says which."""
 
     def __init__(
@@ -141,7 +179,7 @@ class GateError(ArtifactError):
         self.results = list(results)
 
 
-class StorageError(RegistryError):
+class StorageError(CommError):
     """The blob store failed."""
 
 
@@ -149,7 +187,7 @@ class CorruptBlobError(StorageError):
     """A blob whose bytes do not hash to its digest."""
 
 
-class GitError(RegistryError):
+class GitError(CommError):
     """A git command failed."""
 
 

@@ -31,8 +31,8 @@ from registry_tool.errors import (
 # -- the tree --------------------------------------------------------------------------
 
 CLASSES = {
-    name: cls
-    for name, cls in vars(errors).items()
+    cls.__name__: cls
+    for cls in vars(errors).values()
     if inspect.isclass(cls) and cls.__module__ == errors.__name__
 }
 
@@ -298,3 +298,46 @@ def test_what_yaml_cannot_write_is_a_document_error():
         yamlio.dumps({"a": object()}, path="x.yaml")
     assert caught.value.path == "x.yaml"
     assert caught.value.__cause__ is not None
+
+
+# -- W&B's names -------------------------------------------------------------------------
+
+
+def test_wandb_error_names_are_the_classes_wandb_users_catch():
+    import registry_tool as wandb
+
+    assert wandb.errors.Error is RegistryError
+    assert issubclass(wandb.errors.CommError, wandb.errors.Error)
+    assert issubclass(wandb.errors.AuthenticationError, wandb.errors.CommError)
+    assert issubclass(wandb.errors.UnsupportedError, wandb.errors.UsageError)
+    assert issubclass(wandb.errors.WandbCoreNotAvailableError, wandb.errors.Error)
+    for failed_exchange in (errors.NotFoundError, errors.StorageError, errors.GitError):
+        assert issubclass(failed_exchange, wandb.errors.CommError), failed_exchange
+    assert issubclass(errors.NotFoundError, ValueError)
+    assert issubclass(errors.NotFoundError, LookupError)
+    assert issubclass(errors.VerificationError, ValueError)
+    assert issubclass(errors.VerificationError, errors.ArtifactError)
+    # Not every error is a CommError: a bad argument is the caller's, not the store's.
+    assert not issubclass(errors.UsageError, errors.CommError)
+    assert not issubclass(errors.DocumentError, errors.CommError)
+
+
+def test_a_comm_error_carries_what_failed_underneath_as_exc():
+    cause = OSError("connection refused")
+    try:
+        try:
+            raise cause
+        except OSError as exc:
+            raise errors.StorageError("cannot reach s3://bucket") from exc
+    except errors.CommError as err:
+        assert err.exc is cause and str(err) == "cannot reach s3://bucket"
+    assert errors.CommError("alone").exc is None
+
+
+def test_a_missing_artifact_is_caught_as_wandb_users_catch_it(registry):
+    import registry_tool as wandb
+
+    api = wandb.Api()
+    for caught in (wandb.errors.CommError, ValueError, LookupError, wandb.errors.Error):
+        with pytest.raises(caught, match="no-such"):
+            api.artifact("p/no-such:latest")

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
+import threading
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -681,3 +684,150 @@ def test_a_dead_endpoint_is_one_error_naming_the_operation(tmp_path, monkeypatch
             attempt()
         assert str(caught.value).startswith(what + "EndpointConnectionError: ")
         assert "secret-never-shown" not in str(caught.value)
+
+
+# -- the lean path's own answers -------------------------------------------------------
+
+
+def test_the_lean_put_takes_200_and_412_and_the_get_206_and_404(s3_env, bucket):
+    fast = S3BlobStore(StorageConfig(url=f"s3://{bucket}", endpoint_url=s3_env.endpoint)).fast
+    assert fast is not None
+    assert fast.put("k", b"x", sha(b"x"), b64sha(b"y")) is None  # not the bytes' checksum
+    assert fast.put("k", b"x", sha(b"x"), b64sha(b"x")) == 200
+    assert fast.put("k", b"z", sha(b"z"), b64sha(b"z")) == 412
+    got = fast.get("k", 0, 0)
+    assert got is not None and (got.status, got.body) == (206, b"x")
+    assert got.headers["Content-Range"] == "bytes 0-0/1"
+    missing = fast.get("none", 0, 9)
+    assert missing is not None and missing.status == 404
+    assert fast.requests == 5
+
+
+def test_the_lean_path_steps_aside_when_credentials_fail():
+    class Expired(Credentials):
+        def get_frozen_credentials(self) -> Any:
+            raise RuntimeError("expired")
+
+    fast = s3http.FastS3("http://127.0.0.1:1", "b", "r", Expired("k", "s"), 2)
+    assert fast.put("k", b"x", sha(b"x"), b64sha(b"x")) is None
+    assert fast.get("k", 0, 0) is None and fast.requests == 0
+
+
+class _CutBody:
+    """A loopback server answering each GET with a body of 100 bytes cut after 10, for
+    the first ``cuts`` requests, whole after."""
+
+    def __init__(self, body: bytes, cuts: int, port: int = 0) -> None:
+        self.seen = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.seen += 1
+                self.send_response(206)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Range", f"bytes 0-{len(body) - 1}/{len(body)}")
+                self.end_headers()
+                self.wfile.write(body[:10] if outer.seen <= cuts else body)
+                self.close_connection = True
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(("cuts", "fetched"), [(2, True), (3, False)])
+def test_a_body_cut_half_way_is_read_again_twice_more(tmp_path, monkeypatch, cuts, fetched):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-never-shown")
+    monkeypatch.setenv("REGISTRY_TOOL_S3_FAST", "0")
+    body = bytes(range(100))
+    server = _CutBody(body, cuts)
+    try:
+        cut = S3BlobStore(StorageConfig(url="s3://b/p", endpoint_url=server.endpoint))
+        if fetched:
+            cut.fetch(sha(body), tmp_path / "out", lambda n: None)
+            assert (tmp_path / "out").read_bytes() == body
+        else:
+            with pytest.raises(StorageError) as caught:
+                cut.fetch(sha(body), tmp_path / "out", lambda n: None)
+            assert str(caught.value).startswith(f"downloading sha256:{sha(body)} from s3://b/p: ")
+            assert "secret-never-shown" not in str(caught.value)
+        assert server.seen == 3
+    finally:
+        server.close()
+
+
+# -- the worker pools ------------------------------------------------------------------
+
+
+def slow_calls(store: S3BlobStore, op: str, pause: float) -> list[tuple[str, dict[str, Any]]]:
+    """Each ``op`` call's thread and parameters, each call held ``pause`` seconds."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def hold(params: dict[str, Any], **kwargs: Any) -> None:
+        seen.append((threading.current_thread().name, dict(params)))
+        time.sleep(pause)
+
+    store.client.meta.events.register(f"provide-client-params.s3.{op}", hold)
+    return seen
+
+
+def test_parts_go_up_on_the_part_pool_each_with_its_checksum(tmp_path, s3_env, bucket, monkeypatch):
+    monkeypatch.setenv("REGISTRY_TOOL_S3_FAST", "0")
+    monkeypatch.setattr(s3_module, "MULTIPART_FROM", 5 * MiB)
+    monkeypatch.setattr(s3_module, "MIN_PART", 5 * MiB)
+    monkeypatch.setattr(s3_module, "PART_WORKERS", 1)
+    one = S3BlobStore(StorageConfig(url=f"s3://{bucket}/p", endpoint_url=s3_env.endpoint))
+    data = b"P" * (5 * MiB) + b"Q" * KiB
+    uploads = slow_calls(one, "UploadPart", 0.2)
+    assert one.ingest(write(tmp_path / "big", data), None, lambda n: None) == (sha(data), True)
+    assert [name for name, _ in uploads] == ["registry-tool-part_0"] * 2
+    checksums = [params["ChecksumSHA256"] for _, params in uploads]
+    assert checksums == [b64sha(b"P" * (5 * MiB)), b64sha(b"Q" * KiB)]
+
+
+def test_ranges_come_down_on_the_range_pool_two_per_worker_ahead(
+    tmp_path, s3_env, bucket, monkeypatch
+):
+    monkeypatch.setenv("REGISTRY_TOOL_S3_FAST", "0")
+    monkeypatch.setattr(s3_module, "PART_GET", 16 * KiB)
+    monkeypatch.setattr(s3_module, "PART_WORKERS", 1)
+    one = S3BlobStore(StorageConfig(url=f"s3://{bucket}/p", endpoint_url=s3_env.endpoint))
+    data = bytes(range(256)) * (64 * 6)  # 96 KiB: the first range and five more
+    digest, _ = one.ingest(write(tmp_path / "src", data), None, lambda n: None)
+    gets = slow_calls(one, "GetObject", 0.02)
+    started: list[int] = []
+
+    def advance(n: int) -> None:
+        if len(started) == 1:  # the first range after the head: let the pool run
+            time.sleep(0.5)
+        started.append(len(gets))
+
+    one.fetch(digest, tmp_path / "out", advance)
+    assert (tmp_path / "out").read_bytes() == data
+    assert started[:2] == [1, 4]  # the head, then two ranges queued and one refilled
+    assert {name for name, _ in gets[1:]} == {"registry-tool-range_0"}
+
+
+def test_the_lean_path_gives_up_after_three_failures_in_a_row_only():
+    (port,) = free_ports(1)
+    fast = s3http.FastS3(f"http://127.0.0.1:{port}", "b", "r", Credentials("k", "s"), 2)
+    assert fast.get("k", 0, 99) is None and fast.get("k", 0, 99) is None
+    server = _CutBody(bytes(range(100)), 0, port)
+    try:
+        answer = fast.get("k", 0, 99)
+        assert answer is not None and answer.body == bytes(range(100))
+    finally:
+        server.close()
+    for _ in range(4):  # the success began a new count: three more tries, then none
+        assert fast.get("k", 0, 99) is None
+    assert fast.requests == 6

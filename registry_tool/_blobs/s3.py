@@ -530,7 +530,7 @@ class S3BlobStore:
             )
             for page in pages:
                 for item in page.get("Contents", []):
-                    name = item["Key"].rsplit("/", 1)[-1]
+                    name = item["Key"].rpartition("/")[2]
                     if len(name) == 64:
                         yield BlobInfo(name, int(item["Size"]), item["LastModified"].timestamp())
         except (ClientError, BotoCoreError) as exc:
