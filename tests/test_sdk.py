@@ -254,3 +254,20 @@ def test_logging_a_path_directly(registry):
     with wandb.init(project="p") as run:
         art = run.log_artifact("model.pth", name="m", type="model")
     assert art.version == "v0" and [e.path for e in art.files()] == ["model.pth"]
+
+
+def test_aliases_appended_to_a_logged_artifact_are_applied_by_save(registry):
+    write("m.bin", "weights")
+    with wandb.init(project="p") as run:
+        model = wandb.Artifact("model", type="model")
+        model.add_file("m.bin")
+        run.log_artifact(model)
+    got = wandb.Api().artifact("p/model:latest")
+    got.aliases.append("best")
+    got.aliases.remove("latest")  # latest stays: only logging moves it
+    got.save()
+    assert sorted(wandb.Api().artifact("p/model:v0").aliases) == ["best", "latest"]
+    again = wandb.Api().artifact("p/model:best")
+    again.aliases.remove("best")
+    again.save()
+    assert wandb.Api().artifact("p/model:v0").aliases == ["latest"]

@@ -15,6 +15,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,7 +28,6 @@ from registry_tool._fmt import file_kind
 from registry_tool._hashing import hash_file
 from registry_tool._model.manifest import Entry, artifact_digest, check_entries, file_digest
 from registry_tool._model.names import (
-    LATEST,
     validate_entry_path,
     validate_name,
 )
@@ -35,6 +35,7 @@ from registry_tool._model.plain import to_plain
 from registry_tool._model.records import VersionRecord
 from registry_tool._references import expand_reference
 from registry_tool._references.file import scan_folder
+from registry_tool._sdk import edits
 from registry_tool._sdk.media import Table
 from registry_tool._store import registries
 from registry_tool.errors import (
@@ -75,6 +76,8 @@ class Artifact:
         self._saved_aliases: list[str] = []
         self.created: bool | None = None
         self._link: LinkRecord | None = None
+        self.tags: list[str] = []
+        self.ttl: timedelta | None = None
 
     # -- identity ------------------------------------------------------------------
 
@@ -115,8 +118,11 @@ class Artifact:
         self._ctx = ctx
         self._record = record
         self._type = record.type
-        self.description = record.description
-        self.metadata = dict(record.metadata)
+        shown = edits.view(ctx, record)
+        self.description = shown.description
+        self.metadata = dict(shown.metadata)
+        self.tags = list(shown.tags)
+        self.ttl = shown.ttl
         self._files.clear()
         self._refs.clear()
         aliases = ctx.store.aliases(ctx.store.head(), record.project, record.name)
@@ -196,7 +202,8 @@ class Artifact:
 
     @property
     def aliases(self) -> list[str]:
-        return list(self._aliases)
+        """The aliases, as a list that ``save()`` applies changes to (append, remove)."""
+        return self._aliases
 
     @aliases.setter
     def aliases(self, value: list[str]) -> None:
@@ -414,30 +421,9 @@ class Artifact:
         return found
 
     def save(self) -> None:
-        """Apply alias changes made with ``artifact.aliases = [...]``.
-
-        ``latest`` is kept where it is: it names the version most recently logged
-        (or deduplicated to), and only logging moves it.
-        """
-        record = self._logged()
-        assert self._ctx is not None
-        if dict(record.metadata) != self.metadata or record.description != self.description:
-            raise ArtifactError(
-                f"{self.qualified_name}: metadata and description of a logged version are "
-                "immutable; log a new version to change them"
-            )
-        wanted = list(self._aliases)
-        if LATEST in self._saved_aliases and LATEST not in wanted:
-            wanted.append(LATEST)
-        add = [a for a in wanted if a not in self._saved_aliases]
-        remove = [a for a in self._saved_aliases if a not in wanted]
-        if (add or remove) and self._link is not None:
-            promotion.set_aliases(self._ctx, self._link, add=add, remove=remove)
-        elif add or remove:
-            self._ctx.set_aliases(
-                record.project, record.name, record.version, add=add, remove=remove
-            )
-        self._bind(self._ctx, record)
+        """Apply what changed since logging: aliases (``artifact.aliases.append("x")``
+        or a new list) and the rest ``_sdk/edits.py`` allows."""
+        edits.save(self)
 
     def unlink(self) -> None:
         """Take this registry version out of its registry (its aliases go with it)."""
