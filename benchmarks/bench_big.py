@@ -45,6 +45,7 @@ from common import (
     add_run_args,
     arg_parser,
     check_args,
+    check_side,
     clean_work,
     isolated_env,
     report,
@@ -137,7 +138,9 @@ class Bench:
                     "bench",
                 ],
                 env=envs[side],
+                cwd=self.work,
             )
+            check_side(self.python, envs[side], self.work, self.trees[side])
         log = ("log", str(self.data), "--name", ARTIFACT, "--type", "dataset")
         for side in order:
             say(f"repetition {rep + 1}: first log of {self.args.files:,} files, {side}")

@@ -7,8 +7,9 @@ versions, so each size gets its own registry, built once (every version file mad
 ``VersionRecord.to_doc()`` and ``registry_tool._yamlio.dumps``, one commit), and each
 side (``--old``, a checkout of the older commit imported through ``PYTHONPATH``, and
 ``--new``, this checkout by default) gets its own clone of it and its own cache dir.
-Wall and CPU seconds (user + system of the process and its children) are medians;
-on a loaded machine the CPU column is the steadier one. Each side first runs ``ls``
+Wall and CPU seconds (user + system of the process and its children) are medians, and
+the least CPU of the runs is shown too: on a loaded machine the CPU columns are the
+steadier ones, and the least the steadiest (other jobs only ever add to it). Each side first runs ``ls``
 once untimed (a warm document cache, what a user who works
 in the collection has). Then, alternating sides (old first on even repetitions), each
 timed run is a fresh process: ``log`` of a new one-file artifact into the collection
@@ -35,6 +36,7 @@ from common import (
     add_run_args,
     arg_parser,
     check_args,
+    check_side,
     isolated_env,
     run,
     say,
@@ -69,10 +71,10 @@ def parse_args() -> Any:
     return args
 
 
-def build(cli: Path, root: Path, size: int, env: dict[str, str]) -> None:
+def build(cli: list[str], root: Path, size: int, env: dict[str, str]) -> None:
     """A registry whose collection bench/coll holds ``size`` versions, in one commit."""
     say(f"building a collection of {size} versions at {root}")
-    run([str(cli), "init", str(root), "--name", "bench"], env=env)
+    run([*cli, "init", str(root), "--name", "bench"], env=env, cwd=root.parent)
     files: dict[str, bytes] = {}
     collection = CollectionRecord(PROJECT, NAME, "dataset", STAMP, None)
     files[collection_file(PROJECT, NAME)] = yamlio.dumps(collection.to_doc())
@@ -105,8 +107,8 @@ def build(cli: Path, root: Path, size: int, env: dict[str, str]) -> None:
 
 def main() -> int:
     args = parse_args()
-    cli = REPO / ".venv" / "bin" / "registry-tool"
     python = REPO / ".venv" / "bin" / "python"
+    cli = [str(python), "-m", "registry_tool.cli.main"]
     trees = {"old": args.old.resolve(), "new": args.new.resolve()}
     if args.work.exists():
         shutil.rmtree(args.work)
@@ -116,7 +118,14 @@ def main() -> int:
     loads = [os.getloadavg()[0]]
     for size in args.sizes:
         base = args.work / f"built-{size}"
-        build(cli, base, size, isolated_env(args.work / "home-build", unset=UNSET))
+        # Made by the new side's own ``init`` (the checkout may be mid-edit).
+        home = args.work / "home-build"
+        build(
+            cli,
+            base,
+            size,
+            isolated_env(home, unset=UNSET, extra={"PYTHONPATH": str(trees["new"])}),
+        )
         envs, regs = {}, {}
         for side in SIDES:
             regs[side] = args.work / f"{side}-{size}"
@@ -124,8 +133,9 @@ def main() -> int:
             run(["git", "-C", str(regs[side]), "remote", "remove", "origin"])  # a local registry
             home = args.work / f"home-{side}-{size}"
             envs[side] = isolated_env(home, unset=UNSET, extra={"PYTHONPATH": str(trees[side])})
+            check_side(python, envs[side], args.work, trees[side])
             run([str(python), "-m", "registry_tool.cli.main", "--registry", str(regs[side]),
-                 "ls", f"{PROJECT}/{NAME}", "--json"], env=envs[side])  # fmt: skip
+                 "ls", f"{PROJECT}/{NAME}", "--json"], env=envs[side], cwd=args.work)  # fmt: skip
         log_key, ls_key = f"log at {size}", f"ls at {size}"
         for key in (log_key, ls_key):
             rows[key] = {s: [] for s in SIDES}
@@ -142,10 +152,12 @@ def main() -> int:
                     str(regs[side]),
                 ]
                 log = timed([*base_cmd, "log", str(data), "--name", f"{PROJECT}/{NAME}",
-                             "--type", "dataset"], env=envs[side])  # fmt: skip
+                             "--type", "dataset"], env=envs[side], cwd=args.work)  # fmt: skip
                 rows[log_key][side].append(log.wall)
                 cpu[log_key][side].append(log.cpu)
-                listed = timed([*base_cmd, "ls", f"{PROJECT}/{NAME}", "--json"], env=envs[side])
+                listed = timed(
+                    [*base_cmd, "ls", f"{PROJECT}/{NAME}", "--json"], env=envs[side], cwd=args.work
+                )
                 rows[ls_key][side].append(listed.wall)
                 cpu[ls_key][side].append(listed.cpu)
                 assert len(json.loads(listed.stdout)) == size + i + 1, "ls missed a version"
@@ -157,6 +169,9 @@ def main() -> int:
         "cpu": {
             key: {s: statistics.median(v) for s, v in sides.items()} for key, sides in cpu.items()
         },
+        # The least CPU of the runs: what the work itself costs, with the least of the
+        # slowdown other jobs on the same cores add (shared caches, frequency).
+        "cpu_min": {key: {s: min(v) for s, v in sides.items()} for key, sides in cpu.items()},
         "repeat": args.repeat,
         "load": loads,
         "machine": machine_facts(python, {"git": "git --version"}),
@@ -172,9 +187,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        table = [["operation", "old", "new", "new/old", "old CPU", "new CPU", "new/old CPU"]]
+        table = [["operation", "old", "new", "new/old", "old CPU", "new CPU", "new/old CPU",
+                  "old min CPU", "new min CPU", "new/old min CPU"]]  # fmt: skip
         for key, med in results["rows"].items():
-            c = results["cpu"][key]
+            c, m = results["cpu"][key], results["cpu_min"][key]
             table.append(
                 [
                     key,
@@ -184,6 +200,9 @@ def main() -> int:
                     f"{c['old']:.3f} s",
                     f"{c['new']:.3f} s",
                     f"{c['new'] / c['old']:.3f}",
+                    f"{m['old']:.3f} s",
+                    f"{m['new']:.3f} s",
+                    f"{m['new'] / m['old']:.3f}",
                 ]
             )
         print("\n".join(align(table)))

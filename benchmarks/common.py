@@ -138,6 +138,16 @@ def run(
     return stdout
 
 
+def check_side(python: Path, env: dict[str, str], cwd: Path, tree: Path) -> None:
+    """Fail unless ``python``, run in ``cwd`` with ``env``, imports the package from
+    ``tree``. ``python -m`` puts its working directory first on ``sys.path``: started
+    from a checkout, both sides would import that checkout, whatever PYTHONPATH says."""
+    where = run([str(python), "-c", "import registry_tool; print(registry_tool.__file__)"],
+                env=env, cwd=cwd).strip()  # fmt: skip
+    if not Path(where).resolve().is_relative_to(tree.resolve()):
+        raise SystemExit(f"a side meant to run {tree} imports {where}: run it from elsewhere")
+
+
 def first_line(cmd: list[str]) -> str:
     """The first line a command prints (a version string), or why it could not run."""
     try:

@@ -4,15 +4,32 @@ Written to be a drop-in for the W&B Artifacts API::
 
     import registry_tool as wandb
 
-    run = wandb.init(project="my-project")
+    run = wandb.init(project="my-project", config={"lr": 0.01})
+    wandb.log({"loss": 0.3})
     data = wandb.Artifact("training-data", type="dataset")
     data.add_file("train.csv")
     run.log_artifact(data, aliases=["best"])
     wandb.finish()
+
+``wandb.run``, ``wandb.config`` and ``wandb.summary`` are the current run's (before
+``init`` the first is None and the others say to call it).
 """
+
+from typing import Any as _Any
 
 from registry_tool import errors
 from registry_tool._sdk import Api, Artifact, Image, Run, Table, finish, init
+from registry_tool._sdk import unsupported as _unsupported
+from registry_tool._sdk.calls import (
+    define_metric,
+    link_model,
+    log,
+    log_artifact,
+    log_model,
+    use_artifact,
+    use_model,
+)
+from registry_tool._sdk.public_run import PreInit as _PreInit
 from registry_tool._sdk.run import current_run as _current_run
 from registry_tool._version import __version__
 from registry_tool.errors import (
@@ -49,14 +66,29 @@ __all__ = [
     "UsageError",
     "VerificationError",
     "__version__",
+    "define_metric",
     "errors",
     "finish",
     "init",
+    "link_model",
+    "log",
+    "log_artifact",
+    "log_model",
+    "use_artifact",
+    "use_model",
 ]
+# W&B's module-level calls that need a W&B server (``wandb.watch``, ``wandb.login``...):
+# each raises UnsupportedError saying why.
+__all__ += _unsupported.install_module(globals())
+__all__.sort()
 
 
-def __getattr__(name: str) -> Run | None:
-    # ``wandb.run`` is the current run, as in W&B.
+def __getattr__(name: str) -> _Any:
+    # ``wandb.run``, ``wandb.config`` and ``wandb.summary`` follow the current run, as
+    # in W&B: they are looked up on each use, never bound at import.
+    run = _current_run()
     if name == "run":
-        return _current_run()
+        return run
+    if name in ("config", "summary"):
+        return getattr(run, name) if run is not None else _PreInit(name)
     raise AttributeError(f"module 'registry_tool' has no attribute {name!r}")

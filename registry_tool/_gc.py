@@ -39,6 +39,13 @@ A blob is garbage when both hold:
   records nobody (made before markers existed) is recorded as this registry's on its
   first gc; one that records others but not this registry is refused.
 
+**A version whose time to live has run out is soft-deleted first** (``Artifact.ttl``,
+kept as an edit: ``_engine/edits.py``): created_at + ttl in the past, it gets the
+same delete mark ``registry-tool delete`` writes, with the reason ``ttl expired``, so
+its blobs go like any deleted version's. A version an alias (``latest`` aside) or a
+model-registry stage names is kept, and the report says which and why: taking it away
+would move a name someone set on purpose (a protected stage only moves by review).
+
 Only blobs are ever removed: anything else under the store's ``sha256/`` folder -- a
 file whose name is not a digest or sits in the wrong two-letter folder, a folder where
 a blob should be, a ``.DS_Store`` -- is a stray: listed in the report, left in place.
@@ -66,9 +73,14 @@ from typing import Any
 from registry_tool import _progress as progress
 from registry_tool._blobs import BlobStore, LocalBlobStore
 from registry_tool._blobs.base import FRESH_FOR, BlobInfo
+from registry_tool._deletion import delete_version
 from registry_tool._engine import Context
+from registry_tool._engine.edits import merged
 from registry_tool._engine.live import ALL_REFS, live_blobs
-from registry_tool._store import RegistryStore, open_registry
+from registry_tool._model import layout
+from registry_tool._model.names import LATEST
+from registry_tool._model.records import VersionRecord
+from registry_tool._store import RegistryStore, Snapshot, open_registry, registries
 from registry_tool._store.locate import claim_store, describe_users, store_users
 from registry_tool.errors import GitError, StorageError, UsageError
 
@@ -153,6 +165,8 @@ class GcReport:
     strays: list[str] = field(default_factory=list)  # not blobs: left (paths in the store)
     shared_with: list[str] = field(default_factory=list)  # the other registries read
     recorded: bool = False  # the store named no registry: this one was recorded
+    expired: list[str] = field(default_factory=list)  # versions soft-deleted: ttl ran out
+    ttl_kept: list[str] = field(default_factory=list)  # ttl ran out, but a name holds it
 
     @property
     def removed_bytes(self) -> int:
@@ -188,6 +202,8 @@ class GcReport:
             "strays": self.strays,
             "shared_with": self.shared_with,
             "recorded": self.recorded,
+            "expired": self.expired,
+            "ttl_kept": self.ttl_kept,
         }
 
 
@@ -224,6 +240,7 @@ def collect_garbage(
     if fetch:
         for store in (ctx.store, *sharers):
             fetch_remotes(store)
+    expire(ctx, report, time.time() if now is None else now, dry_run=dry_run)
     with progress.task("reading versions on every ref", 0) as advance:
         live = live_blobs(ctx.store, refs=ALL_REFS, advance=advance)
         theirs = [live_blobs(s, refs=ALL_REFS, advance=advance) for s in sharers]
@@ -412,3 +429,64 @@ def _remove(ctx: Context, blobs: Iterable[BlobInfo], cutoff: float) -> list[bool
 
 def _count(n: int) -> str:
     return f"{n} blob" if n == 1 else f"{n} blobs"
+
+
+# -- time to live ----------------------------------------------------------------------
+
+TTL_EXPIRED = "ttl expired"
+
+
+def expire(ctx: Context, report: GcReport, when: float, *, dry_run: bool) -> None:
+    """Soft-delete every live version of the current branch whose ttl ran out before
+    ``when`` (with ``dry_run``, only list them), unless a name holds it: see the module
+    doc. Only versions with edits can have a ttl, so only their folders are read."""
+    snap = ctx.store.head()
+    for record, ttl in _with_ttl(ctx, snap):
+        created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00")).timestamp()
+        if created + ttl > when:
+            continue
+        label = f"{record.project}/{record.name}:v{record.version}"
+        held = _held_by(ctx, snap, record)
+        if held:
+            report.ttl_kept.append(
+                f"{label}: its ttl expired on {_iso(created + ttl)}, but {held} names it; "
+                "kept (remove the alias, or move the stage, to let it go)"
+            )
+            continue
+        if not dry_run:
+            delete_version(ctx, record.project, record.name, record.version, reason=TTL_EXPIRED)
+        report.expired.append(label)
+
+
+def _with_ttl(ctx: Context, snap: Snapshot) -> Iterator[tuple[VersionRecord, int]]:
+    """Every live version of ``snap`` its edits give a ttl, with the ttl in seconds."""
+    store = ctx.store
+    for project in store.projects(snap):
+        for name in store.collections(snap, project):
+            for entry in sorted(snap.listdir(layout.edits_root(project, name))):
+                number = layout.parse_version(entry)
+                record = None if number is None else store.read_version(snap, project, name, number)
+                if record is None or record.deleted is not None:
+                    continue
+                ttl = merged(store, snap, record).ttl
+                if ttl is not None:
+                    yield record, ttl
+
+
+def _held_by(ctx: Context, snap: Snapshot, record: VersionRecord) -> str | None:
+    """The first alias (``latest`` aside) or model-registry stage that names
+    ``record``, as ``alias 'best'`` or ``stage 'production' of model-registry/...``."""
+    store = ctx.store
+    for alias, held in store.aliases(snap, record.project, record.name).items():
+        if alias != LATEST and held.version == record.version:
+            return f"alias {alias!r}"
+    source = (record.project, record.name, record.version)
+    for registry in registries.names(snap):
+        for collection in registries.collections(snap, registry):
+            for alias, held in registries.aliases(store, snap, registry, collection).items():
+                link = registries.read_link(store, snap, registry, collection, held.version)
+                if alias == LATEST or link is None:
+                    continue
+                if (link.project, link.name, link.source_version) == source:
+                    return f"stage {alias!r} of model-registry/{registry}/{collection}"
+    return None

@@ -18,7 +18,17 @@ from registry_tool._model.names import LINE_BREAK_OR_CONTROL, NOT_ONE_LINE
 from registry_tool._resources import data_path
 from registry_tool.errors import DocumentError
 
-KINDS = ("registry", "collection", "version", "alias", "run", "model-registry", "link", "unlink")
+KINDS = (
+    "registry",
+    "collection",
+    "version",
+    "alias",
+    "run",
+    "model-registry",
+    "link",
+    "unlink",
+    "edit",
+)
 
 
 @cache
@@ -89,7 +99,7 @@ def schema(kind: str) -> dict[str, Any]:
 # check reads them: 1 MiB as compact JSON holds any metrics and hyperparameters while a
 # registry file stays quick to parse (DESIGN.md sets no figure; this one is ours).
 MAX_PLAIN_BYTES = 1024 * 1024
-_PLAIN_FIELDS = {"version": "metadata", "run": "config"}
+_PLAIN_FIELDS = {"version": "metadata", "run": "config", "edit": "metadata"}
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 

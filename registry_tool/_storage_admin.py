@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ def check_init(
     storage: str | None,
     description: str | None,
     storage_options: Mapping[str, Any] | None,
+    entities: Sequence[str] = (),
 ) -> None:
     """Refuse what ``init`` would refuse about its ``registry.yaml`` (a bad name, a
     credential in a field), before ``init --github`` computes its files (which may
@@ -66,6 +67,7 @@ def check_init(
         storage=storage,
         description=description,
         storage_options=storage_options,
+        entities=entities,
     )
 
 

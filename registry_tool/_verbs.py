@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,10 +94,13 @@ def log_path(
         raise NotFoundError(f"{source} does not exist")
     ctx = Context.open(registry)
     artifact = Artifact(name, type, description=description, metadata=metadata)
+    # Read in place ("immutable"): the command logs at once, and a file changed while
+    # it is read is refused by the ingest, so the private copy W&B's default makes
+    # (for a script that may write the file again before it logs) buys nothing here.
     if source.is_dir():
-        artifact.add_dir(source)
+        artifact.add_dir(source, policy="immutable")
     else:
-        artifact.add_file(source)
+        artifact.add_file(source, policy="immutable")
     artifact._log_to(ctx, project=project, aliases=list(aliases or []))
     return artifact
 
@@ -200,9 +203,12 @@ def describe(path: str, *, registry: Registry = None) -> dict[str, Any]:
         "created_at": record.created_at,
         "run": record.run,
         "size": record.size,
-        "aliases": artifact.aliases,
-        "description": record.description,
-        "metadata": dict(record.metadata),
+        "aliases": list(artifact.aliases),
+        # As readers see them: the logged values with the edits made since.
+        "description": artifact.description,
+        "metadata": dict(artifact.metadata),
+        "tags": list(artifact.tags),
+        "ttl": int(artifact.ttl.total_seconds()) if artifact.ttl is not None else None,
         "files": [e.to_doc() for e in record.entries],
         "deleted": record.deleted.to_doc() if record.deleted else None,
     }
@@ -444,6 +450,7 @@ def init(
     owners: list[str] | tuple[str, ...] = (),
     wheelhouse: str | os.PathLike[str] | None = None,
     shared_storage: bool = False,
+    entities: Sequence[str] = (),
 ) -> RegistryStore:
     """Create a registry repo (``registry-tool init``). With ``github``, also what the
     repo needs on GitHub (``init --github``): the check and site workflows, CODEOWNERS
@@ -460,6 +467,7 @@ def init(
         storage=storage,
         description=description,
         storage_options=storage_options,
+        entities=entities,
     )
     files: dict[str, bytes] = {}
     if github:
@@ -472,6 +480,7 @@ def init(
         description=description,
         storage_options=storage_options or {},
         shared_storage=shared_storage,
+        entities=entities,
     )
     if files:
         scaffold.write_files(store.root, files)

@@ -13,6 +13,7 @@ import pytest
 from registry_tool._sdk import run as run_module
 from registry_tool._store import RegistryStore, init_registry
 from tests.helpers import GIT_ENV, init_s3_registry
+from tests.refservers import FileServer, GcsEmulator
 from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
 
@@ -93,3 +94,40 @@ os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
 
 # The showcase registry fixture (tests/showcase.py) for every test module.
 pytest_plugins = ["tests.showcase"]
+
+# The user scripts tests/test_workflows.py runs in fresh processes: not test modules
+# (--doctest-modules would import, and so run, them).
+collect_ignore_glob = ["workflows/*.py"]
+
+
+# -- reference servers (tests/refservers.py, SeaweedFS) --------------------------------
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib honours proxy variables: the local servers must be reached directly."""
+    for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+
+
+@pytest.fixture
+def s3_refs(s3_env: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> SeaweedFS:
+    """SeaweedFS as the endpoint of s3:// references."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_env.endpoint)
+    return s3_env
+
+
+@pytest.fixture
+def web() -> Iterator[FileServer]:
+    """A plain HTTP file server on 127.0.0.1 (http:// references)."""
+    with FileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[GcsEmulator]:
+    """The GCS JSON API on 127.0.0.1 (gs:// references), two objects a listing page."""
+    with GcsEmulator(page_size=2) as server:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.host)
+        yield server

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import yaml
 from click.testing import CliRunner, Result
 
 from registry_tool import _verbs as ops
@@ -73,6 +74,14 @@ def commit(root: Path, edits: dict[str, str | None], message: str) -> str:
     git(root, "add", "-A")
     git(root, "commit", "--quiet", "--allow-empty", "-m", message)
     return git(root, "rev-parse", "HEAD")
+
+
+def declare_entities(root: Path, *entities: str) -> str:
+    """Commit ``registry.yaml`` answering to ``entities`` besides the registry's name
+    (what ``registry-tool init --entity`` writes): its sha."""
+    doc = yaml.safe_load((root / "registry.yaml").read_text())
+    doc["entities"] = list(entities)
+    return commit(root, {"registry.yaml": yaml.safe_dump(doc)}, "entities")
 
 
 def git_log(root: Path | str) -> list[str]:

@@ -2,10 +2,13 @@
 run with ``import registry_tool as wandb``.
 
 Each test copies one example as literally as possible, creates the files it expects and
-defines the helpers it calls as tiny local functions. Examples that need S3/GCS/HTTP,
-the model registry or the W&B UI are left out. ``torch`` and ``pandas`` are not
-installed: ``torch.save`` is a local stand-in that writes plain bytes, and pandas code is
-rewritten with the csv module (said so where it happens).
+defines the helpers it calls as tiny local functions (placeholders only where the guide
+leaves them undefined, such as ``train_model()``). Every section is here: cloud
+references are served on 127.0.0.1 (S3 by SeaweedFS, GCS by an emulator, HTTP by a file
+server standing in for ``https://example.com``), and the W&B UI steps are the CLI
+(``registry-tool registry create``, ``registry-tool show``, ``registry-tool site build``).
+``torch`` is not installed: ``torch.save``/``torch.load`` are local stand-ins writing and
+reading plain bytes. pandas is a dev dependency: the guide's pandas code runs as written.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import yaml
 
 import registry_tool
 import registry_tool as wandb
-from tests.helpers import write
+from tests.helpers import cli_out, declare_entities, write
+from tests.refservers import FileServer, GcsEmulator
 
 # -- stand-ins for the libraries and helpers the guide assumes -----------------------------
 
@@ -37,13 +41,24 @@ class FakeModel:
     def state_dict(self) -> dict[str, list[float]]:
         return {"fc.weight": list(self.weights)}
 
+    def eval(self) -> FakeModel:
+        self.training = False
+        return self
+
 
 def _torch_save(state: dict[str, Any], path: str) -> None:
     # torch is not installed: write the "state dict" as plain bytes.
     Path(path).write_bytes(b"FAKE-PTH\n" + json.dumps(state, sort_keys=True).encode())
 
 
-torch = SimpleNamespace(save=_torch_save)
+def _torch_load(path: str) -> FakeModel:
+    # What _torch_save wrote, back as a model.
+    header, _, body = Path(path).read_bytes().partition(b"\n")
+    assert header == b"FAKE-PTH", f"{path} is not a saved model"
+    return FakeModel(json.loads(body)["fc.weight"])
+
+
+torch = SimpleNamespace(save=_torch_save, load=_torch_load)
 
 
 def train_model(data: Any = None) -> FakeModel:
@@ -56,7 +71,7 @@ def train(data: Any) -> FakeModel:
 
 
 def read_csv(path: str | Path) -> list[dict[str, str]]:
-    # pandas is not installed: pd.read_csv(...) becomes csv.DictReader.
+    """The rows of a CSV file, for checks outside the guide's own code."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
@@ -80,6 +95,14 @@ def run_doc(registry: Any, project: str, run_id: str) -> dict[str, Any]:
     """The run file in the registry repo's working tree."""
     path = Path(registry.root) / "projects" / project / "runs" / f"{run_id}.yaml"
     return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture
+def team_entities(registry: Any) -> Any:
+    """The registry answering to the entities the guide's team examples name (``team``,
+    ``my-team``, ``ml-team``), declared in registry.yaml as ``init --entity`` declares them."""
+    declare_entities(Path(registry.root), "team", "my-team", "ml-team")
+    return registry
 
 
 def log_training_data(project: str, count: int) -> list[str]:
@@ -138,25 +161,26 @@ def test_basic_dataset_artifact(registry, s3_env, monkeypatch):
     assert got.digest == dataset.digest
     assert got.description == "ImageNet training split with augmentations"
     assert got.metadata == {"size": "1.2M images", "format": "JPEG", "resolution": "224x224"}
+    # As in W&B, a prefix reference's entries are named relative to the prefix.
     assert sorted(e.path for e in got.files()) == [
         "a.jpg",
-        "data/part-0.csv",
-        "data/part-1.csv",
+        "part-0.csv",
+        "part-1.csv",
         "sub/b.jpg",
         "train.csv",
     ]
     refs = {e.path: e.ref for e in got.files() if e.ref}
     assert refs == {
-        "data/part-0.csv": "s3://bucket/data/part-0.csv",
-        "data/part-1.csv": "s3://bucket/data/part-1.csv",
+        "part-0.csv": "s3://bucket/data/part-0.csv",
+        "part-1.csv": "s3://bucket/data/part-1.csv",
     }
     files = load_data(got.download())
     assert files == {
         "train.csv": b"path,label\nimages/a.jpg,cat\nimages/b.jpg,dog\n",
         "a.jpg": b"\xff\xd8jpeg-a",
         "sub/b.jpg": b"\xff\xd8jpeg-b",
-        "data/part-0.csv": b"id\n1\n",
-        "data/part-1.csv": b"id\n2\n",
+        "part-0.csv": b"id\n1\n",
+        "part-1.csv": b"id\n2\n",
     }
     assert got.logged_by() is not None
     assert got.logged_by().id == run.id
@@ -215,21 +239,19 @@ def test_model_artifact(registry):
 
 
 def test_preprocessed_data_artifact(registry):
+    import pandas as pd
+
     write("raw_data.csv", "text,label\nThe Cat SAT,1\nA Dog ran,0\nthe end,1\n")
 
-    def preprocess(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-        return [{"text": r["text"].lower(), "label": r["label"]} for r in rows]
+    def preprocess(df: pd.DataFrame) -> pd.DataFrame:
+        return df.assign(text=df["text"].str.lower())
 
     run = wandb.init(project="nlp-project")
 
-    # Preprocess data. pandas is not installed: read_csv/to_csv are done with the csv module.
-    df = read_csv("raw_data.csv")
+    # Preprocess data
+    df = pd.read_csv("raw_data.csv")
     df_processed = preprocess(df)
-    columns = list(df_processed[0].keys())
-    with open("processed_data.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(df_processed)
+    df_processed.to_csv("processed_data.csv", index=False)
 
     # Create artifact
     processed_data = wandb.Artifact(
@@ -237,7 +259,7 @@ def test_preprocessed_data_artifact(registry):
         type="dataset",
         metadata={
             "rows": len(df_processed),
-            "columns": columns,
+            "columns": list(df_processed.columns),
             "preprocessing_steps": ["lowercase", "remove_stopwords", "tokenize"],
         },
     )
@@ -274,14 +296,16 @@ def test_download_and_use(registry):
     artifact = run.use_artifact("training-data:latest")
     artifact_dir = artifact.download()
 
-    # Use files. pandas is not installed: pd.read_csv becomes csv.DictReader.
-    df = read_csv(f"{artifact_dir}/train.csv")
+    # Use files
+    import pandas as pd
+
+    df = pd.read_csv(f"{artifact_dir}/train.csv")
 
     # Train with artifact data
     model = train_model(df)
 
     assert artifact.version == "v1"
-    assert df == [{"x": "1", "y": "2"}, {"x": "2", "y": "3"}]
+    assert df.to_dict("records") == [{"x": 1, "y": 2}, {"x": 2, "y": 3}]
     assert model.weights == [0.5, 2.0]
     assert Path(artifact_dir) == Path("artifacts/training-data:v1")
     artifact.verify(artifact_dir)
@@ -292,7 +316,7 @@ def test_download_and_use(registry):
     ]
 
 
-def test_use_specific_version(registry):
+def test_use_specific_version(team_entities, registry):
     digests = log_training_data("my-project", 3)
     for i, aliases in enumerate((["best"], ["production"])):
         write("model.pth", f"weights {i}".encode())
@@ -368,6 +392,129 @@ def test_check_artifact_metadata(registry, capsys):
     assert len(artifact.digest) == 64
     created = datetime.fromisoformat(artifact.created_at.replace("Z", "+00:00"))
     assert created.tzinfo is not None
+
+
+# -- Model Registry ---------------------------------------------------------------------------
+
+
+def test_model_registry_create_link_promote_use(registry):
+    torch.save(train_model().state_dict(), "model.pth")
+
+    # Create Model Registry: the W&B UI steps ("Registry" tab, new registry
+    # "production-models", stages development, staging, production) are one command here.
+    cli_out(
+        "registry",
+        "create",
+        "production-models",
+        "--stages",
+        "development,staging,production",
+    )
+
+    # Link Model to Registry
+    run = wandb.init(project="training")
+
+    # Create model artifact
+    model_artifact = wandb.Artifact(
+        name="sentiment-classifier", type="model", metadata={"accuracy": 0.94, "f1": 0.92}
+    )
+
+    model_artifact.add_file("model.pth")
+
+    # Log artifact
+    run.log_artifact(model_artifact)
+
+    # Link to registry
+    run.link_artifact(
+        model_artifact,
+        "model-registry/production-models",
+        aliases=["staging"],  # Deploy to staging
+    )
+
+    wandb.finish()
+
+    # Promote Model in Registry
+    # Retrieve model from registry
+    api = wandb.Api()
+    artifact = api.artifact("model-registry/production-models/sentiment-classifier:staging")
+
+    # Promote to production
+    artifact.link("model-registry/production-models", aliases=["production"])
+
+    prod = api.artifact("model-registry/production-models/sentiment-classifier:production")
+    assert prod.version == "v0"
+    assert prod.source_name == "training/sentiment-classifier:v0"
+    assert prod.digest == model_artifact.digest
+    assert sorted(prod.aliases) == ["latest", "production", "staging"]
+    assert prod.metadata == {"accuracy": 0.94, "f1": 0.92}
+
+    # Use Model from Registry (before the guide's demotion, which takes production away)
+    run = wandb.init()
+
+    # Download production model
+    model_artifact = run.use_artifact(
+        "model-registry/production-models/sentiment-classifier:production"
+    )
+
+    model_dir = model_artifact.download()
+
+    # Load and use
+    model = torch.load(f"{model_dir}/model.pth")
+    model.eval()
+    wandb.finish()
+
+    assert model.weights == train_model().weights
+    assert model.training is False
+    used = run_doc(registry, "uncategorized", run.id)["inputs"]
+    assert used == [
+        {
+            "artifact": "training/sentiment-classifier",
+            "version": 0,
+            "via": "model-registry/production-models/sentiment-classifier:production",
+        }
+    ]
+
+    # Demote from production
+    artifact.aliases = ["archived"]
+    artifact.save()
+
+    archived = api.artifact("model-registry/production-models/sentiment-classifier:archived")
+    assert archived.version == "v0"
+    assert sorted(archived.aliases) == ["archived", "latest"]
+    for gone in ("production", "staging"):
+        with pytest.raises(registry_tool.NotFoundError, match=gone):
+            api.artifact(f"model-registry/production-models/sentiment-classifier:{gone}")
+    # The logged version itself is untouched by the registry's stages.
+    assert api.artifact("training/sentiment-classifier:v0").aliases == ["latest"]
+
+
+def test_promote_model_to_a_protected_stage_is_refused_with_the_way(registry):
+    write("model.pth", b"weights")
+    cli_out(
+        "registry",
+        "create",
+        "production-models",
+        "--stages",
+        "development,staging,production",
+        "--protected",
+        "production",
+    )
+    run = wandb.init(project="training")
+    model_artifact = wandb.Artifact("sentiment-classifier", type="model")
+    model_artifact.add_file("model.pth")
+    run.log_artifact(model_artifact)
+    run.link_artifact(model_artifact, "model-registry/production-models", aliases=["staging"])
+    wandb.finish()
+
+    api = wandb.Api()
+    artifact = api.artifact("model-registry/production-models/sentiment-classifier:staging")
+
+    # Promote to production: a protected stage moves only by a reviewed pull request.
+    with pytest.raises(registry_tool.ProtectedAliasError, match=r"production.*promote"):
+        artifact.link("model-registry/production-models", aliases=["production"])
+
+    with pytest.raises(registry_tool.NotFoundError):
+        api.artifact("model-registry/production-models/sentiment-classifier:production")
+    assert sorted(artifact.aliases) == ["latest", "staging"]
 
 
 # -- Versioning & Lineage ---------------------------------------------------------------------
@@ -451,6 +598,36 @@ def test_track_lineage(registry):
     assert doc["inputs"] == [{"artifact": "my-project/training-data", "version": 3}]
     assert doc["outputs"] == [{"artifact": "my-project/trained-model", "version": 0}]
     assert api.run(f"my-project/{run.id}").used_artifacts()[0].digest == data_v3.digest
+
+
+@pytest.mark.slow
+def test_view_lineage_graph(registry):
+    log_training_data("my-project", 1)
+    run = wandb.init(project="my-project")
+    dataset = run.use_artifact("training-data:v0")
+    model = train(load_data(dataset.download()))
+    model_artifact = wandb.Artifact("trained-model", type="model")
+    torch.save(model.state_dict(), "model.pth")
+    model_artifact.add_file("model.pth")
+    run.log_artifact(model_artifact)
+    run.finish()
+    producer = dataset.logged_by()
+
+    # In W&B UI: Artifacts → Select artifact → Lineage tab. Here: `registry-tool show`
+    # names the producing run, and the published site draws the graph.
+    shown = json.loads(cli_out("show", "my-project/training-data:v0", "--json"))
+    assert shown["run"] == producer.id
+    # - Which runs produced this artifact / which runs used this artifact
+    assert [r.id for r in wandb.Api().artifact("my-project/training-data:v0").used_by()] == [run.id]
+    # - Parent/child artifacts: the run that made trained-model used training-data:v0
+    child = wandb.Api().artifact("my-project/trained-model:v0")
+    assert [a.name for a in child.logged_by().used_artifacts()] == ["training-data:v0"]
+
+    cli_out("site", "build", "--out", "site")
+    pages = [p for p in Path("site").rglob("*.html") if "training-data" in p.as_posix()]
+    text = "\n".join(p.read_text() for p in pages)
+    assert producer.id in text and run.id in text
+    assert "trained-model" in text
 
 
 # -- Artifact Types ---------------------------------------------------------------------------
@@ -681,13 +858,14 @@ def test_local_filesystem_reference(registry, tmp_path):
 
     got = wandb.Api().artifact("my-project/shared-data:v0")
     entries = {e.path: e for e in got.files()}
-    assert sorted(entries) == ["data/part-0.csv", "data/sub/part-1.csv", "labels.csv"]
+    # As in W&B: a folder's entries are named relative to it, a file by its basename.
+    assert sorted(entries) == ["labels.csv", "part-0.csv", "sub/part-1.csv"]
     assert all(e.ref is not None and e.ref.startswith("file://") for e in entries.values())
     assert entries["labels.csv"].digest == sha256(b"label\ncat\n")
     assert blob_files(registry) == []  # referenced, not copied
     assert load_data(got.download("first")) == {
-        "data/part-0.csv": b"a\n1\n",
-        "data/sub/part-1.csv": b"a\n2\n",
+        "part-0.csv": b"a\n1\n",
+        "sub/part-1.csv": b"a\n2\n",
         "labels.csv": b"label\ncat\n",
     }
 
@@ -696,10 +874,87 @@ def test_local_filesystem_reference(registry, tmp_path):
         got.download("second")
 
 
+@pytest.fixture
+def cloud(s3_env, monkeypatch):
+    """The guide's reference servers on 127.0.0.1: SeaweedFS for s3:// (buckets
+    ``my-bucket`` and ``bucket``), a GCS emulator for gs://, a file server for http."""
+    for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_env.endpoint)
+    client = s3_env.client()
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    for name in ("my-bucket", "bucket"):
+        if name not in existing:
+            client.create_bucket(Bucket=name)
+    with GcsEmulator() as gcs, FileServer() as web:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs.host)
+        yield SimpleNamespace(s3=client, gcs=gcs, web=web)
+
+
+def test_artifact_references(registry, cloud, tmp_path):
+    s3 = {
+        "data/part-0.csv": b"x\n1\n",
+        "data/sub/part-1.csv": b"x\n2\n",
+        "labels/labels.csv": b"label\ncat\n",
+    }
+    for key, body in s3.items():
+        cloud.s3.put_object(Bucket="my-bucket", Key=key, Body=body)
+    cloud.gcs.put("my-bucket", "data/shard-0.bin", b"shard 0")
+    cloud.gcs.put("my-bucket", "data/nested/shard-1.bin", b"shard 1")
+    cloud.web.put("/data.zip", b"PK\x03\x04zip")
+    shared = tmp_path / "mnt" / "shared" / "data"
+    write(shared / "local.txt", "on the shared disk")
+    write(shared / "more" / "notes.txt", "notes")
+    https_example = cloud.web.url("/data.zip")  # 'https://example.com/data.zip'
+
+    # S3 reference
+    dataset = wandb.Artifact("s3-dataset", type="dataset")
+    dataset.add_reference("s3://my-bucket/data/", name="train")
+    dataset.add_reference("s3://my-bucket/labels/", name="labels")
+
+    # GCS reference
+    dataset.add_reference("gs://my-bucket/data/")
+
+    # HTTP reference
+    dataset.add_reference(https_example)
+
+    # Local filesystem reference (for shared storage)
+    dataset.add_reference(f"file://{shared}")
+
+    with wandb.init(project="refs") as run:
+        run.log_artifact(dataset)
+
+    got = wandb.Api().artifact("refs/s3-dataset:v0")
+    refs = {e.path: e.ref for e in got.files()}
+    # W&B's names: under `name` when given, else relative to the prefix or folder, and a
+    # single object by its basename.
+    assert refs == {
+        "train/part-0.csv": "s3://my-bucket/data/part-0.csv",
+        "train/sub/part-1.csv": "s3://my-bucket/data/sub/part-1.csv",
+        "labels/labels.csv": "s3://my-bucket/labels/labels.csv",
+        "shard-0.bin": "gs://my-bucket/data/shard-0.bin",
+        "nested/shard-1.bin": "gs://my-bucket/data/nested/shard-1.bin",
+        "data.zip": https_example,
+        "local.txt": f"file://{shared}/local.txt",
+        "more/notes.txt": f"file://{shared}/more/notes.txt",
+    }
+    assert blob_files(registry) == []  # referenced, not copied
+    assert load_data(got.download()) == {
+        "train/part-0.csv": b"x\n1\n",
+        "train/sub/part-1.csv": b"x\n2\n",
+        "labels/labels.csv": b"label\ncat\n",
+        "shard-0.bin": b"shard 0",
+        "nested/shard-1.bin": b"shard 1",
+        "data.zip": b"PK\x03\x04zip",
+        "local.txt": b"on the shared disk",
+        "more/notes.txt": b"notes",
+    }
+
+
 # -- Collaboration Patterns -------------------------------------------------------------------
 
 
-def test_team_dataset_sharing(registry):
+def test_team_dataset_sharing(team_entities, registry):
     write("data/train.csv", "x\n1\n")
     write("data/test/test.csv", "x\n2\n")
 
@@ -733,6 +988,42 @@ def test_team_dataset_sharing(registry):
             "via": "my-team/data-eng/shared-dataset:production",
         }
     ]
+
+
+def test_model_handoff(team_entities, registry):
+    def evaluate_model(artifact: wandb.Artifact) -> dict[str, float]:
+        model = torch.load(f"{artifact.download()}/model.pth")
+        return {"f1": model.weights[0] + 0.45}
+
+    torch.save(FakeModel([0.5, 3.0]).state_dict(), "model.pth")
+
+    # Training team
+    train_run = wandb.init(project="model-training", entity="ml-team")
+    model = train_model()  # noqa: F841 (as in the guide)
+    model_artifact = wandb.Artifact("nlp-model", type="model")
+    model_artifact.add_file("model.pth")
+    train_run.log_artifact(model_artifact)
+    train_run.link_artifact(model_artifact, "model-registry/nlp-models", aliases=["candidate"])
+
+    # Evaluation team
+    eval_run = wandb.init(project="model-eval", entity="ml-team")
+    model_artifact = eval_run.use_artifact("model-registry/nlp-models/nlp-model:candidate")
+    metrics = evaluate_model(model_artifact)
+
+    if metrics["f1"] > 0.9:
+        # Promote to production
+        model_artifact.link("model-registry/nlp-models", aliases=["production"])
+    wandb.finish()
+
+    assert metrics == {"f1": 0.95}
+    api = wandb.Api()
+    prod = api.artifact("model-registry/nlp-models/nlp-model:production")
+    assert prod.version == "v0"
+    assert sorted(prod.aliases) == ["candidate", "latest", "production"]
+    assert prod.source_name == "model-training/nlp-model:v0"
+    assert api.artifact("ml-team/model-training/nlp-model:v0").digest == prod.digest
+    assert [r.id for r in api.artifact("model-training/nlp-model:v0").used_by()] == [eval_run.id]
+    assert run_doc(registry, "model-eval", eval_run.id)["entity"] == "ml-team"
 
 
 # -- Best Practices ---------------------------------------------------------------------------
@@ -883,6 +1174,41 @@ def test_use_aliases_for_deployment_stages(registry):
     }
 
 
+def test_use_aliases_for_deployment_stages_one_object(registry):
+    write("model.pth", b"release weights")
+    model = wandb.Artifact("model", type="model")
+    model.add_file("model.pth")
+    run = wandb.init(project="deploy")
+    api = wandb.Api()
+
+    # Development
+    run.log_artifact(model, aliases=["dev", "latest"])
+
+    # Staging
+    run.log_artifact(model, aliases=["staging"])
+
+    # Production
+    run.log_artifact(model, aliases=["production", "v1.2.0"])
+
+    # One object logged three times is one version holding every alias, as in W&B.
+    assert model.version == "v0"
+    logged = api.artifact("deploy/model:production")
+    assert logged.version == "v0"
+    assert sorted(logged.aliases) == ["dev", "latest", "production", "staging", "v1.2.0"]
+    assert [a.version for a in api.artifacts("deploy", "model")] == ["v0"]
+
+    # Archive old versions
+    old_artifact = api.artifact("model:production")
+    old_artifact.aliases = ["archived-v1.1.0"]
+    old_artifact.save()
+    run.finish()
+
+    assert sorted(api.artifact("deploy/model:v0").aliases) == ["archived-v1.1.0", "latest"]
+    for gone in ("dev", "staging", "production", "v1.2.0"):
+        with pytest.raises(registry_tool.NotFoundError):
+            api.artifact(f"deploy/model:{gone}")
+
+
 def test_track_data_lineage_pipeline(registry):
     write("raw/records.csv", "value\n3\n1\n2\n")
     with wandb.init(project="pipeline", job_type="ingest") as ingest:
@@ -950,6 +1276,30 @@ def test_track_data_lineage_pipeline(registry):
         {"artifact": "pipeline/processed-data", "version": 0},
         {"artifact": "pipeline/trained-model", "version": 0},
     ]
+
+
+def test_efficient_storage_reference_large_files(registry, cloud):
+    huge = b"\x1f\x8b" + bytes(range(256)) * 4096  # a stand-in for a giant archive
+    cloud.s3.put_object(Bucket="bucket", Key="huge-file.tar.gz", Body=huge)
+
+    # ✅ Good: Reference large files
+    large_dataset = wandb.Artifact("large-dataset", type="dataset")
+    large_dataset.add_reference("s3://bucket/huge-file.tar.gz")
+
+    # ❌ Bad: Upload giant files
+    # large_dataset.add_file('huge-file.tar.gz')  # Don't do this
+
+    with wandb.init(project="storage") as run:
+        run.log_artifact(large_dataset)
+
+    got = wandb.Api().artifact("storage/large-dataset:v0")
+    (entry,) = got.files()
+    assert entry.path == "huge-file.tar.gz"
+    assert entry.ref == "s3://bucket/huge-file.tar.gz"
+    assert entry.size == len(huge)
+    assert got.size == len(huge)
+    assert blob_files(registry) == []  # nothing uploaded
+    assert load_data(got.download()) == {"huge-file.tar.gz": huge}
 
 
 def test_efficient_storage_metadata_only(registry):

@@ -254,7 +254,7 @@ def test_the_run_page_needs_an_https_site_url_without_query_or_fragment(registry
     else:
         commit_file(root, "mkdocs.yml", mkdocs)
     snap = Context.open(root).store.head()
-    assert promote_module._run_page(snap, "p q", "r/1") == page
+    assert promote_module.run_page(snap, "p q", "r/1") == page
 
 
 # -- the message a promotion commits -----------------------------------------------------

@@ -165,12 +165,6 @@ class S3Proxy:
 # -- helpers ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def s3_refs(s3_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_env.endpoint)
-    return s3_env
-
-
 def payload(i: int) -> bytes:
     return f"object {i}\n".encode() * (1 + i % 7)
 

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import urllib.error
 import uuid
-from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -25,33 +24,7 @@ from registry_tool.errors import ArtifactError, InvalidNameError, UsageError, Ve
 from tests.helpers import git_log, write
 from tests.refservers import FileServer, GcsEmulator, crc32c
 
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """urllib honours proxy variables: the local servers must be reached directly."""
-    for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
-
-
-@pytest.fixture
-def s3_refs(s3_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """SeaweedFS as the endpoint of s3:// references."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_env.endpoint)
-    return s3_env
-
-
-@pytest.fixture
-def web() -> Iterator[FileServer]:
-    with FileServer() as server:
-        yield server
-
-
-@pytest.fixture
-def gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[GcsEmulator]:
-    with GcsEmulator(page_size=2) as server:
-        monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.host)
-        yield server
+pytestmark = pytest.mark.usefixtures("no_proxy")  # the fixtures: tests/conftest.py
 
 
 def load_data(directory: str | Path) -> dict[str, bytes]:
@@ -142,8 +115,8 @@ def test_guide_gcs_reference(registry, gcs, tmp_path):
     got = log(dataset)
 
     entries = {e.path: e for e in got.files()}
-    assert sorted(entries) == ["data/nested/deep.txt"] + [f"data/shard-{i}.bin" for i in range(5)]
-    shard = entries["data/shard-3.bin"]
+    assert sorted(entries) == ["nested/deep.txt"] + [f"shard-{i}.bin" for i in range(5)]
+    shard = entries["shard-3.bin"]
     assert shard.ref == "gs://my-bucket/data/shard-3.bin"
     data = objects["data/shard-3.bin"]
     assert shard.digest == "md5:" + base64.b64encode(hashlib.md5(data).digest()).decode()
@@ -156,7 +129,7 @@ def test_guide_gcs_reference(registry, gcs, tmp_path):
 
     out = got.download(str(tmp_path / "out"))
     assert load_data(out) == {
-        f"data/{name[5:]}": data
+        name[5:]: data
         for name, data in objects.items()
         if name.startswith("data/") and name != "data/"
     }
@@ -197,11 +170,11 @@ def test_guide_file_reference(registry, tmp_path):
     got = log(dataset)
 
     entries = {e.path: e for e in got.files()}
-    assert sorted(entries) == ["data/a.csv", "data/sub/b.csv"]
-    assert entries["data/a.csv"].digest == "sha256:" + hashlib.sha256(b"a\n1\n").hexdigest()
+    assert sorted(entries) == ["a.csv", "sub/b.csv"]
+    assert entries["a.csv"].digest == "sha256:" + hashlib.sha256(b"a\n1\n").hexdigest()
     assert blob_files(registry) == []
     out = got.download(str(tmp_path / "out"))
-    assert load_data(out) == {"data/a.csv": b"a\n1\n", "data/sub/b.csv": b"b\n2\n"}
+    assert load_data(out) == {"a.csv": b"a\n1\n", "sub/b.csv": b"b\n2\n"}
     assert got.verify(out).ok
 
 
@@ -234,7 +207,7 @@ def test_all_the_guide_references_in_one_artifact(s3_registry, s3_refs, bucket, 
         "labels/labels.csv": b"l\ncat\n",
         "gcs/g.txt": b"from gcs",
         "data.zip": b"PK-zip-bytes",
-        "data/f.txt": b"from a file",
+        "f.txt": b"from a file",
         "notes.txt": b"stored in the blob store",
     }
     assert got.verify(out).ok
@@ -255,7 +228,7 @@ def test_s3_single_object_and_bare_key_prefix(registry, s3_refs, bucket, tmp_pat
     assert entry.path == "huge-file.tar.gz" and entry.size == 7
     assert entry.ref == f"s3://{bucket}/huge-file.tar.gz"
     # not an object, but objects under data/: a prefix (as W&B does)
-    entries = art.add_reference(f"s3://{bucket}/data")
+    entries = art.add_reference(f"s3://{bucket}/data", name="data")
     assert [e.path for e in entries] == ["data/a.txt", "data/b.txt"]
     art.add_reference(f"s3://{bucket}/database.txt", name="renamed/db.txt")
     got = log(art)
@@ -318,10 +291,10 @@ def test_s3_versioned_bucket_downloads_the_logged_version(registry, s3_refs, buc
     put(s3_refs, bucket, "data/a.txt", b"version two")
     put(s3_refs, bucket, "single.txt", b"single two")
     out = got.download(str(tmp_path / "out"))
-    assert load_data(out) == {"data/a.txt": b"version one", "single.txt": b"single one"}
+    assert load_data(out) == {"a.txt": b"version one", "single.txt": b"single one"}
 
     client.delete_object(Bucket=bucket, Key="data/a.txt", VersionId=first["VersionId"])
-    with pytest.raises(VerificationError, match=r"data/a\.txt.*version .* is gone"):
+    with pytest.raises(VerificationError, match=r"a\.txt.*version .* is gone"):
         got.download(str(tmp_path / "again"))
 
 
@@ -395,12 +368,12 @@ def test_verify_checks_reference_sizes(registry, s3_refs, bucket, tmp_path):
     got = log(art)
     out = Path(got.download(str(tmp_path / "out")))
     assert got.verify(out).ok
-    (out / "data" / "a.txt").write_bytes(b"longer now")
-    (out / "data" / "b.txt").unlink()
+    (out / "a.txt").write_bytes(b"longer now")
+    (out / "b.txt").unlink()
     with pytest.raises(VerificationError) as info:
         got.verify(out)
-    assert info.value.report.changed == ["data/a.txt"]
-    assert info.value.report.missing == ["data/b.txt"]
+    assert info.value.report.changed == ["a.txt"]
+    assert info.value.report.missing == ["b.txt"]
 
 
 def test_s3_duplicate_reference_names_are_refused_whole(registry, s3_refs, bucket):
@@ -408,10 +381,10 @@ def test_s3_duplicate_reference_names_are_refused_whole(registry, s3_refs, bucke
     put(s3_refs, bucket, "data/b.txt", b"b")
     write("b.txt", "local")
     art = wandb.Artifact("d", type="dataset")
-    art.add_file("b.txt", name="data/b.txt")
+    art.add_file("b.txt")
     with pytest.raises(ArtifactError, match="already in artifact"):
         art.add_reference(f"s3://{bucket}/data/")
-    assert [e.path for e in art.manifest] == ["data/b.txt"]
+    assert [e.path for e in art.manifest] == ["b.txt"]
 
 
 # -- http(s):// ------------------------------------------------------------------------

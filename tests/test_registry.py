@@ -10,7 +10,7 @@ import registry_tool as wandb
 from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
 from registry_tool._model.governance import StageGate
-from tests.helpers import git, write
+from tests.helpers import declare_entities, git, write
 
 
 def model_run(name: str = "sentiment-classifier", content: str = "weights", **metadata):
@@ -58,6 +58,7 @@ def test_guide_link_promote_demote_and_use(registry):
 
 
 def test_guide_model_handoff(registry):
+    declare_entities(registry.root, "ml-team")
     write("model.pth", "nlp weights")
     train_run = wandb.init(project="model-training", entity="ml-team")
     model_artifact = wandb.Artifact("nlp-model", type="model", metadata={"f1": 0.93})

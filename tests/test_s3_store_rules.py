@@ -74,6 +74,8 @@ def stored(store: S3BlobStore, hexdigest: str) -> bytes:
 
 
 MiB = 1024 * KiB
+# Multipart goes by botocore either way: its tests need only one of the two stores.
+ONE_PATH = pytest.mark.parametrize("store", ["fast"], indirect=True)
 
 
 @pytest.fixture
@@ -155,6 +157,9 @@ def test_translate_gives_one_clear_line_and_keeps_the_cause():
                 f"w: access denied ({code}): check the AWS credentials",
             )
         )
+    bare = ClientError({"ResponseMetadata": {"HTTPStatusCode": 500}}, "GetObject")  # type: ignore[typeddict-item]
+    cases.append((bare, "w: ?"))
+    cases.append((ClientError({"Error": {"Code": "Teapot"}}, "GetObject"), "w: Teapot"))
     for exc, message in cases:
         error = s3_module.translate(exc, "w")
         assert (type(error), str(error)) == (StorageError, message)
@@ -373,6 +378,7 @@ def test_an_empty_blob_is_stored_once_and_comes_back(store, tmp_path):
     empty = sha(b"")
     plain_put(store, empty, b"")  # there already, without a checksum
     assert store.ingest(write(tmp_path / "e", b""), None, lambda n: None) == (empty, False)
+    assert store._get_range(store.key(empty), 0, 9) == (0, b"")  # no byte 0: a 416, read as empty
     store.delete(empty)
     assert store.ingest(write(tmp_path / "e", b""), None, lambda n: None) == (empty, True)
     assert store.ingest(write(tmp_path / "e", b""), None, lambda n: None) == (empty, False)
@@ -381,6 +387,7 @@ def test_an_empty_blob_is_stored_once_and_comes_back(store, tmp_path):
 # -- multipart -------------------------------------------------------------------------
 
 
+@ONE_PATH
 def test_multipart_starts_exactly_at_its_threshold(store, tmp_path, small_parts):
     below = write(tmp_path / "below", b"b" * (5 * MiB - 1))
     calls = ops(store)
@@ -398,6 +405,7 @@ def test_multipart_starts_exactly_at_its_threshold(store, tmp_path, small_parts)
     assert head["ChecksumSHA256"] == s3_module._composite(at, 5 * MiB)
 
 
+@ONE_PATH
 def test_a_large_blob_there_already_is_checked_and_not_sent_again(store, tmp_path, small_parts):
     data = hashlib.sha256(b"seed").digest() * (5 * MiB // 32) + b"tail"  # two parts
     path = write(tmp_path / "big", data)
@@ -433,6 +441,7 @@ def multipart_put(store: S3BlobStore, hexdigest: str, chunks: list[bytes]) -> No
     )
 
 
+@ONE_PATH
 @pytest.mark.parametrize("damage", ["size", "parts"])
 def test_a_corrupt_large_blob_is_stored_over(store, tmp_path, small_parts, damage):
     data = b"L" * (5 * MiB + KiB)
@@ -457,6 +466,7 @@ def test_a_small_blob_stored_by_multipart_is_judged_by_its_bytes(store, tmp_path
     assert stored(store, sha(data)) == data
 
 
+@ONE_PATH
 def test_a_large_blob_of_the_right_size_without_composite_is_taken_on_its_size(
     store, tmp_path, small_parts
 ):
@@ -466,6 +476,7 @@ def test_a_large_blob_of_the_right_size_without_composite_is_taken_on_its_size(
     assert store.ingest(path, None, lambda n: None) == (sha(data), False)
 
 
+@ONE_PATH
 def test_multipart_refuses_a_file_changed_under_it_and_leaves_no_upload(
     store, tmp_path, small_parts
 ):
@@ -477,6 +488,7 @@ def test_multipart_refuses_a_file_changed_under_it_and_leaves_no_upload(
     assert not store.has(sha(b"other"))
 
 
+@ONE_PATH
 def test_multipart_yields_to_a_writer_that_finished_first(store, tmp_path, small_parts):
     data = b"R" * (5 * MiB)
     path = write(tmp_path / "big", data)
@@ -714,17 +726,19 @@ def test_the_lean_path_steps_aside_when_credentials_fail():
 
 
 class _CutBody:
-    """A loopback server answering each GET with a body of 100 bytes cut after 10, for
-    the first ``cuts`` requests, whole after."""
+    """A loopback server answering each GET with ``status`` and ``body``, cut after 10
+    bytes for the first ``cuts`` requests, whole after; it keeps each request's headers."""
 
-    def __init__(self, body: bytes, cuts: int, port: int = 0) -> None:
+    def __init__(self, body: bytes, cuts: int, port: int = 0, status: int = 206) -> None:
         self.seen = 0
+        self.headers: list[dict[str, str]] = []
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.seen += 1
-                self.send_response(206)
+                outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Content-Range", f"bytes 0-{len(body) - 1}/{len(body)}")
                 self.end_headers()
@@ -789,10 +803,14 @@ def test_parts_go_up_on_the_part_pool_each_with_its_checksum(tmp_path, s3_env, b
     one = S3BlobStore(StorageConfig(url=f"s3://{bucket}/p", endpoint_url=s3_env.endpoint))
     data = b"P" * (5 * MiB) + b"Q" * KiB
     uploads = slow_calls(one, "UploadPart", 0.2)
+    created = slow_calls(one, "CreateMultipartUpload", 0)
+    heads = slow_calls(one, "HeadObject", 0)
     assert one.ingest(write(tmp_path / "big", data), None, lambda n: None) == (sha(data), True)
+    assert [params["ChecksumAlgorithm"] for _, params in created] == ["SHA256"]
+    assert [params["ChecksumMode"] for _, params in heads] == ["ENABLED"]  # S3's spelling
     assert [name for name, _ in uploads] == ["registry-tool-part_0"] * 2
-    checksums = [params["ChecksumSHA256"] for _, params in uploads]
-    assert checksums == [b64sha(b"P" * (5 * MiB)), b64sha(b"Q" * KiB)]
+    sent = [(params["PartNumber"], params["ChecksumSHA256"]) for _, params in uploads]
+    assert sent == [(1, b64sha(b"P" * (5 * MiB))), (2, b64sha(b"Q" * KiB))]
 
 
 def test_ranges_come_down_on_the_range_pool_two_per_worker_ahead(
@@ -822,12 +840,94 @@ def test_the_lean_path_gives_up_after_three_failures_in_a_row_only():
     (port,) = free_ports(1)
     fast = s3http.FastS3(f"http://127.0.0.1:{port}", "b", "r", Credentials("k", "s"), 2)
     assert fast.get("k", 0, 99) is None and fast.get("k", 0, 99) is None
-    server = _CutBody(bytes(range(100)), 0, port)
+    server = _CutBody(bytes(range(100)), 0, port, status=200)  # a whole object: 200
     try:
         answer = fast.get("k", 0, 99)
         assert answer is not None and answer.body == bytes(range(100))
+        (headers,) = server.headers
+        assert headers["range"] == "bytes=0-99" and "content-length" not in headers
     finally:
         server.close()
     for _ in range(4):  # the success began a new count: three more tries, then none
         assert fast.get("k", 0, 99) is None
     assert fast.requests == 6
+
+
+class _ByMethod:
+    """A loopback server answering HEAD with an hour-old object of 5 bytes and PUT (the
+    copy of an object onto itself) with ``status`` and the S3 error ``code``."""
+
+    def __init__(self, status: int, code: str) -> None:
+        self.seen: list[str] = []
+        self.put_headers: list[dict[str, str]] = []
+        outer = self
+        error = f"<Error><Code>{code}</Code><Message>no</Message></Error>".encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                outer.seen.append("HEAD")
+                self.send_response(200)
+                self.send_header("Content-Length", "5")
+                self.send_header("Last-Modified", "Mon, 01 Jan 2001 00:00:00 GMT")
+                self.end_headers()
+
+            def do_PUT(self) -> None:
+                outer.seen.append("PUT")
+                outer.put_headers.append({k.lower(): v for k, v in self.headers.items()})
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(error)))
+                self.end_headers()
+                self.wfile.write(error)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "refreshed"),
+    [(403, "AccessDenied", True), (400, "InvalidRequest", True), (400, "InvalidArgument", False)],
+)
+def test_a_blob_that_cannot_be_copied_is_only_checked_present(monkeypatch, status, code, refreshed):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    monkeypatch.setenv("REGISTRY_TOOL_S3_MAX_ATTEMPTS", "1")
+    server = _ByMethod(status, code)
+    try:
+        old = S3BlobStore(StorageConfig(url="s3://b/p", endpoint_url=server.endpoint))
+        digest = "ab" * 32
+        if refreshed:
+            assert old.refresh(digest)
+            assert server.seen == ["HEAD", "PUT", "HEAD"]
+            copy = server.put_headers[0]
+            assert copy["x-amz-copy-source"] == f"b/p/sha256/ab/{digest}"
+            assert copy["x-amz-metadata-directive"] == "REPLACE"  # else S3 refuses a self-copy
+        else:
+            with pytest.raises(StorageError) as caught:
+                old.refresh(digest)
+            assert str(caught.value) == f"refreshing sha256:{digest} in s3://b/p: {code} no"
+    finally:
+        server.close()
+
+
+def test_the_lean_put_is_signed_with_the_digest_it_is_handed():
+    server = _ByMethod(403, "AccessDenied")
+    try:
+        fast = s3http.FastS3(server.endpoint, "b", "us-east-1", Credentials("k", "s"), 2)
+        assert fast.put("sha256/k", b"x", "ab" * 32, "Y2hlY2s=") is None
+        (headers,) = server.put_headers
+        assert headers["x-amz-content-sha256"] == "ab" * 32  # not hashed again
+        assert headers["x-amz-checksum-sha256"] == "Y2hlY2s=" and headers["if-none-match"] == "*"
+        assert "Signature=" in headers["authorization"] and headers["content-length"] == "1"
+        assert server.seen == ["PUT"]
+    finally:
+        server.close()

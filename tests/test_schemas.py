@@ -17,6 +17,7 @@ import pytest
 
 from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
+from registry_tool._model.edits import EditRecord
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
 from registry_tool._model.manifest import Entry, artifact_digest
 from registry_tool._model.records import (
@@ -180,6 +181,20 @@ def _entries() -> tuple[Entry, ...]:
 
 
 RECORDS: dict[str, tuple[str, Any]] = {
+    "edit": (
+        "edit",
+        EditRecord(
+            project="mnist",
+            name="classifier",
+            version=3,
+            seq=1,
+            at=STAMP,
+            by="A <a@example.test>",
+            metadata={"f1": 0.9},
+            removed=("note",),
+            fields={"description": None, "tags": ("baseline",), "ttl": 3600},
+        ),
+    ),
     "registry-minimal": (
         "registry",
         RegistryConfig(name="reg", storage=StorageConfig(url="file:///blobs"), created_at=STAMP),

@@ -329,7 +329,7 @@ class S3BlobStore:
             if is_not_found(exc):
                 return None
             raise  # translated by ingest
-        if int(head.get("ContentLength", -1)) != size:
+        if int(head["ContentLength"]) != size:
             return False
         stored = head.get("ChecksumSHA256")
         if stored and "-" in stored and path is not None:
@@ -423,13 +423,7 @@ class S3BlobStore:
         try:
             # The first range is also the whole of a small blob: one request for most.
             total, head = self._get_range(key, 0, PART_GET - 1)
-            if total <= PART_GET:
-                with open(dest, "xb") as f:
-                    f.write(head)
-                advance(len(head))
-                got = hashlib.sha256(head).hexdigest()
-            else:
-                got = self._get_ranged(key, total, dest, advance, head)
+            got = self._get_ranged(key, total, dest, advance, head)
         except _Missing:
             raise CorruptBlobError(f"blob sha256:{hexdigest} is missing from {self.url}") from None
         except (ClientError, BotoCoreError) as exc:
@@ -487,7 +481,8 @@ class S3BlobStore:
         raise AssertionError("unreachable")
 
     def _get_ranged(self, key: str, size: int, dest: Path, advance: Advance, head: bytes) -> str:
-        """Ranges fetched in parallel, written and hashed in order: one pass, no re-read."""
+        """The ranges after ``head`` fetched in parallel (none for a small blob), written
+        and hashed in order: one pass, no re-read."""
         starts = list(range(PART_GET, size, PART_GET))
 
         def get(start: int) -> bytes:

@@ -120,7 +120,7 @@ def check_diff(
             if status != "D":
                 problems.append(Problem(path, "$", rules.NOT_OURS))
             continue
-        if key.kind in ("version", "link") and status in ("M", "D"):
+        if key.kind in ("version", "link", "edit") and status in ("M", "D"):
             problems += _immutable(base_snap, snap, key, path, status)
             continue
         if status == "D":
@@ -224,8 +224,9 @@ def _changes(store: RegistryStore, base: str, head: str) -> list[tuple[str, str]
 
 
 def _immutable(base: Snapshot, head: Snapshot, key: Key, path: str, status: str) -> list[Problem]:
-    """A version or link file modified (M) or deleted (D): refused, unless a version
-    only gains the soft-delete mark."""
+    """A version, link or edit file modified (M) or deleted (D): refused, unless a
+    version only gains the soft-delete mark. (An edit is a record of who changed what:
+    a later change is a new edit, never a rewrite of one.)"""
     if key.kind == "version" and status == "M":
         found = _version_change(base, head, path)
         if found is not None:

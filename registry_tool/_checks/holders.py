@@ -11,10 +11,11 @@ source's type is allowed, and it meets the stage's gates and order today.
 from __future__ import annotations
 
 from collections.abc import Iterator, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from registry_tool._checks.report import Problem
 from registry_tool._engine.context import Context
+from registry_tool._engine.edits import merged
 from registry_tool._model import layout
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig
 from registry_tool._model.records import VersionRecord
@@ -91,6 +92,8 @@ def _holder(
         link = registries.read_link(store, snap, config.name, collection, version)
         if link is not None:
             source = store.read_version(snap, link.project, link.name, link.source_version)
+        if source is not None:  # judged as readers see it: its edits applied
+            source = replace(source, metadata=merged(store, snap, source).metadata)
     except DocumentError:
         pass
     unlinked = registries.is_unlinked(snap, config.name, collection, version)

@@ -11,6 +11,11 @@ and what may not travel with it.
   never bytes and metrics that arrive together with the promotion.
 - **A promotion does not change its own gates** (the separate-approval policy, see
   ``registry_tool._checks``).
+- **Nor the metadata its gates read.** An edit of a logged version (``edits/``) that
+  sets or removes a metadata key a gate of the registry reads is a gate change for
+  that version: a move into a protected stage of a link to it may not bring the edit
+  along. The edit merges alone, reviewed; the promotion is judged on it afterwards.
+  Gates are judged on the version as readers see it: logged values, edits applied.
 - **Nothing takes a protected stage down**: soft-deleting the source version of a
   link that holds a protected stage, or unlinking that link, is refused while the
   stage holds it; the stage first moves off through a reviewed promotion.
@@ -29,6 +34,7 @@ and what may not travel with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from registry_tool._checks import rules
@@ -36,8 +42,10 @@ from registry_tool._checks.holders import Holder, judge, protected_holders
 from registry_tool._checks.report import Problem
 from registry_tool._checks.rules import Parsed
 from registry_tool._engine.context import Context
+from registry_tool._engine.edits import merged, read_edits
 from registry_tool._model import layout
-from registry_tool._model.governance import LinkRecord
+from registry_tool._model.gates import parse_condition
+from registry_tool._model.governance import LinkRecord, ModelRegistryConfig
 from registry_tool._model.layout import REGISTRY_FILE, Key
 from registry_tool._model.records import AliasRecord
 from registry_tool._promotion import check_stage
@@ -142,7 +150,9 @@ def _move_target(
         problems.append(Problem(path, "$.version", f"{link.path} is unlinked"))
     if alias.alias in protected:
         problems += _introduced_here(ctx, base, path, alias.alias, link)
-    verdict = check_stage(ctx, head, config, link, source, alias.alias)  # history up to head
+        problems += _gate_keys_edited_here(ctx, base, head, path, alias.alias, config, link)
+    shown = replace(source, metadata=merged(ctx.store, head, source).metadata)
+    verdict = check_stage(ctx, head, config, link, shown, alias.alias)  # history up to head
     for problem in verdict.problems():
         problems.append(
             Problem(path, "$.version", f"{link.path} cannot take {alias.alias!r}: {problem}")
@@ -170,6 +180,42 @@ def _introduced_here(
             "version and its link first, then promote it (registry-tool promote ... --pr)",
         )
     ]
+
+
+def _gate_keys_edited_here(
+    ctx: Context,
+    base: Snapshot,
+    head: Snapshot,
+    path: str,
+    stage: str,
+    config: ModelRegistryConfig,
+    link: LinkRecord,
+) -> list[Problem]:
+    """An edit this change brings to the source version, of a metadata key a gate of
+    the registry reads: a gate change for that version, reviewed on its own first."""
+    read = {
+        parse_condition(condition).path[0]
+        for gate in config.gates.values()
+        for condition in gate.conditions
+    }
+    problems = []
+    for edit in read_edits(ctx.store, head, link.project, link.name, link.source_version):
+        edit_path = layout.edit_file(edit.project, edit.name, edit.version, edit.seq)
+        keys = sorted(edit.keys & read)
+        if not keys or base.exists(edit_path):
+            continue
+        problems.append(
+            Problem(
+                path,
+                "$.version",
+                f"{edit_path} edits {', '.join(repr(k) for k in keys)} of "
+                f"{link.source_path}, which the gates of model-registry/{config.name} read, "
+                f"in the change that moves the protected stage {stage!r} to it: an edit of "
+                "gated metadata needs its own review. Merge the edit alone first, then "
+                "promote (registry-tool promote ... --pr)",
+            )
+        )
+    return problems
 
 
 def stage_removed(

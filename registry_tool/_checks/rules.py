@@ -23,6 +23,7 @@ from registry_tool import _secret_scan as secret_scan
 from registry_tool import _yamlio as yamlio
 from registry_tool._checks.report import Problem
 from registry_tool._model import layout
+from registry_tool._model.edits import EditRecord
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import Key
 from registry_tool._model.manifest import artifact_digest, check_entries
@@ -38,7 +39,7 @@ NOT_OURS_IN_TREE = "not a registry file (unexpected path under projects/)"
 GAP = "missing: versions must be numbered from v0 with no gap"
 WIDE = "an integer beyond the 64-bit range -2**63..2**64-1"
 
-Record = CollectionRecord | VersionRecord | AliasRecord | RunRecord | LinkRecord
+Record = CollectionRecord | VersionRecord | AliasRecord | RunRecord | LinkRecord | EditRecord
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def record_of(key: Key, doc: dict[str, Any]) -> Record | None:
         return RunRecord.from_doc(doc)
     if key.kind == "link":
         return LinkRecord.from_doc(doc)
+    if key.kind == "edit":
+        return EditRecord.from_doc(doc)
     return None
 
 
@@ -198,6 +201,20 @@ def identity(p: Parsed) -> list[Problem]:
                 "$.registry",
                 f"names model-registry/{record.registry}/{record.collection}, not the "
                 "collection its path says",
+            )
+        ]
+    if isinstance(record, EditRecord) and (
+        record.project,
+        record.name,
+        record.version,
+        record.seq,
+    ) != (key.project, key.name, key.version, key.seq):
+        return [
+            Problem(
+                p.path,
+                "$",
+                f"names {record.path} edit {record.seq}, not the edit its path says "
+                "(edits/v<N>/<seq>.yaml)",
             )
         ]
     if key.kind == "model-registry" and p.doc.get("name") != key.registry:
@@ -287,6 +304,8 @@ def references(p: Parsed, facts: Facts) -> list[Problem]:
         return link_source(p.path, record, facts)
     if isinstance(record, RunRecord):
         return run_uses(p.path, record, facts)
+    if isinstance(record, EditRecord):
+        return edit_target(p.path, record, facts)
     return []
 
 
@@ -314,6 +333,14 @@ def link_source(path: str, link: LinkRecord, facts: Facts) -> list[Problem]:
     if facts.has_version(link.project, link.name, link.source_version):
         return []
     return [Problem(path, "$.source", f"links {link.source_path}, which does not exist")]
+
+
+def edit_target(path: str, edit: EditRecord, facts: Facts) -> list[Problem]:
+    """An edit names a version that exists: an edit of nothing would show nowhere, and
+    would apply to whatever version later took that number."""
+    if facts.has_version(edit.project, edit.name, edit.version):
+        return []
+    return [Problem(path, "$.version", f"edits {edit.path}, which does not exist")]
 
 
 def run_uses(path: str, run: RunRecord, facts: Facts) -> list[Problem]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from registry_tool import _progress as progress
@@ -21,7 +20,10 @@ from registry_tool import _yamlio as yamlio
 from registry_tool._blobs import BlobStore, open_blob_store
 from registry_tool._blobs.base import restore
 from registry_tool._cache import BlobCache
+from registry_tool._engine import ingest
+from registry_tool._engine.edits import relog, warn_relogged
 from registry_tool._hashing import StatCache
+from registry_tool._model.edits import EditRecord
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import alias_file, collection_file, run_file, version_file
 from registry_tool._model.manifest import (
@@ -29,7 +31,6 @@ from registry_tool._model.manifest import (
     artifact_digest,
     blob_hex,
     check_entries,
-    file_digest,
 )
 from registry_tool._model.names import LATEST, ArtifactPath, parse_artifact_path, validate_alias
 from registry_tool._model.records import (
@@ -52,7 +53,6 @@ from registry_tool.errors import (
     ArtifactError,
     CorruptBlobError,
     NotFoundError,
-    RegistryError,
     UsageError,
 )
 
@@ -108,7 +108,17 @@ class Context:
 
     @property
     def entity(self) -> str:
+        """The registry's own entity name: its name in ``registry.yaml``."""
         return self.store.name
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """The entity names a path may give here (``RegistryConfig.answers_to``)."""
+        return self.store.config.answers_to
+
+    def check_entity(self, entity: str) -> str:
+        """``entity`` if the registry answers to it, else a ``UsageError`` naming those."""
+        return self.store.config.check_entity(entity)
 
     def author(self) -> str:
         """Who writes: the git author identity, without its timestamp."""
@@ -132,9 +142,12 @@ class Context:
         |:vN]``, ``project`` the default project) or a registry path
         (``model-registry/<registry>/<collection>[:alias|:vN]``), whose link comes with
         the source version it points at. A deleted version is an error naming it as
-        deleted, unless ``include_deleted``."""
+        deleted, unless ``include_deleted``. The entity must be one of ``entities`` (or
+        of ``entities=``, a run's own, checked when the run began)."""
         ref = parse_artifact_path(path) if isinstance(path, str) else path
         snap = snap or self.store.head()
+        if ref.entity is not None and ref.entity not in (*self.entities, *entities):
+            raise NotFoundError(f"{ref}: {self.store.config.not_answered(ref.entity)}")
         if ref.registry is not None:
             link = self._resolve_link(ref, snap)
             source = self.store.read_version(snap, link.project, link.name, link.source_version)
@@ -145,10 +158,6 @@ class Context:
                     f"{link.path} links {link.source_path} by a digest that no longer matches"
                 )
             return Resolved(source, link)
-        if ref.entity is not None and ref.entity not in (self.entity, *entities):
-            raise NotFoundError(
-                f"{ref}: entity {ref.entity!r} is not this registry ({self.entity!r})"
-            )
         proj = ref.project or project or self._project_for(snap, ref.name)
         if self.store.read_collection(snap, proj, ref.name) is None:
             raise NotFoundError(f"artifact {proj}/{ref.name} does not exist in {self.entity!r}")
@@ -271,75 +280,11 @@ class Context:
         files: dict[str, str],
         named: Set[str] = frozenset(),
         before_storing: Callable[[], None] | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> list[Entry]:
-        """Put every pending file's bytes in the blob store; return manifest entries.
-
-        A file whose (inode, size, mtime) the stat cache knows is not read again, and
-        a blob the store already has is not written again; others are hashed while
-        they are copied, reading each byte once. A blob found already stored that
-        ``named`` (the digests the collection's latest version names) does not hold may
-        be one nothing names any more, which a garbage collection could take before
-        this log commits: its age is refreshed, and it is stored again if it has gone.
-        ``before_storing`` runs once before the first byte is stored (not at all when
-        every blob is there already).
-        """
-        self.store.check_writable()
-        stats: dict[str, os.stat_result] = {}
-        for name, local in files.items():
-            try:
-                stats[name] = os.stat(local)
-            except OSError as exc:
-                raise ArtifactError(f"cannot read {local}: {exc.strerror}") from None
-        known = self.stat_cache.lookup_many([(files[n], stats[n]) for n in files])
-        # A digest the stat cache knows still needs its blob in the store.
-        present = self.has_many({known[files[n]] for n in files if files[n] in known})
-        reused = sorted(d for d, there in present.items() if there and d not in named)
-        for digest, kept in zip(reused, self._refresh(reused), strict=True):
-            present[digest] = kept
-        todo = [n for n in files if not present.get(known.get(files[n], ""), False)]
-        if todo and before_storing is not None:
-            before_storing()
-        pending = set(todo)
-        entries = {
-            n: Entry(n, file_digest(known[files[n]]), stats[n].st_size)
-            for n in files
-            if n not in pending
-        }
-        total = sum(stats[n].st_size for n in todo)
-
-        Stored = tuple[str, str, os.stat_result] | RegistryError
-
-        def store(name: str, advance: Callable[[int], None]) -> Stored:
-            local = files[name]
-            try:
-                hexdigest, written = self.blobs.ingest(Path(local), known.get(local), advance)
-                if not written and hexdigest not in named and not self.blobs.refresh(hexdigest):
-                    hexdigest, _ = self.blobs.ingest(Path(local), None, advance)
-            except RegistryError as exc:
-                return exc  # the others go on; what was stored is remembered below
-            after = os.stat(local)
-            before = stats[name]
-            if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-                return ArtifactError(f"{local} changed while it was being logged; log again")
-            return name, hexdigest, after
-
-        what = "uploading" if self.blobs.remote else "hashing and storing"
-        done = self.each(todo, store, f"{what} {progress.files(len(todo))}", total)
-        learned = []
-        failed: list[RegistryError] = []
-        for result in done:
-            if isinstance(result, RegistryError):
-                failed.append(result)
-                continue
-            name, hexdigest, after = result
-            entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
-            learned.append((files[name], after, hexdigest))
-        # A re-run after a failure then checks, rather than re-sends, what got through.
-        self.stat_cache.store_many(learned)
-        if failed:
-            raise failed[0]
-        self._sources.update((blob_hex(e.digest), files[e.path]) for e in entries.values())
-        return list(entries.values())
+        """Put every pending file's bytes in the blob store; return manifest entries
+        (``_engine/ingest.py``)."""
+        return ingest.ingest(self, files, named, before_storing, digests)
 
     def precheck_log(
         self,
@@ -398,6 +343,7 @@ class Context:
         digest = artifact_digest(entries)
         wanted = [LATEST, *(validate_alias(a) for a in aliases if a != LATEST)]
         store = self.store
+        edited: list[EditRecord | None] = [None]
 
         def build(snap: Snapshot) -> Change[tuple[VersionRecord, bool, RunRecord | None]]:
             change: Change[tuple[VersionRecord, bool, RunRecord | None]] = Change()
@@ -428,8 +374,9 @@ class Context:
                     metadata=metadata,
                 )
                 change.put(version_file(project, name, number), record.to_doc(), "version")
-            else:
+            else:  # new metadata on the same files is an edit of it, never dropped
                 record = found
+                edited[0] = relog(store, snap, change, found, self.author(), metadata, description)
             moved = self.move_aliases(
                 snap,
                 change,
@@ -444,7 +391,7 @@ class Context:
                 if use not in run.outputs:
                     new_run = _replace_run(run, outputs=(*run.outputs, use))
                     change.put(run_file(run.project, run.id), new_run.to_doc(), "run")
-            what = "log" if found is None else "log (unchanged)"
+            what = "log" if found is None else "log (unchanged)" if not edited[0] else "log (edit)"
             change.message = _message(f"{what} {project}/{name}:v{record.version}", moved, run)
             change.result = (record, found is None, new_run)
             return change
@@ -457,6 +404,7 @@ class Context:
         written = store.write(build)
         assert written.result is not None
         record, created, new_run = written.result
+        warn_relogged(edited[0])
         return LogOutcome(record, created, written.commit), new_run
 
     def move_aliases(

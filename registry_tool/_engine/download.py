@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,10 +82,16 @@ def download_version(
     *,
     path_prefix: str | None = None,
     label: str | None = None,
+    allow_missing_references: bool = False,
+    only: Collection[str] | None = None,
 ) -> str:
     """Write a version's files to ``root`` (default ``./artifacts/<name>:vN``), each
     verified; files already there with the right content are left alone. ``label``
-    names the artifact in errors."""
+    names the artifact in errors; ``only`` limits the download to those entry paths.
+
+    ``allow_missing_references=True`` (W&B's option) skips a reference whose object is
+    gone, as W&B does, rather than failing the download; a reference whose object is
+    there but changed still fails: its bytes would not be what was logged."""
     label = label or f"{record.project}/{record.name}:v{record.version}"
     if record.deleted is not None:
         raise ArtifactError(deleted_message(record))
@@ -95,7 +101,10 @@ def download_version(
     # A hand-made version may name '.git/config' or a 300-byte file: refused before any
     # byte is written, whichever way the record was read.
     entries = check_entries(
-        e for e in record.entries if path_prefix is None or e.path.startswith(path_prefix)
+        e
+        for e in record.entries
+        if (path_prefix is None or e.path.startswith(path_prefix))
+        and (only is None or e.path in only)
     )
     _make_root(target_root)
     real_root = target_root.resolve()
@@ -114,11 +123,17 @@ def download_version(
         if not _present(ctx, entry, target):
             todo.append((entry, target))
     total = sum(e.size or 0 for e, _ in todo)
+    missing: set[str] = set()
 
     def fetch(item: tuple[Entry, Path], advance: Callable[[int], None]) -> None:
         entry, target = item
         try:
             fetch_entry(ctx, entry, target, advance)
+        except VerificationError as exc:
+            if allow_missing_references and entry.ref is not None and _is_gone(exc):
+                missing.add(entry.path)  # a set's add is atomic under the GIL
+                return
+            raise type(exc)(f"{label}: file {entry.path!r}: {exc}") from exc
         except RegistryError as exc:
             raise type(exc)(f"{label}: file {entry.path!r}: {exc}") from exc
 
@@ -129,10 +144,61 @@ def download_version(
     learned = [
         (str(target), os.stat(target), entry.digest[7:])
         for entry, target in todo
-        if entry.digest.startswith("sha256:")
+        if entry.digest.startswith("sha256:") and entry.path not in missing
     ]
     ctx.stat_cache.store_many(learned)
     return str(target_root)
+
+
+def _is_gone(exc: VerificationError) -> bool:
+    """Whether a reference failed because its object is no longer there (every scheme
+    says "is gone"), not because it changed."""
+    return str(exc).endswith(" is gone")
+
+
+def prune(root: str | os.PathLike[str], keep: Collection[str]) -> list[str]:
+    """Remove from ``root`` what is not one of the entry paths ``keep`` (and what stands
+    in their way), for ``Artifact.checkout``; the paths removed, relative to ``root``.
+
+    Nothing outside ``root`` is touched: symbolic links are removed, never followed,
+    even where a kept file or folder should be (the download then writes a real file).
+    Folders left empty that no kept path needs are removed too.
+    """
+    base = Path(root)
+    if not base.is_dir() or base.is_symlink():
+        return []
+    folders = {p.rpartition("/")[0] for p in keep}
+    needed = set()
+    for parent in folders:
+        while parent and parent not in needed:
+            needed.add(parent)
+            parent = parent.rpartition("/")[0]
+    removed: list[str] = []
+    walked: list[tuple[str, Path]] = []
+    stack = [("", base)]
+    while stack:
+        rel, here = stack.pop()
+        try:
+            with os.scandir(here) as listing:
+                items = list(listing)
+        except OSError as exc:
+            raise ArtifactError(f"cannot check out into {root}: {here}: {exc.strerror}") from exc
+        for item in items:
+            name = rel + item.name
+            if item.is_dir(follow_symlinks=False):
+                stack.append((f"{name}/", Path(item.path)))
+                walked.append((name, Path(item.path)))
+            elif item.is_symlink() or name not in keep:
+                try:
+                    os.unlink(item.path)
+                except OSError as exc:
+                    raise ArtifactError(f"cannot remove {item.path}: {exc.strerror}") from exc
+                removed.append(name)
+    for name, emptied in sorted(walked, key=lambda w: w[0].count("/"), reverse=True):
+        if name not in needed and not any(emptied.iterdir()):
+            emptied.rmdir()
+            removed.append(f"{name}/")
+    return removed
 
 
 def reference_workers(entries: Iterable[Entry]) -> int:

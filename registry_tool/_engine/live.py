@@ -16,7 +16,10 @@ leaves an alias on what it marks, so this only matters for a mark made some othe
 (a hand edit, a bad merge), and there it is what keeps ``production`` downloadable
 once the mark is undone. Such versions are counted in ``held``, the blobs only they
 name are ``held_only``. Reference entries (``add_reference``) name bytes that stay where
-they are, not blobs of the store.
+they are, not blobs of the store. A run's file names blobs too, and they are live as
+long as the file is: its metric history and the media it logged (images, tables);
+``uses`` lists them with ``run`` set, so that ``verify --all`` checks them and
+``storage sync`` copies them.
 
 Which versions are read (``refs``) decides how they are read:
 
@@ -51,7 +54,7 @@ from registry_tool import _schemas as schemas
 from registry_tool import _yamlio as yamlio
 from registry_tool._model import layout
 from registry_tool._model.manifest import SHA256_RE, blob_hex
-from registry_tool._model.records import VersionRecord
+from registry_tool._model.records import RunRecord, VersionRecord
 from registry_tool._store import RegistryStore, Snapshot, registries
 from registry_tool._store.git import Git
 from registry_tool.errors import RegistryError
@@ -70,17 +73,18 @@ class BlobUse:
     project: str
     name: str
     version: int
-    path: str  # the file's path inside the artifact
+    path: str  # the file's path inside the artifact (or the run)
     digest: str  # as the entry records it: sha256:<hex>
     size: int | None
+    run: str | None = None  # a run's blob (``name`` and ``version`` then mean nothing)
 
     @property
     def artifact(self) -> str:
-        return f"{self.project}/{self.name}"
+        return f"run {self.project}/{self.run}" if self.run else f"{self.project}/{self.name}"
 
     @property
     def label(self) -> str:
-        return f"{self.artifact}:v{self.version}"
+        return self.artifact if self.run else f"{self.artifact}:v{self.version}"
 
 
 @dataclass
@@ -213,6 +217,8 @@ def _read_snapshot(store: RegistryStore, snap: Snapshot, live: LiveBlobs) -> Non
     live.refs = 1 if snap.commit else 0
     marked: list[tuple[str, str, int, VersionRecord]] = []
     for project in store.projects(snap):
+        for run in store.runs(snap, project):
+            _count_run(live, run)
         for name in store.collections(snap, project):
             for number in store.version_numbers(snap, project, name):
                 record = store.read_version(snap, project, name, number)
@@ -251,6 +257,22 @@ def _count(
         live.uses.setdefault(hexdigest, []).append(use)
 
 
+def _count_run(live: LiveBlobs, run: RunRecord) -> None:
+    """A run's history blob and media files, as live as the run's file."""
+    named: list[tuple[str, str, int | None]] = [(f.path, f.digest, f.size) for f in run.files]
+    if run.history is not None:
+        named.append(("history", run.history.digest, None))
+    for path, digest, size in named:
+        use = BlobUse(run.project, "", 0, path, digest, size, run=run.id)
+        if not SHA256_RE.match(digest):
+            live.malformed.append(use)
+            continue
+        hexdigest = blob_hex(digest)
+        live.digests.add(hexdigest)
+        live._plain.add(hexdigest)
+        live.uses.setdefault(hexdigest, []).append(use)
+
+
 def _held_versions(
     store: RegistryStore, snap: Snapshot, collections: set[tuple[str, str]]
 ) -> set[tuple[str, str, int]]:
@@ -283,8 +305,12 @@ def _scan_refs(git: Git, live: LiveBlobs, advance: Callable[[int], None]) -> Non
         _walk(git, tree, "", live, pending)
         for sha, paths in pending.items():
             data = git.read_object(sha)
-            advance(len(data))
             digests = [m.decode() for m in _BLOB_DIGEST.findall(data)]
+            key = layout.parse(paths[0])
+            if key is not None and key.kind == "run":  # never marked: live while it is there
+                live._add(digests, held=False)
+                continue  # not told to ``advance``: its bar counts version files
+            advance(len(data))
             if _marked_deleted(data, paths[0]):
                 live.deleted += 1
                 holders.marked[sha] = _Marked(set(paths), digests)
@@ -296,9 +322,9 @@ def _scan_refs(git: Git, live: LiveBlobs, advance: Callable[[int], None]) -> Non
 
 
 def _walk(git: Git, sha: str, path: str, live: LiveBlobs, pending: dict[str, list[str]]) -> None:
-    """Every version file below the tree ``sha`` at ``path`` (the layout says which
-    files are versions), each file once, and the alias and link files that may name
-    one; a tree already walked at that path is not walked again. Of the root only
+    """Every version and run file below the tree ``sha`` at ``path`` (the layout says
+    which files are which), each file once, and the alias and link files that may name
+    a version; a tree already walked at that path is not walked again. Of the root only
     ``projects/`` and ``registries/`` are walked."""
     if (path, sha) in live._trees:
         return
@@ -313,7 +339,7 @@ def _walk(git: Git, sha: str, path: str, live: LiveBlobs, pending: dict[str, lis
         key = layout.parse(full)
         if key is None:
             continue
-        if key.kind == "version":
+        if key.kind in ("version", "run"):
             if entry.sha not in live._files:
                 live._files.add(entry.sha)
                 pending[entry.sha] = [full]

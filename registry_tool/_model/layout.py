@@ -8,6 +8,8 @@ This is the one module that knows the repo layout. Everything else asks it for a
     projects/<project>/<name>/artifact.yaml             a collection
     projects/<project>/<name>/versions/v<N>.yaml        one version
     projects/<project>/<name>/aliases/<alias>.yaml      one alias of a collection
+    projects/<project>/<name>/edits/v<N>/<seq>.yaml     one edit of version N, made
+                                                        after logging (seq 0, 1, ...)
     projects/<project>/runs/<run-id>.yaml               one run
     registries/<registry>/registry.yaml                 a model registry's config
     registries/<registry>/<collection>/links/v<N>.yaml      a link (a registry version)
@@ -17,9 +19,16 @@ This is the one module that knows the repo layout. Everything else asks it for a
 >>> version_file("vision", "classifier", 3)
 'projects/vision/classifier/versions/v3.yaml'
 >>> parse("registries/prod/classifier/aliases/production.yaml")
-Key(kind='registry-alias', project=None, name=None, version=None, alias='production', run=None, registry='prod', collection='classifier')
+Key(kind='registry-alias', project=None, name=None, version=None, alias='production', run=None, registry='prod', collection='classifier', seq=None)
 >>> parse("projects/vision/classifier/versions/v3.yaml").schema
 'version'
+>>> edit_file("vision", "classifier", 3, 0)
+'projects/vision/classifier/edits/v3/0.yaml'
+>>> parse("projects/vision/classifier/edits/v3/0.yaml").seq
+0
+
+An edit file is written once and never changed (as a version file): the edits of a
+version are the record of who changed what after it was logged, in ``seq`` order.
 """
 
 from __future__ import annotations
@@ -35,6 +44,8 @@ COLLECTION_FILE = "artifact.yaml"  # a collection's file, in the folder of its v
 _YAML = ".yaml"
 _VERSION_RE = re.compile(r"^v(0|[1-9][0-9]{0,8})$")
 _VERSION_FILE_RE = re.compile(r"v(0|[1-9][0-9]{0,8})\.yaml")  # fullmatch: one call a file
+_SEQ_FILE_RE = re.compile(r"(0|[1-9][0-9]{0,8})\.yaml")  # an edit file: <seq>.yaml
+EDITS = "edits"  # a collection's folder of edits, beside its versions
 
 
 def parse_version(value: str) -> int | None:
@@ -77,6 +88,30 @@ def aliases_dir(project: str, name: str) -> str:
 
 def alias_file(project: str, name: str, alias: str) -> str:
     return f"{aliases_dir(project, name)}/{alias}{_YAML}"
+
+
+def edits_root(project: str, name: str) -> str:
+    """The folder of a collection's edits: one ``v<N>`` folder per edited version."""
+    return f"{collection_dir(project, name)}/{EDITS}"
+
+
+def edits_dir(project: str, name: str, version: int) -> str:
+    """The folder of one version's edits."""
+    return f"{edits_root(project, name)}/v{version}"
+
+
+def edit_file(project: str, name: str, version: int, seq: int) -> str:
+    return f"{edits_dir(project, name, version)}/{seq}{_YAML}"
+
+
+def edit_seq(filename: str) -> int | None:
+    """``2`` for ``2.yaml`` in an edits folder; None for anything else (``02.yaml``).
+
+    >>> edit_seq("2.yaml"), edit_seq("02.yaml"), edit_seq("x.yaml")
+    (2, None, None)
+    """
+    match = _SEQ_FILE_RE.fullmatch(filename)
+    return int(match.group(1)) if match else None
 
 
 def runs_dir(project: str) -> str:
@@ -129,8 +164,8 @@ def registry_alias_file(registry: str, collection: str, alias: str) -> str:
 @dataclass(frozen=True)
 class Key:
     """What one repo path stands for. ``kind`` is one of ``registry``, ``collection``,
-    ``version``, ``alias``, ``run``, ``model-registry``, ``link``, ``unlink`` and
-    ``registry-alias``; the other fields are those the path names."""
+    ``version``, ``alias``, ``run``, ``model-registry``, ``link``, ``unlink``,
+    ``registry-alias`` and ``edit``; the other fields are those the path names."""
 
     kind: str
     project: str | None = None
@@ -140,6 +175,7 @@ class Key:
     run: str | None = None
     registry: str | None = None
     collection: str | None = None
+    seq: int | None = None  # an edit's number among its version's edits
 
     @property
     def schema(self) -> str:
@@ -205,6 +241,15 @@ def parse(path: str) -> Key | None:
         return Key("alias", project=parts[1], name=parts[2], alias=stem)
     if len(parts) == 5 and parts[3] == "versions":
         return Key("version", project=parts[1], name=parts[2], version=version_of_file(parts[4]))
+    if len(parts) == 6 and parts[3] == EDITS:
+        # A badly named edit file is still an edit file, with version or seq None.
+        return Key(
+            "edit",
+            project=parts[1],
+            name=parts[2],
+            version=parse_version(parts[4]),
+            seq=edit_seq(parts[5]),
+        )
     return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry_tool._model.manifest import DIGEST_ALGORITHM, Entry
+from registry_tool.errors import UsageError
 
 _STORAGE_KEYS = ("endpoint_url", "region", "profile", "path_style", "checksum", "parallel")
 
@@ -45,13 +46,45 @@ class StorageConfig:
 class RegistryConfig:
     """``registry.yaml``: the registry's name (its entity) and where its bytes live;
     ``previous_storage`` is where they lived before ``storage set`` moved them (the
-    source ``storage sync`` copies from)."""
+    source ``storage sync`` copies from).
+
+    ``entities`` are the other entity names the registry answers to: a W&B script says
+    ``wandb.init(entity="my-team")`` and ``api.artifact("my-team/project/name")``, and
+    the team's registry is where those paths should land. A file written before the
+    field existed has none, and answers to its name alone."""
 
     name: str
     storage: StorageConfig
     created_at: str
     description: str | None = None
     previous_storage: StorageConfig | None = None
+    entities: tuple[str, ...] = ()
+
+    @property
+    def answers_to(self) -> tuple[str, ...]:
+        """Every entity name a path may give for this registry: its name first.
+
+        >>> RegistryConfig("r", StorageConfig(".blobs"), "", entities=("t", "r")).answers_to
+        ('r', 't')
+        """
+        return tuple(dict.fromkeys((self.name, *self.entities)))
+
+    def not_answered(self, entity: str) -> str:
+        """What to say of an entity name the registry does not answer to."""
+        known = ", ".join(self.answers_to)
+        return f"entity {entity!r} is not one this registry answers to ({known})"
+
+    def check_entity(self, entity: str) -> str:
+        """``entity`` if the registry answers to it; else a ``UsageError`` that names
+        the ones it does and how another is declared."""
+        if entity not in self.answers_to:
+            raise UsageError(
+                f"{self.not_answered(entity)}; declare it in registry.yaml's entities "
+                "(registry-tool init --entity NAME for a new registry)",
+                path="registry.yaml",
+                field="$.entities",
+            )
+        return entity
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -65,6 +98,8 @@ class RegistryConfig:
             doc["previous_storage"] = self.previous_storage.to_doc()
         if self.description:
             doc["description"] = self.description
+        if self.entities:
+            doc["entities"] = list(self.entities)
         return doc
 
     @property
@@ -89,6 +124,7 @@ class RegistryConfig:
             created_at=doc["created_at"],
             description=doc.get("description"),
             previous_storage=StorageConfig.from_doc(previous) if previous else None,
+            entities=tuple(doc.get("entities") or ()),
         )
 
 
@@ -289,8 +325,44 @@ class CodeInfo:
 
 
 @dataclass(frozen=True)
+class HistoryRef:
+    """A run's metric history: one blob of JSON lines (a row per step), named by digest
+    and row count, so that millions of points never become lines of git."""
+
+    digest: str  # sha256:<hex>
+    rows: int
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"digest": self.digest, "rows": self.rows}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> HistoryRef:
+        return cls(digest=doc["digest"], rows=doc["rows"])
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """A file a run logged (an image, a table): its path in the run and its blob."""
+
+    path: str
+    digest: str  # sha256:<hex>
+    size: int
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"path": self.path, "digest": self.digest, "size": self.size}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> RunFile:
+        return cls(path=doc["path"], digest=doc["digest"], size=doc["size"])
+
+
+@dataclass(frozen=True)
 class RunRecord:
-    """``runs/<id>.yaml``: a run's config, code, times, status and lineage edges."""
+    """``runs/<id>.yaml``: a run's config, code, times, status and lineage edges; its
+    tags, notes and group; its summary (the last value of each metric, and what the
+    user set), the ``define_metric`` rules, the history blob and the media it logged.
+    The keys added after the first format are written only when they hold something,
+    so that an older run file reads and writes back unchanged."""
 
     id: str
     project: str
@@ -304,6 +376,13 @@ class RunRecord:
     code: CodeInfo | None = None
     inputs: tuple[ArtifactUse, ...] = ()
     outputs: tuple[ArtifactUse, ...] = ()
+    tags: tuple[str, ...] = ()
+    notes: str | None = None
+    group: str | None = None
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, Any] = field(default_factory=dict)  # define_metric, by name
+    history: HistoryRef | None = None
+    files: tuple[RunFile, ...] = ()
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -322,6 +401,20 @@ class RunRecord:
         doc["config"] = dict(self.config)
         doc["inputs"] = [u.to_doc() for u in self.inputs]
         doc["outputs"] = [u.to_doc() for u in self.outputs]
+        if self.tags:
+            doc["tags"] = list(self.tags)
+        if self.notes is not None:
+            doc["notes"] = self.notes
+        if self.group is not None:
+            doc["group"] = self.group
+        if self.summary:
+            doc["summary"] = dict(self.summary)
+        if self.metrics:
+            doc["metrics"] = dict(self.metrics)
+        if self.history is not None:
+            doc["history"] = self.history.to_doc()
+        if self.files:
+            doc["files"] = [f.to_doc() for f in self.files]
         return doc
 
     @classmethod
@@ -339,4 +432,11 @@ class RunRecord:
             code=CodeInfo.from_doc(doc["code"]) if doc.get("code") else None,
             inputs=tuple(ArtifactUse.from_doc(u) for u in doc.get("inputs") or ()),
             outputs=tuple(ArtifactUse.from_doc(u) for u in doc.get("outputs") or ()),
+            tags=tuple(doc.get("tags") or ()),
+            notes=doc.get("notes"),
+            group=doc.get("group"),
+            summary=dict(doc.get("summary") or {}),
+            metrics=dict(doc.get("metrics") or {}),
+            history=HistoryRef.from_doc(doc["history"]) if doc.get("history") else None,
+            files=tuple(RunFile.from_doc(f) for f in doc.get("files") or ()),
         )

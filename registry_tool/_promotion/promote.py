@@ -333,7 +333,7 @@ def _verdict(result: GateResult) -> str:
     return f"{condition.label} {actual} {_OPERATORS[condition.op]} {threshold}"
 
 
-def _run_page(snap: Snapshot, project: str, run_id: str) -> str | None:
+def run_page(snap: Snapshot, project: str, run_id: str) -> str | None:
     """The run's page on the published site, when the registry's ``mkdocs.yml`` names
     the site's https address (``site_url``); the site writes pages as ``.html``."""
     data = snap.read("mkdocs.yml")
@@ -377,7 +377,7 @@ def pull_request_body(promotion: Promotion, ctx: Context, snap: Snapshot | None 
     out.append(f"| Digest | {_code(source.digest)} |")
     run = ctx.store.read_run(snap, source.project, source.run) if source.run else None
     if run is not None:
-        page = _run_page(snap, run.project, run.id)
+        page = run_page(snap, run.project, run.id)
         shown = f"{_code(run.id)} (job type {_code(run.job_type or 'none')})"
         out.append(f"| Source run | {shown}{f' [run page]({page})' if page else ''} |")
     out.append(f"| Promoted by | {_code(ctx.author())} |")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from registry_tool._engine import Context
+from registry_tool._engine import Context, edits
 from registry_tool._model.gates import GateResult, check_gates
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig, StageGate
 from registry_tool._model.records import VersionRecord
@@ -47,7 +47,9 @@ def check_stage(
     if stage not in config.stages:
         return StageCheck(stage)
     gate: StageGate = config.gate(stage)
-    results = check_gates(list(gate.conditions), source.metadata)
+    # The metadata as readers see it: the logged values with their edits (an edit of a
+    # gated key merged alone, reviewed, before this promotion relies on it).
+    results = check_gates(list(gate.conditions), edits.merged(ctx.store, snap, source).metadata)
     previous = config.previous_stage(stage) if gate.requires_previous_stage else None
     held = None
     if previous is not None:

@@ -16,12 +16,17 @@ scheme         digest                                 ``extra``
 ``checksum=False`` records the URI itself as the digest and does not contact the
 store. Either way a URI carrying a credential (``s3://KEY:SECRET@bucket``,
 ``https://user:pw@host``, a presigned query string) is refused before anything is
-asked or recorded: the URI is written to the registry and shown on its site. A prefix (``s3://bucket/data/``, ``gs://bucket/data/``, a directory) gives one
-entry per object, named ``<name>/<key relative to the prefix>``; more objects than
-``max_objects`` is an error, never a silent cut. Downloads check what was recorded
-(S3: the version, else ``If-Match`` on the ETag; HTTP: the ETag or size and
-Last-Modified; GCS: the generation and the MD5 of the bytes; files: the SHA-256) and
-land by temp file and rename, so a changed object never leaves a file behind.
+asked or recorded: the URI is written to the registry and shown on its site.
+
+A prefix (``s3://bucket/data/``, ``gs://bucket/data/``, a directory) gives one entry
+per object, named as W&B names it, so that a script's paths into a downloaded artifact
+are the same: by its key relative to the prefix (``data/sub/a.txt`` is ``sub/a.txt``),
+under ``<name>/`` when a name is given. A single object is named by its last segment,
+or by ``name``. More objects than ``max_objects`` is an error, never a silent cut.
+Downloads check what was recorded (S3: the version, else ``If-Match`` on the ETag;
+HTTP: the ETag or size and Last-Modified; GCS: the generation and the MD5 of the bytes;
+files: the SHA-256) and land by temp file and rename, so a changed object never leaves
+a file behind.
 
 Each scheme is one module (``file``, ``s3``, ``gcs``, ``http``) that satisfies the
 ``Scheme`` protocol, found through the ``SCHEMES`` table; ``common`` holds what they

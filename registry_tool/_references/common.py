@@ -82,9 +82,12 @@ def checked_name(uri: str, name: str) -> str:
         raise InvalidNameError(f"reference {uri!r}: {exc}") from None
 
 
-def base_folder(name: str | None, default: str) -> str:
-    """The folder that a prefix's objects go under: ``name``, else ``default``."""
-    return (name if name is not None else default).strip("/")
+def base_folder(name: str | None) -> str:
+    """The folder that a prefix's or a directory's objects go under: ``name``, else
+    none. As in W&B, ``s3://b/prefix/`` holding ``prefix/a.txt`` gives ``a.txt`` (and
+    ``train/a.txt`` with ``name="train"``), so that a script's paths into a downloaded
+    artifact are the ones it uses with W&B."""
+    return (name or "").strip("/")
 
 
 def join(base: str, rel: str) -> str:

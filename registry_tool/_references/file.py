@@ -132,7 +132,7 @@ def expand(uri: str, name: str | None, max_objects: int | None) -> list[Entry]:
         digest = _hashed(uri, path)
         return [Entry(entry_name, digest, path.stat().st_size, ref=uri)]
     entries: list[Entry] = []
-    base = base_folder(name, path.name)
+    base = base_folder(name)
     for rel, full in _files_below(uri, path):
         if max_objects is not None and len(entries) >= max_objects:
             raise too_many(uri, max_objects)

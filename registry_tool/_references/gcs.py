@@ -144,7 +144,7 @@ def expand(uri: str, name: str | None, max_objects: int | None) -> list[Entry]:
             prefix = obj + "/"
         else:
             prefix = obj
-        base = base_folder(name, last_segment(prefix) or bucket)
+        base = base_folder(name)
         entries: list[Entry] = []
         for item in _gcs_list(host, bucket, prefix):
             if max_objects is not None and len(entries) >= max_objects:

@@ -153,7 +153,7 @@ def expand(uri: str, name: str | None, max_objects: int | None) -> list[Entry]:
         prefix = key + "/"  # not an object: a prefix if there are objects under key/
     else:
         prefix = key
-    base = base_folder(name, last_segment(prefix) or bucket)
+    base = base_folder(name)
     entries: list[Entry] = []
     try:
         for obj_key, etag, size, version, modified in _s3_list(client, bucket, prefix):

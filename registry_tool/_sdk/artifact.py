@@ -10,11 +10,10 @@
 from __future__ import annotations
 
 import os
-import stat
+import shutil
 import tempfile
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -23,10 +22,7 @@ from registry_tool import _promotion as promotion
 from registry_tool._deletion import delete_version
 from registry_tool._engine import Context, Resolved, deleted_message
 from registry_tool._engine.download import VerifyReport, download_version, verify_files
-from registry_tool._escape import printable
-from registry_tool._fmt import file_kind
-from registry_tool._hashing import hash_file
-from registry_tool._model.manifest import Entry, artifact_digest, check_entries, file_digest
+from registry_tool._model.manifest import Entry, artifact_digest, check_entries
 from registry_tool._model.names import (
     validate_entry_path,
     validate_name,
@@ -34,13 +30,17 @@ from registry_tool._model.names import (
 from registry_tool._model.plain import to_plain
 from registry_tool._model.records import VersionRecord
 from registry_tool._references import expand_reference
-from registry_tool._references.file import scan_folder
-from registry_tool._sdk import edits
+from registry_tool._sdk import drafts, edits
+from registry_tool._sdk.collection import ArtifactCollection
+from registry_tool._sdk.drafts import SkippedFilesWarning as SkippedFilesWarning
+from registry_tool._sdk.entries import ArtifactManifest, ArtifactManifestEntry
+from registry_tool._sdk.logged import ArtifactLogged
 from registry_tool._sdk.media import Table
 from registry_tool._store import registries
 from registry_tool.errors import (
     ArtifactError,
     NotFoundError,
+    UnsupportedError,
     UsageError,
 )
 
@@ -49,12 +49,21 @@ if TYPE_CHECKING:
     from registry_tool._sdk.public_run import PublicRun
 
 
-class SkippedFilesWarning(UserWarning):
-    """``add_dir`` left files out: version control folders, or what is not a regular file."""
+def open_collection(
+    ctx: Context, project: str, name: str, registry: str | None = None
+) -> ArtifactCollection:
+    """The collection ``project/name`` (or ``model-registry/<registry>/<name>``)."""
+    return ArtifactCollection(
+        ctx, project, name, open_version=Artifact._from_resolved, registry=registry
+    )
 
 
-class Artifact:
-    """A versioned set of files. Build it, log it from a run, or get one back by path."""
+class Artifact(ArtifactLogged):
+    """A versioned set of files. Build it, log it from a run, or get one back by path.
+
+    ``incremental=True`` (W&B's): logged, it holds the latest version's files with
+    this draft's added or replaced. ``use_as`` is deprecated in W&B and ignored.
+    """
 
     def __init__(
         self,
@@ -62,14 +71,31 @@ class Artifact:
         type: str,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
+        incremental: bool = False,
+        use_as: str | None = None,
+        storage_region: str | None = None,
     ) -> None:
+        if storage_region is not None:  # the registry's blob store decides that
+            raise UnsupportedError(
+                "Artifact(storage_region=...): bytes live in the registry's blob store, "
+                "set with registry-tool storage set"
+            )
         self._name = validate_name(name, what="artifact name")
         self._type = validate_name(type, what="artifact type")
         self.description = description
         self.metadata: dict[str, Any] = dict(metadata or {})
-        self._files: dict[str, str] = {}  # name in the artifact -> real path on disk
+        self._incremental = bool(incremental)
+        self.use_as = use_as
+        # name -> the file logging reads (a copy under the "mutable" policy); entries
+        # known already (references, a new_draft()'s files); name -> the user's file.
+        self._files: dict[str, str] = {}
         self._refs: dict[str, Entry] = {}
+        self._sources: dict[str, str] = {}
+        self._base_project: str | None = None  # a new_draft() logs beside its version
         self._staging: tempfile.TemporaryDirectory[str] | None = None
+        self._copies: weakref.finalize[Any, Any] | None = None
+        self._digests: dict[str, str] = {}  # a private copy's path -> its SHA-256
+        self._copies_path = Path()
         self._ctx: Context | None = None
         self._record: VersionRecord | None = None
         self._aliases: list[str] = []
@@ -80,6 +106,11 @@ class Artifact:
         self.ttl: timedelta | None = None
 
     # -- identity ------------------------------------------------------------------
+
+    def _new(
+        self, name: str, type: str, description: str | None, metadata: dict[str, Any]
+    ) -> Artifact:
+        return Artifact(name, type, description, metadata)
 
     @classmethod
     def _from_record(cls, ctx: Context, record: VersionRecord) -> Artifact:
@@ -125,6 +156,7 @@ class Artifact:
         self.ttl = shown.ttl
         self._files.clear()
         self._refs.clear()
+        self._sources.clear()
         aliases = ctx.store.aliases(ctx.store.head(), record.project, record.name)
         self._aliases = sorted(a for a, r in aliases.items() if r.version == record.version)
         self._saved_aliases = list(self._aliases)
@@ -135,12 +167,6 @@ class Artifact:
         if self._link is not None:
             return f"{self._link.collection}:v{self._link.version}"
         return f"{self._name}:v{self._record.version}" if self._record else self._name
-
-    @property
-    def source_name(self) -> str:
-        """``project/name:vN`` of the logged version (also for a registry artifact)."""
-        record = self._logged()
-        return f"{record.project}/{record.name}:v{record.version}"
 
     @property
     def collection_name(self) -> str:
@@ -190,7 +216,7 @@ class Artifact:
         """The artifact digest; before logging, computed from the files added so far."""
         if self._record is not None:
             return self._record.digest
-        return artifact_digest(self._pending_entries(hash_files=True))
+        return artifact_digest(drafts.pending_entries(self, hash_files=True))
 
     @property
     def size(self) -> int:
@@ -212,8 +238,24 @@ class Artifact:
         self._aliases = list(dict.fromkeys(value))
 
     @property
-    def manifest(self) -> list[Entry]:
-        return list(self._logged().entries) if self._record else self._pending_entries(False)
+    def manifest(self) -> ArtifactManifest:
+        """W&B's manifest: ``entries`` by name; iterating gives the entries."""
+        return ArtifactManifest(self._entries())
+
+    def _entries(self) -> list[ArtifactManifestEntry]:
+        if self._record is not None:
+            return [ArtifactManifestEntry(e, self) for e in self._record.entries]
+        return [
+            ArtifactManifestEntry(e, None, self._sources.get(e.path))
+            for e in drafts.pending_entries(self, hash_files=False)
+        ]
+
+    @property
+    def source_name(self) -> str:
+        """``project/name:vN`` of the logged version (also for a registry artifact):
+        W&B gives ``name:vN``, but a name alone is ambiguous across projects here."""
+        record = self._logged()
+        return f"{record.project}/{record.name}:v{record.version}"
 
     def __repr__(self) -> str:
         return f"<Artifact {self.name} type={self._type}>"
@@ -226,8 +268,8 @@ class Artifact:
     def _require_draft(self) -> None:
         if self._record is not None:
             raise ArtifactError(
-                f"{self.qualified_name} is logged and immutable: create a new Artifact "
-                "to log a new version"
+                f"{self.qualified_name} is logged and immutable: new_draft() gives a "
+                "draft of it to change and log as a new version"
             )
 
     # -- adding files --------------------------------------------------------------
@@ -238,22 +280,33 @@ class Artifact:
             raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
         self._files[name] = local
 
-    def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> Entry:
-        """Add one file, named ``name`` inside the artifact (default: its basename)."""
-        self._require_draft()
-        path = Path(local_path)
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            mode = 0
-        if not stat.S_ISREG(mode):
-            what = f"it is {file_kind(mode)}, not a regular file" if mode else "not a file"
-            raise ArtifactError(f"cannot add {path}: {what}")
-        entry_name = name if name is not None else path.name
-        self._add(entry_name, os.path.realpath(path))
-        return Entry(entry_name, "", path.stat().st_size)
+    def add_file(
+        self,
+        local_path: str | os.PathLike[str],
+        name: str | None = None,
+        is_tmp: bool | None = False,
+        skip_cache: bool | None = False,
+        policy: str = "mutable",
+        overwrite: bool = False,
+    ) -> ArtifactManifestEntry:
+        """Add one file, named ``name`` inside the artifact (default: its basename).
 
-    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
+        ``policy="mutable"`` logs the file as it is now (a private copy); "immutable"
+        reads it in place when logging. ``is_tmp`` names it by its content digest;
+        ``overwrite=True`` replaces a file already added under that name.
+        """
+        return drafts.add_file(
+            self, local_path, name, is_tmp=bool(is_tmp), policy=policy, overwrite=overwrite
+        )
+
+    def add_dir(
+        self,
+        local_path: str | os.PathLike[str],
+        name: str | None = None,
+        skip_cache: bool | None = False,
+        policy: str = "mutable",
+        merge: bool = False,
+    ) -> None:
         """Add every file under a directory, under ``name/`` (default: the top level).
 
         Symbolic links are followed when they stay inside the directory and refused
@@ -261,68 +314,37 @@ class Artifact:
         Version control folders (``.git``, ``.hg``, ``.svn``: a cloned model's ``.git``
         holds its remote's URL, token included) and whatever is not a regular file (a
         FIFO, a socket, a device) are left out, with a ``SkippedFilesWarning`` naming them.
+        A file already added with other content is an error unless ``merge=True``.
         """
-        self._require_draft()
-        root = Path(local_path)
-        if not root.is_dir():
-            raise ArtifactError(f"cannot add {root}: not a directory")
-        # Trailing slashes are a folder's; a leading one would make every path absolute,
-        # which each file's own check then refuses.
-        prefix = f"{name.rstrip('/')}/" if name else ""
-        added, vcs, special = scan_folder(root)
-        for entry_name, full in added:
-            self._add(prefix + entry_name, full)
-        for skipped, why in (
-            (vcs, "version control folders and files (an artifact never holds them)"),
-            (special, "what is not a regular file (only regular files are read)"),
-        ):
-            if skipped:
-                shown = ", ".join(printable(s) for s in skipped[:10])
-                more = f" (+{len(skipped) - 10} more)" if len(skipped) > 10 else ""
-                warnings.warn(
-                    f"add_dir {root}: skipped {why}: {shown}{more}",
-                    SkippedFilesWarning,
-                    stacklevel=2,
-                )
+        drafts.add_dir(self, local_path, name, policy=policy, merge=merge)
 
-    @contextmanager
+    def remove(self, item: str | os.PathLike[str] | ArtifactManifestEntry | Entry) -> None:
+        """Take a file, a folder (every file below it) or an entry out of the draft."""
+        drafts.remove(self, item)
+
     def new_file(
         self, name: str, mode: str = "x", encoding: str | None = None
-    ) -> Iterator[IO[Any]]:
+    ) -> AbstractContextManager[IO[Any]]:
         """Write a new file straight into the artifact.
 
         >>> with art.new_file("notes.txt") as f:      # doctest: +SKIP
         ...     f.write("hello")
         """
-        self._require_draft()
-        validate_entry_path(name)
-        if mode not in ("x", "w", "xb", "wb"):
-            raise UsageError(f"new_file mode {mode!r}: use 'w', 'x', 'wb' or 'xb'")
-        if name in self._files or name in self._refs:
-            raise ArtifactError(f"file {name!r} is already in artifact {self._name!r}")
-        for parent in Path(name).parents:
-            if str(parent) in self._files or str(parent) in self._refs:
-                raise ArtifactError(
-                    f"cannot create {name!r} in artifact {self._name!r}: {str(parent)!r} is a file"
-                )
-        target = self._staging_dir() / name
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
-            # Closed by the ``with`` below; an OSError here is about the name, not the data.
-            f = open(target, mode.replace("x", "w"), **kwargs)  # type: ignore[call-overload]  # noqa: SIM115
-        except OSError as exc:
-            raise ArtifactError(
-                f"cannot create {name!r} in artifact {self._name!r}: {exc.strerror}"
-            ) from exc
-        with f:
-            yield f
-        self._add(name, str(target))
+        return drafts.new_file(self, name, mode, encoding)
 
     def _staging_dir(self) -> Path:
         if self._staging is None:
             self._staging = tempfile.TemporaryDirectory(prefix="registry-tool-staging-")
         return Path(self._staging.name)
+
+    def _copies_dir(self) -> Path:
+        """Where "mutable" files are copied: apart from ``new_file``'s, whose names
+        are the user's; removed when the draft is logged or goes away."""
+        if self._copies is None:
+            folder = tempfile.mkdtemp(prefix="registry-tool-copies-")
+            self._copies = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            self._copies_path = Path(folder)
+        return self._copies_path
 
     def add_reference(
         self,
@@ -330,7 +352,7 @@ class Artifact:
         name: str | None = None,
         checksum: bool = True,
         max_objects: int | None = None,
-    ) -> list[Entry]:
+    ) -> list[ArtifactManifestEntry]:
         """Record objects that stay where they are: ``s3://bucket/key`` or a prefix,
         ``gs://...``, ``https://...``, ``file://...`` (a directory is walked).
 
@@ -345,50 +367,31 @@ class Artifact:
             if entry.path in self._files or entry.path in self._refs:
                 raise ArtifactError(f"file {entry.path!r} is already in artifact {self._name!r}")
         self._refs.update((entry.path, entry) for entry in entries)
-        return entries
+        return [ArtifactManifestEntry(e) for e in entries]
 
-    def add(self, obj: Table, name: str) -> Entry:
-        """Add a ``Table`` as ``<name>.table.json`` (images stored beside it)."""
-        self._require_draft()
-        if not isinstance(obj, Table):
-            raise UsageError(f"artifact.add takes a Table, not {type(obj).__name__}")
-        staging = self._staging_dir()
-        table_name = name if name.endswith(".table.json") else f"{name}.table.json"
-        validate_entry_path(table_name)
-        files = obj._write(staging, table_name)
-        for rel in files:
-            if rel not in self._files:
-                self._add(rel, str(staging / rel))
-        return Entry(table_name, "", (staging / table_name).stat().st_size)
-
-    def get(self, name: str) -> Table:
-        """A ``Table`` added with ``add`` (downloads the artifact first)."""
-        root = Path(self.download())
-        table_name = name if name.endswith(".table.json") else f"{name}.table.json"
-        if not (root / table_name).is_file():
-            raise ArtifactError(f"{self.name} has no table {name!r}")
-        return Table._read(root, table_name)
-
-    def _pending_entries(self, hash_files: bool) -> list[Entry]:
-        entries = list(self._refs.values())
-        for name, pending in self._files.items():
-            digest = file_digest(hash_file(pending)) if hash_files else ""
-            entries.append(Entry(name, digest, os.path.getsize(pending)))
-        return sorted(entries, key=lambda e: e.path)
+    def add(self, obj: Table, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
+        """Add a ``Table`` as ``<name>.table.json`` (images stored beside it);
+        ``overwrite=True`` replaces a table added under that name."""
+        return drafts.add_table(self, obj, name, overwrite)
 
     # -- logged artifacts ----------------------------------------------------------
 
-    def files(self) -> list[Entry]:
-        """The manifest entries of a logged version (path, digest, size, ref)."""
-        return list(self._logged().entries)
+    def files(
+        self, names: list[str] | None = None, per_page: int = 50
+    ) -> list[ArtifactManifestEntry]:
+        """The entries of a logged version (all, or those ``names``), in path order."""
+        self._logged()
+        entries = self._entries()
+        return entries if names is None else [e for e in entries if e.path in names]
 
-    def get_entry(self, name: str) -> Entry:
-        for entry in self._logged().entries:
-            if entry.path == name:
-                return entry
-        raise KeyError(f"{self.name} has no file {name!r}")
+    def get_entry(self, name: str) -> ArtifactManifestEntry:
+        """The entry named ``name``; ``KeyError`` when there is none."""
+        found = self.manifest.entries.get(str(name))
+        if found is None:
+            raise KeyError(f"{self.name} has no file {name!r}")
+        return found
 
-    def get_path(self, name: str) -> Entry:
+    def get_path(self, name: str) -> ArtifactManifestEntry:
         return self.get_entry(name)
 
     def logged_by(self) -> PublicRun | None:
@@ -472,19 +475,34 @@ class Artifact:
         if isinstance(aliases, str):
             raise UsageError("aliases must be a list of strings, not one string")
         linked = promotion.link_version(self._ctx, record, target_path, list(aliases or []))
+        if self._link is not None and self._link.path == linked.path:
+            self._bind(self._ctx, record)  # its own aliases moved: a save() starts from them
         return Artifact._from_resolved(self._ctx, self._ctx.resolve_ref(linked.path))
 
     def download(
-        self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None
+        self,
+        root: str | os.PathLike[str] | None = None,
+        allow_missing_references: bool = False,
+        skip_cache: bool | None = None,
+        path_prefix: str | None = None,
+        multipart: bool | None = None,
     ) -> str:
         """Write the files to ``root`` (default ``./artifacts/<name>:vN``), each verified.
 
         Files already there with the right content are left alone.
+        ``allow_missing_references=True`` skips a reference whose object is gone.
+        ``skip_cache`` and ``multipart`` tune W&B's transfers; stored files here come
+        through the registry's own cache and store, so they change nothing.
         """
         record = self._logged()
         assert self._ctx is not None
         return download_version(
-            self._ctx, record, root, path_prefix=path_prefix, label=self.qualified_name
+            self._ctx,
+            record,
+            root,
+            path_prefix=path_prefix,
+            label=self.qualified_name,
+            allow_missing_references=allow_missing_references,
         )
 
     def verify(self, root: str | os.PathLike[str] | None = None) -> VerifyReport:
@@ -499,6 +517,9 @@ class Artifact:
         if self._staging is not None:
             self._staging.cleanup()
             self._staging = None
+        if self._copies is not None:
+            self._copies()
+            self._copies = None
 
     # -- logging (called by Run and the CLI) ---------------------------------------
 
@@ -510,10 +531,33 @@ class Artifact:
         aliases: list[str],
         run: Any = None,
     ) -> Any:
-        """Store the files, commit the version; returns the run's updated record."""
-        self._require_draft()
+        """Store the files, commit the version; returns the run's updated record.
+
+        An artifact logged already is logged again as W&B does (the guide's aliases
+        example logs one object with ``dev``, then ``staging``...): its version is
+        not re-created, the aliases move to it and the run records it as an output.
+        """
         metadata = to_plain(self.metadata, where=f"artifact {self._name!r} metadata")
-        if not self._files and not self._refs:
+        if self._record is not None:
+            if self._link is not None or self._record.deleted is not None:
+                self._require_draft()
+            logged = self._record
+            outcome, new_run = ctx.log(
+                project=logged.project,
+                name=logged.name,
+                type=logged.type,
+                entries=list(logged.entries),
+                description=self.description,
+                metadata=metadata,
+                aliases=[*self._aliases, *aliases],
+                run=run,
+            )
+            self._bind(ctx, outcome.record)
+            self.created = outcome.created
+            return new_run
+        project = self._base_project or project
+        base = drafts.incremental_base(ctx, project, self) if self._incremental else []
+        if not self._files and not self._refs and not base:
             raise ArtifactError(f"artifact {self._name!r} has no files: add some before logging")
 
         def precheck() -> None:
@@ -522,7 +566,7 @@ class Artifact:
                 name=self._name,
                 type=self._type,
                 paths=self._files,
-                refs=self._refs.values(),
+                refs=[*base, *self._refs.values()],
                 description=self.description,
                 metadata=metadata,
                 aliases=[*self._aliases, *aliases],
@@ -530,8 +574,10 @@ class Artifact:
 
         # Whatever the log would refuse without the bytes is refused before any is
         # stored; when all are stored already, the commit's own checks are enough.
-        entries = ctx.ingest(self._files, ctx.latest_digests(project, self._name), precheck)
-        entries = check_entries([*entries, *self._refs.values()])
+        entries = ctx.ingest(
+            self._files, ctx.latest_digests(project, self._name), precheck, self._digests
+        )
+        entries = check_entries([*entries, *base, *self._refs.values()])
         outcome, new_run = ctx.log(
             project=project,
             name=self._name,

@@ -1,30 +1,138 @@
-"""Runs read back from the registry (``api.run(...)``, ``artifact.logged_by()``) and the
-run config, a dict that also reads as attributes."""
+"""Runs read back from the registry (``api.run(...)``, ``artifact.logged_by()``), the
+run config (a dict that also reads as attributes) and what a run's tags and notes may
+be, shared by the live run and an edit of a read one."""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
 
 from registry_tool._engine import Context
-from registry_tool._model.records import ArtifactUse, RunRecord
+from registry_tool._model.names import validate_entry_path, validate_line
+from registry_tool._model.plain import to_plain
+from registry_tool._model.records import ArtifactUse, RunFile, RunRecord
+from registry_tool._promotion.promote import run_page
 from registry_tool._sdk.artifact import Artifact
+from registry_tool._sdk.metrics import (
+    AttrDict,
+    Summary,
+    decode_rows,
+    flatten,
+    plain_metric,
+    summary_doc,
+    summary_value,
+)
+from registry_tool.errors import UsageError
+
+MAX_TAG = 64
+MAX_NOTES = 65536
 
 
-class Config(dict[str, Any]):
-    """Run config: a dict that also reads and writes as attributes (``config.lr``)."""
+def one_line(value: object, field: str, longest: int) -> str:
+    """``value`` if it is a string of one line, at most ``longest`` characters."""
+    if not isinstance(value, str):
+        raise UsageError(f"{field}: must be a string, not {type(value).__name__}", field=field)
+    validate_line(value, field=field)
+    if len(value) > longest:
+        raise UsageError(f"{field}: longer than {longest} characters", field=field)
+    return value
 
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
 
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
+def check_tags(value: object) -> tuple[str, ...]:
+    """W&B's tags: a list of non-empty strings of one line, at most 64 characters."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise UsageError(f"tags: must be a list of strings, not {type(value).__name__}")
+    out = []
+    for tag in value:
+        if not one_line(tag, "tags", MAX_TAG):
+            raise UsageError("tags: a tag cannot be empty", field="tags")
+        out.append(tag)
+    return tuple(dict.fromkeys(out))
+
+
+def check_notes(value: object) -> str:
+    """Notes are free text (several lines allowed), at most 64 KiB of characters."""
+    if not isinstance(value, str):
+        raise UsageError(f"notes: must be a string, not {type(value).__name__}", field="notes")
+    if len(value) > MAX_NOTES:
+        raise UsageError(f"notes: longer than {MAX_NOTES} characters", field="notes")
+    return value
+
+
+class Config(AttrDict):
+    """Run config (``config.lr``); ``update`` takes a dict or an ``argparse.Namespace``,
+    as W&B's does."""
+
+    def update(  # type: ignore[override]
+        self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any
+    ) -> None:
+        if d is not None:
+            if not isinstance(d, Mapping):
+                if not hasattr(d, "__dict__"):
+                    raise UsageError(
+                        f"config: cannot update from {type(d).__name__} (a dict or Namespace)"
+                    )
+                d = vars(d)
+            super().update(d)
+        super().update(kwargs)
+
+    def setdefaults(self, d: Mapping[str, Any]) -> None:
+        for key, value in d.items():
+            self.setdefault(key, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+    def persist(self) -> None:
+        """Nothing to do: the config is written with the run's file."""
+
+
+class PreInit:
+    """``wandb.config`` and ``wandb.summary`` before ``init``: any use says to call it."""
+
+    def __init__(self, what: str) -> None:
+        object.__setattr__(self, "_what", what)
+
+    def _fail(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+        raise UsageError(f"{object.__getattribute__(self, '_what')}: call init() first")
+
+    def __getattr__(self, key: str) -> NoReturn:
+        self._fail()
+
+    __setattr__ = __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = _fail
+
+
+class RunFileEntry:
+    """A file a run logged (an image, a table), as W&B's public ``File``."""
+
+    def __init__(self, ctx: Context, file: RunFile) -> None:
+        self._ctx = ctx
+        self.name = file.path
+        self.size = file.size
+        self.digest = file.digest
+
+    def __repr__(self) -> str:
+        return f"<File {self.name} ({self.size} bytes)>"
+
+    def download(self, root: str = ".", replace: bool = False, exist_ok: bool = False) -> Path:
+        """Write the file under ``root`` at its name, verified; return its path."""
+        target = Path(root) / validate_entry_path(self.name)
+        if target.exists() and not replace:
+            if exist_ok:
+                return target
+            raise UsageError(f"{target} exists; pass replace=True to overwrite it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(self._ctx.read_blob(self.digest))
+        return target
 
 
 class PublicRun:
-    """A run read back from the registry (``api.run(...)``, ``artifact.logged_by()``)."""
+    """A run read back from the registry (``api.run(...)``, ``artifact.logged_by()``):
+    its config, summary, tags, history and files, as W&B's public ``Run``."""
 
     def __init__(self, ctx: Context, record: RunRecord) -> None:
         self._ctx = ctx
@@ -35,9 +143,14 @@ class PublicRun:
         self.entity = record.entity or ctx.entity
         self.job_type = record.job_type
         self.config = Config(record.config)
+        self.summary = Summary(summary_value(record.summary))
+        self.tags = list(record.tags)
+        self.notes = record.notes
+        self.group = record.group
         self.state = record.status
         self.status = record.status
         self.started_at = record.started_at
+        self.created_at = record.started_at
         self.finished_at = record.finished_at
         self.code = record.code
 
@@ -49,6 +162,100 @@ class PublicRun:
 
     def __hash__(self) -> int:
         return hash((self.project, self.id))
+
+    @property
+    def path(self) -> list[str]:
+        return [self.entity, self.project, self.id]
+
+    @property
+    def url(self) -> str | None:
+        """The run's page on the published site, when the registry names its URL."""
+        return run_page(self._ctx.store.head(), self.project, self.id)
+
+    @property
+    def lastHistoryStep(self) -> int:  # W&B spells it so
+        rows = list(self._rows())
+        return int(rows[-1].get("_step", -1)) if rows else -1
+
+    def _rows(self) -> Iterator[dict[str, Any]]:
+        history = self._record.history
+        if history is None:
+            return iter(())
+        return decode_rows(self._ctx.read_blob(history.digest))
+
+    def scan_history(
+        self,
+        keys: list[str] | None = None,
+        page_size: int = 1000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of the history, oldest first, nested keys as ``a.b``; with
+        ``keys``, only the rows holding all of them, and only those keys."""
+        for row in self._rows():
+            step = row.get("_step", 0)
+            if (min_step is not None and step < min_step) or (
+                max_step is not None and step >= max_step
+            ):
+                continue
+            flat = flatten(row)
+            if keys is None:
+                yield flat
+            elif all(k in flat for k in keys):
+                yield {k: flat[k] for k in keys}
+
+    def history(
+        self,
+        samples: int = 500,
+        keys: list[str] | None = None,
+        x_axis: str = "_step",
+        pandas: bool = True,
+        stream: str = "default",
+    ) -> Any:
+        """At most ``samples`` rows, evenly spread, first and last included; with
+        ``keys``, the rows holding them (and ``x_axis``). A pandas DataFrame when
+        pandas is installed and ``pandas`` is true, else a list of dicts."""
+        if stream != "default":
+            raise UsageError(f"history: stream {stream!r}: only 'default' is recorded")
+        wanted = None if keys is None else [x_axis, *(k for k in keys if k != x_axis)]
+        rows = list(self.scan_history(keys=wanted))
+        if samples < len(rows):
+            picks = sorted(random.Random(0).sample(range(1, len(rows) - 1), max(samples - 2, 0)))
+            ends = [0, len(rows) - 1] if samples >= 2 else [0]
+            rows = [rows[i] for i in sorted({*ends, *picks})][:samples]
+        if pandas:
+            try:
+                pd = importlib.import_module("pandas")
+            except ImportError:
+                return rows
+            return pd.DataFrame.from_records(rows)
+        return rows
+
+    def files(self, names: list[str] | None = None, per_page: int = 50) -> list[RunFileEntry]:
+        """The media files the run logged (its images and tables)."""
+        out = [RunFileEntry(self._ctx, f) for f in self._record.files]
+        return [f for f in out if names is None or f.name in names]
+
+    def file(self, name: str) -> RunFileEntry:
+        for f in self.files():
+            if f.name == name:
+                return f
+        raise UsageError(f"run {self.project}/{self.id} logged no file {name!r}")
+
+    def update(self) -> None:
+        """Write back what was changed here: name, tags, notes, group, config and
+        summary (as W&B's ``run.update()`` does)."""
+        record = replace(
+            self._record,
+            name=one_line(self.name, "name", 256),
+            tags=check_tags(self.tags),
+            notes=check_notes(self.notes) if self.notes is not None else None,
+            group=one_line(self.group, "group", 128) if self.group is not None else None,
+            config=to_plain(dict(self.config), where=f"run {self.id} config"),
+            summary=summary_doc(plain_metric(dict(self.summary), where=f"run {self.id} summary")),
+        )
+        self._ctx.record_run(record, f"update run {self.id}")
+        self._record = record
 
     def _artifacts(self, uses: tuple[ArtifactUse, ...]) -> list[Artifact]:
         snap = self._ctx.store.head()

@@ -1,6 +1,10 @@
 """Pages of artifacts and runs, out of the nav and one per version or run: a collection's
 page, a version's page with its files pages and table pages, and a run's page.
 
+A version shows what readers see of it: the logged values with its edits applied
+(``_engine/edits.py``); a metadata key an edit set or removed is marked as edited, and
+the tags an edit gave are shown beside the aliases.
+
 A version's (or run's) pages are rendered again only when something they show changed
 since the last build into the same OUT: their inputs are hashed into a fingerprint, and
 with the last build's fingerprint they stay as they are (``Renderer.unchanged``).
@@ -13,12 +17,15 @@ import json
 import os
 from typing import Any
 
+from registry_tool._engine.edits import merged
 from registry_tool._fmt import human_size, short_digest
+from registry_tool._model.edits import Merged
 from registry_tool._model.manifest import Entry
 from registry_tool._model.records import ArtifactUse, VersionRecord
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import pages as p
 from registry_tool._site.render import Renderer
+from registry_tool._store import Snapshot
 from registry_tool.errors import RegistryError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -46,11 +53,11 @@ def render_collections(r: Renderer) -> None:
                     "run_href": r.href(page, "run", v.project, v.run)
                     if v.run and f"{v.project}/{v.run}" in r.data.runs
                     else None,
-                    "metadata": dict(v.metadata),
+                    "metadata": _shown(r, v).metadata,
                     "deleted": v.deleted is not None,
                 }
             )
-        keys = sorted({k for v in compared for k in v.metadata})
+        keys = sorted({k for v in compared for k in _shown(r, v).metadata})
         charts = [(k, p.sparkline(points)) for k, points in p.numeric_series(shown).items()]
         r.render(
             "collection",
@@ -84,9 +91,12 @@ def _version(
     producer = r.data.runs.get(f"{v.project}/{v.run}") if v.run else None
     consumers = r.data.consumers(v.project, v.name, v.version)
     stages = r.data.stages_of(v.project, v.name, v.version)
+    shown = _shown(r, v)
     # A version file never changes but for its delete mark, so its path, digest and
-    # time stand for all of it (and the previous version's for the diff).
+    # time stand for all of it (and the previous version's for the diff); its edits
+    # are what it shows on top.
     inputs = [
+        [shown.description, shown.metadata, shown.tags, shown.ttl, sorted(shown.edited)],
         r.fingerprint_base,
         [v.project, v.name, v.version, v.digest, v.created_at],
         v.deleted.to_doc() if v.deleted else None,
@@ -97,7 +107,7 @@ def _version(
         [c.id for c in consumers],
         around.shape(),
     ]
-    fingerprint = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+    fingerprint = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
     if r.unchanged(page, fingerprint):
         return
     dot = around.to_dot()
@@ -138,7 +148,12 @@ def _version(
         previous_href=r.href(page, "version", v.project, v.name, str(previous.version))
         if previous is not None
         else None,
-        description_html=p.safe_markdown(v.description),
+        description_html=p.safe_markdown(shown.description),
+        metadata=shown.metadata,
+        edited=sorted(shown.edited),
+        removed=sorted(shown.edited - set(shown.metadata)),
+        tags=list(shown.tags),
+        description_edited="description" in shown.changed,
         lineage=lineage,
         producer={
             "id": producer.id,
@@ -167,6 +182,12 @@ def _version(
         )
     r.reused[page] = [fingerprint, r.group, sorted(r.group_assets)]
     r.group = None
+
+
+def _shown(r: Renderer, v: VersionRecord) -> Merged:
+    """What ``v`` shows on the commit the site is built from: its edits applied."""
+    assert r.data.commit is not None  # a registry with versions has a commit
+    return merged(r.ctx.store, Snapshot(r.ctx.store.git, r.data.commit), v)
 
 
 def _pager(here: str, files_pages: list[str]) -> list[dict[str, Any]]:

@@ -14,7 +14,18 @@ from registry_tool._store import registries
 from registry_tool._store.history import pull_requests
 
 ACTIVITY = 50
-_KINDS = ("log", "alias", "link", "promote", "use", "finish", "registry", "unlink", "storage")
+_KINDS = (
+    "log",
+    "alias",
+    "link",
+    "promote",
+    "use",
+    "finish",
+    "registry",
+    "unlink",
+    "storage",
+    "edit",
+)
 
 
 def load(ctx: Context, *, with_history: bool = True) -> SiteData:

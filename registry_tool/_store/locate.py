@@ -33,7 +33,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ _URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[^/\s]+@[^/\s]+:)", re.I)
 # The options of `registry-tool init` that fill each field of registry.yaml.
 INIT_OPTIONS = {
     "$.name": "--name",
+    "$.entities": "--entity",
     "$.description": "--description",
     "$.storage.url": "--storage",
     "$.storage.endpoint_url": "--endpoint-url",
@@ -420,15 +421,23 @@ def registry_config(
     storage: str | None = None,
     description: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    entities: Sequence[str] = (),
 ) -> RegistryConfig:
-    """The ``registry.yaml`` that ``init`` would write at ``root``: the name checked,
-    no field holding a credential, the document schema-valid. Reads and writes nothing."""
+    """The ``registry.yaml`` that ``init`` would write at ``root``: the name and the
+    ``entities`` it answers to checked, no field holding a credential, the document
+    schema-valid. Reads and writes nothing."""
     registry_name = validate_name(name or _name_from(root), what="registry name")
+    if isinstance(entities, str):
+        entities = [entities]
+    declared = tuple(
+        dict.fromkeys(validate_name(e, what="entity") for e in entities if e != registry_name)
+    )
     config = RegistryConfig(
         name=registry_name,
         storage=StorageConfig(url=storage or DEFAULT_STORAGE, **dict(storage_options or {})),
         created_at=now(),
         description=description,
+        entities=declared,
     )
     doc = config.to_doc()
     refuse_secrets(doc, INIT_OPTIONS)
@@ -444,10 +453,12 @@ def init_registry(
     description: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     shared_storage: bool = False,
+    entities: Sequence[str] = (),
 ) -> RegistryStore:
     """Create a registry repo at ``path`` (a new or empty directory, or a git repo
     without a registry), with ``registry.yaml``, a README and one commit, recorded as a
-    user of its blob store.
+    user of its blob store. ``entities`` are the entity names it answers to besides its
+    name (``init --entity my-team``: W&B scripts' ``entity="my-team"``).
 
     ``storage_options`` are the other ``storage`` fields of ``registry.yaml``
     (``endpoint_url``, ``region``, ``profile``, ``path_style``, ``checksum``, ``parallel``).
@@ -461,7 +472,12 @@ def init_registry(
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory")
     config = registry_config(
-        root, name=name, storage=storage, description=description, storage_options=storage_options
+        root,
+        name=name,
+        storage=storage,
+        description=description,
+        storage_options=storage_options,
+        entities=entities,
     )
     blobs = open_blob_store(config.storage, root)
     refuse_taken(blobs, config, shared=shared_storage)

@@ -166,6 +166,10 @@ def show_cmd(ctx: click.Context, path: str, as_json: bool) -> None:
             line(f"  {key}: {info[key]}")
     line(f"  size: {human_size(info['size'])} in {files(len(info['files']))}")
     line(f"  aliases: {', '.join(info['aliases']) or '-'}")
+    if info["tags"]:
+        line(f"  tags: {', '.join(info['tags'])}")
+    if info["ttl"] is not None:
+        line(f"  ttl: {info['ttl']} s")
     if info["metadata"]:
         line("  metadata:")
         for key, value in info["metadata"].items():

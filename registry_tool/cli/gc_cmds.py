@@ -95,8 +95,9 @@ def gc_cmd(
     """Remove blobs that no version on any branch or tag names.
 
     Every ref is read (local and remote-tracking branches, tags; remotes are fetched
-    first). Blobs named only by deleted versions go, unless an alias or a stage still
-    names such a version; blobs younger than --grace stay. A store that other
+    first). A version whose ttl ran out is soft-deleted first (reason "ttl expired")
+    unless an alias or a stage names it. Blobs named only by deleted versions go, unless
+    an alias or a stage still names such a version; blobs younger than --grace stay. A store that other
     registries use too (see 'storage set --shared-storage') is collected only with each
     of them given by --include-registry. Anything in the store that is not a blob is
     reported and left.
@@ -117,6 +118,8 @@ def gc_cmd(
         raise
     for stray in report.strays:
         problem(f"gc: skipped {stray} in {report.store}: not a blob, left in place")
+    for kept in report.ttl_kept:
+        problem(f"gc: {kept}")
     if as_json:
         emit_json(report.to_dict())
         return
@@ -125,6 +128,8 @@ def gc_cmd(
         for blob in report.removed:
             age = verbs.format_duration(int((now - blob.modified) // 3600) * 3600.0)
             line(f"sha256:{blob.hexdigest}  {human_size(blob.size)}  {age} old")
+    for expired in report.expired:
+        line(f"{'would delete' if dry_run else 'deleted'} {expired}: ttl expired")
     verb = "would remove" if dry_run else "removed"
     held = ""
     if report.held:

@@ -34,6 +34,14 @@ from registry_tool.cli.render import emit_json, line
 )
 @click.option("--description", help="What this registry is for.")
 @click.option(
+    "--entity",
+    "entities",
+    multiple=True,
+    metavar="NAME",
+    help="An entity name the registry answers to besides its own name (what W&B scripts "
+    "pass as entity=, e.g. a team); repeat for several.",
+)
+@click.option(
     "--github",
     is_flag=True,
     help="Also write .github/: a workflow checking every change, one publishing the site, "
@@ -71,6 +79,7 @@ def init_cmd(
     profile: str | None,
     path_style: bool | None,
     description: str | None,
+    entities: tuple[str, ...],
     github: bool,
     owners: tuple[str, ...],
     wheelhouse: str | None,
@@ -83,6 +92,7 @@ def init_cmd(
     registry-tool init my-registry
     registry-tool init team-registry --storage s3://ml-artifacts/registry --region eu-west-1
     registry-tool init team-registry --github --owners @acme/ml-admins
+    registry-tool init team-registry --entity my-team
     """
     team = [owner for value in owners for owner in value.replace(",", " ").split()]
     if github and not team:
@@ -108,6 +118,7 @@ def init_cmd(
         owners=team,
         wheelhouse=wheelhouse,
         shared_storage=shared_storage,
+        entities=list(entities),
     )
     if as_json:
         made = {"name": store.name, "root": str(store.root), "storage": store.config.storage.url}

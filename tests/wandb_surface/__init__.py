@@ -1,0 +1,1 @@
+"""The recorded surface of the real wandb package, and how registry-tool compares."""
