@@ -16,6 +16,7 @@ Every error is a ``RegistryError``; the CLI prints its message on one line and e
     ├── DocumentError               a YAML file that cannot be read or is not schema-valid
     ├── ArtifactError               an artifact that cannot be built, logged or used
     │   ├── VerificationError       downloaded or on-disk files do not match the manifest
+    │   │   └── ReferenceGoneError  a referenced object is no longer where it was logged
     │   └── GateError               a version does not meet a stage's gates
     ├── LineageRenderError          ``dot`` failed on a lineage graph of the site
     └── WandbCoreNotAvailableError  W&B's name, kept so that scripts naming it import; never raised
@@ -160,6 +161,12 @@ class VerificationError(ArtifactError, ValueError):
     ) -> None:
         super().__init__(message, path=path, field=field, version=version)
         self.report = report
+
+
+class ReferenceGoneError(VerificationError):
+    """A reference whose object is no longer there, as opposed to one that changed:
+    ``download(allow_missing_references=True)`` skips the first and still refuses the
+    second, so the two must be told apart by type, not by the wording of a message."""
 
 
 class GateError(ArtifactError):

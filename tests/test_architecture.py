@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, ...]] = [
 # else must be imported at module level.
 DEFERRED_INTERNAL: dict[tuple[str, str], str] = {
     ("_sdk.artifact", "_sdk.public_run"): "a run lists its artifacts and an artifact its runs",
+    ("_sdk.drafts", "_sdk.run"): "save() on a draft logs it through the current run",
     ("_verbs", "_site.build"): "the site builder loads jinja2, markdown and mkdocs",
     ("_blobs", "_blobs.s3"): "S3 support (botocore's signer, http.client) only on S3",
     ("_promotion.promote", "_github"): "the GitHub client only when a pull request opens",

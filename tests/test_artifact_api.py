@@ -16,7 +16,6 @@ import pytest
 import registry_tool as wandb
 from registry_tool._sdk.collection import ArtifactCollection
 from registry_tool._sdk.entries import ArtifactManifestEntry
-from registry_tool._site.kinds import path as page_path
 from registry_tool.errors import ArtifactError, UnsupportedError, UsageError, VerificationError
 from tests.helpers import create_prod_registry, write
 
@@ -373,18 +372,6 @@ def test_links_source_artifact_and_linked_artifacts(registry):
     assert linked.collection.project == "model-registry/prod"
     assert not linked.collection.is_sequence()
     assert [v.version for v in linked.collection.versions()] == ["v0"]
-
-
-def test_url_is_the_version_page_when_the_registry_names_its_site(registry, monkeypatch):
-    write("a.txt", "a")
-    art = wandb.Artifact("data", type="dataset")
-    art.add_file("a.txt")
-    log(art)
-    assert art.url is None
-    config = art._ctx.store.config  # type: ignore[union-attr]
-    monkeypatch.setattr(type(config), "site_url", "https://ml.example.com/reg/", raising=False)
-    page = page_path("version", "p", "data", "0").removesuffix(".md") + ".html"
-    assert art.url == f"https://ml.example.com/reg/{page}"
 
 
 def test_use_as_is_deprecated_and_ignored_and_server_only_members_say_why(registry):

@@ -280,11 +280,11 @@ class Context:
         files: dict[str, str],
         named: Set[str] = frozenset(),
         before_storing: Callable[[], None] | None = None,
-        digests: Mapping[str, str] | None = None,
+        copies: Mapping[str, ingest.Copy] | None = None,
     ) -> list[Entry]:
         """Put every pending file's bytes in the blob store; return manifest entries
         (``_engine/ingest.py``)."""
-        return ingest.ingest(self, files, named, before_storing, digests)
+        return ingest.ingest(self, files, named, before_storing, copies)
 
     def precheck_log(
         self,

@@ -38,6 +38,7 @@ from registry_tool._references.file import NotRegularFileError, hash_regular
 from registry_tool.errors import (
     ArtifactError,
     CorruptBlobError,
+    ReferenceGoneError,
     RegistryError,
     VerificationError,
 )
@@ -129,8 +130,9 @@ def download_version(
         entry, target = item
         try:
             fetch_entry(ctx, entry, target, advance)
-        except VerificationError as exc:
-            if allow_missing_references and entry.ref is not None and _is_gone(exc):
+        except ReferenceGoneError as exc:
+            # Gone is told from changed by type: a changed object is still an error.
+            if allow_missing_references and entry.ref is not None:
                 missing.add(entry.path)  # a set's add is atomic under the GIL
                 return
             raise type(exc)(f"{label}: file {entry.path!r}: {exc}") from exc
@@ -148,12 +150,6 @@ def download_version(
     ]
     ctx.stat_cache.store_many(learned)
     return str(target_root)
-
-
-def _is_gone(exc: VerificationError) -> bool:
-    """Whether a reference failed because its object is no longer there (every scheme
-    says "is gone"), not because it changed."""
-    return str(exc).endswith(" is gone")
 
 
 def prune(root: str | os.PathLike[str], keep: Collection[str]) -> list[str]:

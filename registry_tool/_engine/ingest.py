@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ def ingest(
     files: dict[str, str],
     named: Set[str] = frozenset(),
     before_storing: Callable[[], None] | None = None,
-    digests: Mapping[str, str] | None = None,
+    copies: Mapping[str, Copy] | None = None,
 ) -> list[Entry]:
     """Put every pending file's bytes in the blob store; return manifest entries.
 
@@ -36,9 +37,11 @@ def ingest(
     be one nothing names any more, which a garbage collection could take before
     this log commits: its age is refreshed, and it is stored again if it has gone.
     ``before_storing`` runs once before the first byte is stored (not at all when
-    every blob is there already). ``digests`` are the SHA-256 of files the caller
-    hashed as it wrote them and that nothing else writes (an artifact draft's private
-    copies): they are not read again, nor kept in the stat cache.
+    every blob is there already). ``copies`` are files the caller hashed as it wrote
+    them and that nothing else writes (an artifact draft's private copies, by path):
+    they are not read again, and the stat cache learns their digest under the file
+    they were copied from, so that a later log of that file (a re-run after a failure)
+    asks the store for it rather than sending it again.
     """
     ctx.store.check_writable()
     stats: dict[str, os.stat_result] = {}
@@ -49,17 +52,24 @@ def ingest(
             raise ArtifactError(f"cannot read {local}: {exc.strerror}") from None
     known = ctx.stat_cache.lookup_many([(files[n], stats[n]) for n in files])
     paths = set(files.values())
-    private = {p: d for p, d in (digests or {}).items() if p in paths}
-    known.update(private)
-    # A digest the stat cache knows still needs its blob in the store.
+    private = {p: c for p, c in (copies or {}).items() if p in paths}
+    known.update((p, c.hexdigest) for p, c in private.items())
+    origins = ctx.stat_cache.lookup_many(
+        [(c.source, c.source_stat) for c in private.values() if c.source_stat is not None]
+    )
     # Asked for: what the stat cache knows (most often logged before, so stored), and a
-    # private copy's digest the latest version names. Any other copy is most often new
-    # content: its digest only spares hashing it again, and the store's own write
-    # (a conditional PUT on S3) finds it if it is there after all.
+    # private copy of a file logged before or of bytes the latest version names. Any
+    # other copy is most often new content: its digest spares hashing it again, and the
+    # store's own write (a conditional PUT on S3) finds it if it is there after all.
+
+    def worth_asking(local: str, digest: str) -> bool:
+        copy = private.get(local)
+        return copy is None or digest in named or origins.get(copy.source) == digest
+
     asked = {
         digest
         for local in files.values()
-        if (digest := known.get(local)) is not None and (local not in private or digest in named)
+        if (digest := known.get(local)) is not None and worth_asking(local, digest)
     }
     present = ctx.has_many(asked)
     reused = sorted(d for d, there in present.items() if there and d not in named)
@@ -104,8 +114,32 @@ def ingest(
         entries[name] = Entry(name, file_digest(hexdigest), after.st_size)
         learned.append((files[name], after, hexdigest))
     # A re-run after a failure then checks, rather than re-sends, what got through.
-    ctx.stat_cache.store_many([item for item in learned if item[0] not in private])
+    ctx.stat_cache.store_many([o for item in learned if (o := _origin(item, private))])
     if failed:
         raise failed[0]
     ctx._sources.update((blob_hex(e.digest), files[e.path]) for e in entries.values())
     return list(entries.values())
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A private copy a caller made and hashed: its digest, and the file it was copied
+    from with that file's stat before the copy (None when the file changed while it was
+    copied, so that nothing is learned about it)."""
+
+    hexdigest: str
+    source: str
+    source_stat: os.stat_result | None
+
+
+def _origin(
+    item: tuple[str, os.stat_result, str], private: Mapping[str, Copy]
+) -> tuple[str, os.stat_result, str] | None:
+    """What the stat cache learns of a stored file: a private copy under its source
+    (nothing, when the source changed while it was copied); any other file as it is."""
+    copy = private.get(item[0])
+    if copy is None:
+        return item
+    if copy.source_stat is None:
+        return None
+    return copy.source, copy.source_stat, item[2]

@@ -336,6 +336,12 @@ def _verdict(result: GateResult) -> str:
 def run_page(snap: Snapshot, project: str, run_id: str) -> str | None:
     """The run's page on the published site, when the registry's ``mkdocs.yml`` names
     the site's https address (``site_url``); the site writes pages as ``.html``."""
+    return site_page(snap, "runs", project, f"{run_id}.html")
+
+
+def site_page(snap: Snapshot, *segments: str) -> str | None:
+    """The page ``segments`` (each quoted as one path segment) on the published site, when
+    ``mkdocs.yml`` names an https ``site_url``: the one source of every page URL."""
     data = snap.read("mkdocs.yml")
     try:
         config = yamlio.loads(data, "mkdocs.yml") if data else None
@@ -348,7 +354,7 @@ def run_page(snap: Snapshot, project: str, run_id: str) -> str | None:
     if parts.scheme != "https" or not _HOST.match(parts.netloc) or parts.query or parts.fragment:
         return None
     folder = urllib.parse.quote(parts.path.rstrip("/"))  # "/" is kept by default
-    page = "/".join(urllib.parse.quote(p, safe="") for p in ("runs", project, f"{run_id}.html"))
+    page = "/".join(urllib.parse.quote(p, safe="") for p in segments)
     return f"https://{parts.netloc}{folder}/{page}"
 
 

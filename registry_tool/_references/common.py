@@ -19,7 +19,13 @@ from registry_tool._hashing import CHUNK, Advance
 from registry_tool._model.manifest import Entry
 from registry_tool._model.names import validate_entry_path
 from registry_tool._secret_scan import redact_url, url_findings
-from registry_tool.errors import ArtifactError, InvalidNameError, UsageError, VerificationError
+from registry_tool.errors import (
+    ArtifactError,
+    InvalidNameError,
+    ReferenceGoneError,
+    UsageError,
+    VerificationError,
+)
 
 MAX_URI = 4096  # the manifest schema's limit for a ref (and a digest)
 
@@ -170,14 +176,16 @@ def changed(entry: Entry, what: str) -> VerificationError:
     )
 
 
-def gone(entry: Entry) -> VerificationError:
+def gone(entry: Entry) -> ReferenceGoneError:
+    """The error for a reference whose object is not there any more: its own type, so
+    that a download allowed to skip missing references tells it from a changed one."""
     if entry.digest == entry.ref:
-        return VerificationError(
+        return ReferenceGoneError(
             f"{entry.path}: there is no object at {entry.ref} (it was logged with "
             "checksum=False, so if it names a prefix its objects were never listed: log it "
             "with checksum=True to download them)"
         )
-    return VerificationError(f"{entry.path}: the referenced object {entry.ref} is gone")
+    return ReferenceGoneError(f"{entry.path}: the referenced object {entry.ref} is gone")
 
 
 def check_size(entry: Entry, got: int) -> None:

@@ -31,7 +31,7 @@ from registry_tool._references.common import (
     landing,
     too_many,
 )
-from registry_tool.errors import ArtifactError, UsageError, VerificationError
+from registry_tool.errors import ArtifactError, ReferenceGoneError, UsageError, VerificationError
 
 
 class NotRegularFileError(OSError):
@@ -157,7 +157,7 @@ def fetch(entry: Entry, target: Path, advance: Advance) -> None:
             with open_regular(source) as src, open(tmp, "wb") as dst:
                 got, _ = copy_and_hash(src, dst, advance)
         except FileNotFoundError:
-            raise VerificationError(
+            raise ReferenceGoneError(
                 f"{entry.path}: the referenced file {entry.ref} is gone"
             ) from None
         except NotRegularFileError as exc:

@@ -18,10 +18,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from registry_tool import _promotion as promotion
-from registry_tool._deletion import delete_version
 from registry_tool._engine import Context, Resolved, deleted_message
 from registry_tool._engine.download import VerifyReport, download_version, verify_files
+from registry_tool._engine.ingest import Copy
 from registry_tool._model.manifest import Entry, artifact_digest, check_entries
 from registry_tool._model.names import (
     validate_entry_path,
@@ -35,7 +34,7 @@ from registry_tool._sdk.collection import ArtifactCollection
 from registry_tool._sdk.drafts import SkippedFilesWarning as SkippedFilesWarning
 from registry_tool._sdk.entries import ArtifactManifest, ArtifactManifestEntry
 from registry_tool._sdk.logged import ArtifactLogged
-from registry_tool._sdk.media import Table
+from registry_tool._sdk.media import Media
 from registry_tool._store import registries
 from registry_tool.errors import (
     ArtifactError,
@@ -94,7 +93,7 @@ class Artifact(ArtifactLogged):
         self._base_project: str | None = None  # a new_draft() logs beside its version
         self._staging: tempfile.TemporaryDirectory[str] | None = None
         self._copies: weakref.finalize[Any, Any] | None = None
-        self._digests: dict[str, str] = {}  # a private copy's path -> its SHA-256
+        self._copies_made: dict[str, Copy] = {}  # a private copy's path -> what it holds
         self._copies_path = Path()
         self._ctx: Context | None = None
         self._record: VersionRecord | None = None
@@ -323,14 +322,14 @@ class Artifact(ArtifactLogged):
         drafts.remove(self, item)
 
     def new_file(
-        self, name: str, mode: str = "x", encoding: str | None = None
+        self, name: str, mode: str = "x", encoding: str | None = None, policy: str = "mutable"
     ) -> AbstractContextManager[IO[Any]]:
         """Write a new file straight into the artifact.
 
         >>> with art.new_file("notes.txt") as f:      # doctest: +SKIP
         ...     f.write("hello")
         """
-        return drafts.new_file(self, name, mode, encoding)
+        return drafts.new_file(self, name, mode, encoding, policy)
 
     def _staging_dir(self) -> Path:
         if self._staging is None:
@@ -369,20 +368,37 @@ class Artifact(ArtifactLogged):
         self._refs.update((entry.path, entry) for entry in entries)
         return [ArtifactManifestEntry(e) for e in entries]
 
-    def add(self, obj: Table, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
-        """Add a ``Table`` as ``<name>.table.json`` (images stored beside it);
-        ``overwrite=True`` replaces a table added under that name."""
-        return drafts.add_table(self, obj, name, overwrite)
+    def add(self, obj: Media, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
+        """Add a ``Table`` as ``<name>.table.json``, or another media value (``Image``,
+        ``Histogram``, ``Html``...) as ``<name>.<type>.json``, the files it names beside
+        it; ``overwrite=True`` replaces one added under that name."""
+        return drafts.add_media(self, obj, name, overwrite)
 
     # -- logged artifacts ----------------------------------------------------------
 
     def files(
-        self, names: list[str] | None = None, per_page: int = 50
+        self, names: list[str] | None = None, per_page: int = 50, start: str | None = None
     ) -> list[ArtifactManifestEntry]:
-        """The entries of a logged version (all, or those ``names``), in path order."""
-        self._logged()
+        """The entries of a logged version (all, or those ``names``), in path order.
+
+        ``start`` is W&B's page cursor: here the path the previous page ended with; the
+        entries after it come back. A cursor naming no entry is an error (resuming
+        from a guess would skip or repeat files). ``per_page`` pages W&B's server
+        answers; the whole list comes back at once here.
+        """
+        record = self._logged()
         entries = self._entries()
-        return entries if names is None else [e for e in entries if e.path in names]
+        chosen = entries if names is None else [e for e in entries if e.path in names]
+        if start is None:
+            return chosen
+        paths = [e.path for e in chosen]
+        if start not in paths:
+            raise UsageError(
+                f"Artifact.files(start={start!r}): {record.name}:v{record.version} has no "
+                f"file {start!r} to continue after",
+                field="start",
+            )
+        return chosen[paths.index(start) + 1 :]
 
     def get_entry(self, name: str) -> ArtifactManifestEntry:
         """The entry named ``name``; ``KeyError`` when there is none."""
@@ -423,61 +439,16 @@ class Artifact(ArtifactLogged):
                     found.append(PublicRun(ctx, run))
         return found
 
-    def save(self) -> None:
-        """Apply what changed since logging: aliases (``artifact.aliases.append("x")``
-        or a new list) and the rest ``_sdk/edits.py`` allows."""
-        edits.save(self)
-
-    def unlink(self) -> None:
-        """Take this registry version out of its registry (its aliases go with it)."""
-        if self._link is None:
-            raise ArtifactError(
-                f"{self.name} is not a registry version: get it by its model-registry/... path"
-            )
-        assert self._ctx is not None
-        promotion.unlink(self._ctx, self._link)
-        self._aliases = []
-        self._saved_aliases = []
-
-    def delete(self, *, delete_aliases: bool = False) -> None:
-        """Soft-delete this version, in one commit.
-
-        >>> api.artifact("my-project/model:v3").delete(delete_aliases=True)  # doctest: +SKIP
-
-        The version file stays (marked ``deleted``) and its number is never reused;
-        getting, downloading or using it is then an error naming it as deleted, and
-        ``registry-tool gc`` may reclaim the blobs no other version names. A version
-        with aliases (``latest`` aside, which moves to the newest version left) is
-        refused unless ``delete_aliases=True`` removes them in the same commit; a
-        protected model-registry alias on a link to it always refuses.
-        """
-        record = self._logged()
-        assert self._ctx is not None
-        outcome = delete_version(
-            self._ctx, record.project, record.name, record.version, delete_aliases=delete_aliases
-        )
-        self._record = outcome.record
-        self._aliases = []
-        self._saved_aliases = []
-
-    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
-        """Link this logged version into a model registry and apply ``aliases``.
-
-        >>> artifact.link("model-registry/production-models", aliases=["staging"])  # doctest: +SKIP
-
-        Linking the same content again reuses its registry version. A protected alias
-        is refused here: it moves through ``registry-tool promote --pr``.
-        """
-        record = self._logged()
-        assert self._ctx is not None
-        if record.deleted is not None:
-            raise ArtifactError(deleted_message(record))
-        if isinstance(aliases, str):
-            raise UsageError("aliases must be a list of strings, not one string")
-        linked = promotion.link_version(self._ctx, record, target_path, list(aliases or []))
-        if self._link is not None and self._link.path == linked.path:
-            self._bind(self._ctx, record)  # its own aliases moved: a save() starts from them
-        return Artifact._from_resolved(self._ctx, self._ctx.resolve_ref(linked.path))
+    def save(self, project: str | None = None, settings: Any = None) -> None:
+        """On a draft, log it (as W&B's does): through the current run, else through a
+        run started for it in ``project``. On a logged version, apply what changed
+        since: aliases (``artifact.aliases.append("x")`` or a new list) and the rest
+        ``_sdk/edits.py`` allows. ``settings`` are W&B's settings of the run it starts,
+        which have no counterpart here."""
+        if self._record is None:
+            drafts.log_draft(self, project)
+        else:
+            edits.save(self)
 
     def download(
         self,
@@ -575,7 +546,7 @@ class Artifact(ArtifactLogged):
         # Whatever the log would refuse without the bytes is refused before any is
         # stored; when all are stored already, the commit's own checks are enough.
         entries = ctx.ingest(
-            self._files, ctx.latest_digests(project, self._name), precheck, self._digests
+            self._files, ctx.latest_digests(project, self._name), precheck, self._copies_made
         )
         entries = check_entries([*entries, *base, *self._refs.values()])
         outcome, new_run = ctx.log(

@@ -1,5 +1,5 @@
 """The members of W&B's ``Artifact`` that describe a version rather than build or move
-one: its id, source names, link state, page URL, and the members that only mean
+one: its id, source names, link state, times, page URL, and the members that only mean
 something to a W&B server (which say so with ``UnsupportedError``).
 
 ``Artifact`` inherits them; they read only what an artifact already holds.
@@ -16,6 +16,8 @@ from registry_tool._engine import Context
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.manifest import Entry
 from registry_tool._model.records import VersionRecord
+from registry_tool._promotion.promote import site_page
+from registry_tool._sdk import edits
 from registry_tool.errors import UnsupportedError
 
 
@@ -54,11 +56,25 @@ class ArtifactInfo:
 
     @property
     def updated_at(self) -> str:
-        """When the version last changed: its latest edit when the edits say when,
-        else when it was logged."""
+        """When the version last changed: its latest edit (description, metadata, tags,
+        ttl), else when it was logged. Read from the registry's current commit, so an
+        edit made since this object was got shows."""
         record = self._logged()
-        from_edits = getattr(self, "_updated_at", None)
-        return str(from_edits) if from_edits else record.created_at
+        assert self._ctx is not None
+        return edits.view(self._ctx, record).updated_at
+
+    @property
+    def digest_algorithm(self) -> str:
+        """``"SHA256"``: the artifact digest and every stored file's digest are SHA-256.
+        W&B's are MD5; CONFORMANCE.md lists SHA-256 as a deliberate difference, since the
+        digest here also addresses the blob and is what ``check --deep`` recomputes."""
+        return "SHA256"
+
+    @property
+    def linked_at(self) -> str | None:
+        """When this registry version was linked, from its link record; None for a
+        project version (which is not a link) and for a draft."""
+        return self._link.linked_at if self._link is not None else None
 
     @property
     def file_count(self) -> int:
@@ -147,18 +163,22 @@ class ArtifactInfo:
 
     @property
     def url(self) -> str | None:
-        """The version's page on the published site, when the registry names its site
-        URL (``site_url`` in registry.yaml); None otherwise."""
+        """The version's page on the published site (a registry version's: its
+        collection's page in the registry), when the registry's ``mkdocs.yml`` names
+        its https ``site_url``, the source ``Run.url`` reads too; None otherwise."""
         if self._record is None or self._ctx is None:
             return None
-        site = getattr(self._ctx.store.config, "site_url", None)
-        if not site:
-            return None
+        snap = self._ctx.store.head()
+        if self._link is not None:
+            # The "registry_collection" page kind of _site/kinds.py, where every version
+            # of a registry collection is listed.
+            link = self._link
+            return site_page(snap, "registries", link.registry, f"{link.collection}.html")
         r = self._record
         # The "version" page kind of _site/kinds.py, built as .html (the site is built
         # without directory URLs); spelled here so that importing the SDK does not load
-        # the site builder. tests/test_artifact_api.py holds the two equal.
-        return f"{str(site).rstrip('/')}/artifacts/{r.project}/{r.name}/v{r.version}.html"
+        # the site builder. tests/test_artifact_surface.py holds the two equal.
+        return site_page(snap, "artifacts", r.project, r.name, f"v{r.version}.html")
 
     def get_added_local_path_name(self, local_path: str | os.PathLike[str]) -> str | None:
         """The name a local file was added under, or None."""

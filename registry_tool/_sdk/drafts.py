@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from registry_tool._engine import Context
+from registry_tool._engine.ingest import Copy
 from registry_tool._escape import printable
 from registry_tool._fmt import file_kind
 from registry_tool._hashing import copy_and_hash, hash_file, scratch_path
@@ -26,7 +27,7 @@ from registry_tool._model.manifest import Entry, file_digest
 from registry_tool._model.names import LATEST, validate_entry_path
 from registry_tool._references.file import NotRegularFileError, open_regular, scan_folder
 from registry_tool._sdk.entries import ArtifactManifestEntry
-from registry_tool._sdk.media import Table
+from registry_tool._sdk.media import Media, write_media
 from registry_tool.errors import ArtifactError, UsageError
 
 if TYPE_CHECKING:
@@ -49,14 +50,21 @@ def _copy_in(art: Artifact, real: str) -> tuple[str, str]:
     target = scratch_path(art._copies_dir(), "f-")
     try:
         with open_regular(real) as src, open(target, "xb") as dst:
+            before = os.fstat(src.fileno())
             hexdigest, _ = copy_and_hash(src, dst)
+            after = os.stat(real)
     except NotRegularFileError as exc:
         target.unlink(missing_ok=True)
         raise ArtifactError(f"cannot add {real}: it is {exc.kind}, not a regular file") from None
     except OSError as exc:
         target.unlink(missing_ok=True)
         raise ArtifactError(f"cannot add {real}: {exc.strerror}") from None
-    art._digests[str(target)] = hexdigest  # logging need not read the copy again
+    # Logging need not read the copy again; the stat cache learns the digest under the
+    # file copied, unless it changed while it was read.
+    same = (before.st_ino, before.st_size, before.st_mtime_ns) == (
+        after.st_ino, after.st_size, after.st_mtime_ns
+    )  # fmt: skip
+    art._copies_made[str(target)] = Copy(hexdigest, real, before if same else None)
     return str(target), hexdigest
 
 
@@ -234,9 +242,16 @@ def incremental_base(ctx: Context, project: str, art: Artifact) -> list[Entry]:
 
 
 @contextmanager
-def new_file(art: Artifact, name: str, mode: str, encoding: str | None) -> Iterator[IO[Any]]:
-    """A file written straight into the draft's staging folder, added when closed."""
+def new_file(
+    art: Artifact, name: str, mode: str, encoding: str | None, policy: str
+) -> Iterator[IO[Any]]:
+    """A file written straight into the draft's staging folder, added when closed.
+
+    The file is the draft's own already, so either ``policy`` logs it as written: no
+    copy is made, and nothing but the draft writes to it.
+    """
     art._require_draft()
+    _check_policy(policy)
     validate_entry_path(name)
     if mode not in ("x", "w", "xb", "wb"):
         raise UsageError(f"new_file mode {mode!r}: use 'w', 'x', 'wb' or 'xb'")
@@ -262,22 +277,22 @@ def new_file(art: Artifact, name: str, mode: str, encoding: str | None) -> Itera
     art._add(name, str(target))
 
 
-def add_table(art: Artifact, obj: Table, name: str, overwrite: bool) -> ArtifactManifestEntry:
-    """A ``Table`` as ``<name>.table.json``, its images beside it."""
+def add_media(art: Artifact, obj: Media, name: str, overwrite: bool) -> ArtifactManifestEntry:
+    """A ``Table`` as ``<name>.table.json`` or another media value as
+    ``<name>.<type>.json`` (W&B's names), the files it names beside it."""
     art._require_draft()
-    if not isinstance(obj, Table):
-        raise UsageError(f"artifact.add takes a Table, not {type(obj).__name__}")
-    staging = art._staging_dir()
-    table_name = name if name.endswith(".table.json") else f"{name}.table.json"
-    validate_entry_path(table_name)
-    if _clash(art, table_name):
+    if not isinstance(obj, Media):
+        raise UsageError(f"artifact.add takes a Table or a media value, not {type(obj).__name__}")
+    entry = validate_entry_path(obj.with_suffix(name))
+    if _clash(art, entry):
         if not overwrite:
-            raise _already(art, table_name)
-        _drop(art, table_name)
-    for rel in obj._write(staging, table_name):
+            raise _already(art, entry)
+        _drop(art, entry)
+    staging = art._staging_dir()
+    for rel in write_media(obj, staging, name):
         if rel not in art._files:
             art._add(rel, str(staging / rel))
-    return ArtifactManifestEntry(Entry(table_name, "", (staging / table_name).stat().st_size))
+    return ArtifactManifestEntry(Entry(entry, "", (staging / entry).stat().st_size))
 
 
 def pending_entries(art: Artifact, *, hash_files: bool) -> list[Entry]:
@@ -288,3 +303,25 @@ def pending_entries(art: Artifact, *, hash_files: bool) -> list[Entry]:
         digest = file_digest(hash_file(pending)) if hash_files else ""
         entries.append(Entry(name, digest, os.path.getsize(pending)))
     return sorted(entries, key=lambda e: e.path)
+
+
+def log_draft(art: Artifact, project: str | None) -> None:
+    """``Artifact.save()`` on a draft logs it, as W&B's does: through the current run
+    (as its output), else through a run of job type ``auto`` started for it in
+    ``project`` (default: the default project), as W&B starts one. (``_sdk/run.py``
+    imports the artifact, so the run module is imported here, when it is called.)
+    """
+    from registry_tool._sdk.run import current_run, init
+
+    run = current_run()
+    if run is None:
+        with init(project=project, job_type="auto") as started:
+            started.log_artifact(art)
+        return
+    if project is not None and project != run.project:
+        raise UsageError(
+            f"Artifact.save(project={project!r}): the current run {run.id} logs to project "
+            f"{run.project!r}; finish it first, or log with run.log_artifact()",
+            field="project",
+        )
+    run.log_artifact(art)

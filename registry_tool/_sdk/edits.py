@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from registry_tool import _promotion as promotion
 from registry_tool._engine import Context
 from registry_tool._engine import edits as engine_edits
-from registry_tool._model.edits import EditRecord, ttl_seconds, validate_tags
+from registry_tool._model.edits import EditRecord, merge, ttl_seconds, validate_tags
 from registry_tool._model.names import LATEST
 from registry_tool._model.records import VersionRecord
 from registry_tool._store import Change, Snapshot
@@ -35,13 +35,19 @@ class View:
     tags: tuple[str, ...] = ()
     ttl: timedelta | None = None
     edited: frozenset[str] = field(default_factory=frozenset)  # keys changed after logging
+    updated_at: str = ""  # the last edit's time, else when the version was logged
 
 
 def view(ctx: Context, record: VersionRecord) -> View:
-    """What a reader sees of ``record``: what was logged, with its edits applied."""
-    shown = engine_edits.merged(ctx.store, ctx.store.head(), record)
+    """What a reader sees of ``record``: what was logged, with its edits applied, and
+    when it last changed (the last edit in ``seq`` order, which is commit order)."""
+    found = engine_edits.read_edits(
+        ctx.store, ctx.store.head(), record.project, record.name, record.version
+    )
+    shown = merge(record.description, record.metadata, found)
     ttl = timedelta(seconds=shown.ttl) if shown.ttl is not None else None
-    return View(shown.description, shown.metadata, shown.tags, ttl, shown.edited)
+    last = max(found, key=lambda edit: edit.seq).at if found else record.created_at
+    return View(shown.description, shown.metadata, shown.tags, ttl, shown.edited, last)
 
 
 def save(art: Artifact) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry_tool._model.manifest import Entry, artifact_digest
+from registry_tool._model.manifest import SHA256_RE, Entry, artifact_digest
 from registry_tool.errors import ArtifactError, UnsupportedError
 
 if TYPE_CHECKING:
@@ -72,6 +73,30 @@ class ArtifactManifestEntry:
     def to_doc(self) -> dict[str, Any]:
         return self._entry.to_doc()
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry as W&B writes it in a manifest's ``contents``: ``path`` and
+        ``digest``, then ``size``, ``ref``, ``birthArtifactID``, ``local_path`` and
+        ``extra`` only when they have a value (W&B leaves empty ones out, too)."""
+        out: dict[str, Any] = {"path": self.path, "digest": self.digest}
+        optional = {
+            "size": self.size,
+            "ref": self.ref,
+            "birthArtifactID": self.birth_artifact_id,
+            "local_path": self.local_path,
+            "skip_cache": self.skip_cache,
+            "extra": dict(self.extra),
+        }
+        out.update((key, value) for key, value in optional.items() if value)
+        return out
+
+    def digest_algorithm(self) -> str | None:
+        """``"SHA256"`` for a stored file or a file reference, whose digest is the
+        SHA-256 of its bytes (W&B uses MD5; CONFORMANCE.md lists SHA-256 as a deliberate
+        difference: the digest also addresses the blob). None for a reference whose
+        digest is its store's own marker (an S3 or HTTP ETag, a GCS generation), or the
+        URI itself when logged with ``checksum=False``: no hash of the bytes at all."""
+        return "SHA256" if SHA256_RE.match(self.digest) else None
+
     def parent_artifact(self) -> Artifact:
         """The artifact this entry is a file of."""
         if self._artifact is None:
@@ -79,9 +104,17 @@ class ArtifactManifestEntry:
         return self._artifact
 
     def download(
-        self, root: str | os.PathLike[str] | None = None, skip_cache: bool | None = None
+        self,
+        root: str | os.PathLike[str] | None = None,
+        skip_cache: bool | None = None,
+        executor: Executor | None = None,
     ) -> str:
-        """Download this one file (verified) under ``root``; its path on disk."""
+        """Download this one file (verified) under ``root``; its path on disk.
+
+        ``skip_cache`` and ``executor`` tune W&B's transfers (its cache, a thread pool
+        shared by many entries); one file is fetched here through the registry's own
+        cache and store, so they change nothing.
+        """
         art = self.parent_artifact()
         target = art._download_paths(root, {self.path})
         return str(Path(target) / self.path)

@@ -19,14 +19,14 @@ registry_tool.errors.UsageError: Image: the bytes are not a PNG, JPEG, GIF, BMP 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from registry_tool._model.plain import to_plain
+from registry_tool._sdk.media_base import Media, put_file
 from registry_tool.errors import UsageError
 
 IMAGE_DIR = "media/images"
@@ -63,7 +63,7 @@ def _numpy() -> Any:
     return np
 
 
-class Image:
+class Image(Media):
     """A picture from a file path, a PIL image, a numpy array or encoded bytes.
 
     ``mode`` is the PIL mode for an array (guessed from its shape: ``L``, ``RGB`` or
@@ -77,6 +77,8 @@ class Image:
 
     MAX_ITEMS = 108
     MAX_DIMENSION = 65500
+    _log_type = "image-file"
+    _subdir = IMAGE_DIR
 
     def __init__(
         self,
@@ -265,10 +267,6 @@ class Image:
         pixels = list(flat())
         return [pixels[i * image.width : (i + 1) * image.width] for i in range(image.height)]
 
-    @classmethod
-    def get_media_subdir(cls) -> str:
-        return IMAGE_DIR
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Image):
             return NotImplemented
@@ -291,7 +289,7 @@ class Image:
         """Write the picture (and its masks) under ``root``; the cell and the files."""
         data = self._data()
         ext = self._path.suffix.lower() if self._path is not None else f".{self.format}"
-        digest, rel = _put(root, IMAGE_DIR, data, ext)
+        digest, rel = put_file(root, IMAGE_DIR, data, ext)
         self.path = rel
         cell: dict[str, Any] = {
             "_type": "image-file",
@@ -317,7 +315,7 @@ class Image:
         if self._masks:
             cell["masks"] = {}
             for key, mask in self._masks.items():
-                mask_digest, mask_rel = _put(root, MASK_DIR, _mask_png(mask), ".png")
+                mask_digest, mask_rel = put_file(root, MASK_DIR, _mask_png(mask), ".png")
                 files.append(mask_rel)
                 cell["masks"][key] = {
                     "_type": "mask",
@@ -349,21 +347,74 @@ class Image:
         image.path = cell["path"]
         return image
 
+    @classmethod
+    def _from_json(cls, json_obj: Mapping[str, Any], resolve: Any) -> Image:
+        return cls._from_cell(Path(), json_obj, resolve)
+
+    def _has_file(self) -> bool:
+        return True
+
+    # -- several images under one key (W&B's ``images/separated``) -----------------
+
+    @classmethod
+    def all_captions(cls, images: Iterable[Image]) -> list[Any] | bool:
+        """The captions of ``images``, or False when the first has none."""
+        return cls.captions(images)
+
+    @classmethod
+    def all_boxes(
+        cls, images: Iterable[Image], run: Any, run_key: Any, step: Any
+    ) -> list[Any] | bool:
+        """Each image's box sets as W&B's JSON (None for an image without), or False
+        when no image has any."""
+        out = [
+            {k: {**v, "class_labels": _str_keys(v["class_labels"])} for k, v in i.boxes.items()}
+            if i.boxes
+            else None
+            for i in images
+        ]
+        return out if any(x is not None for x in out) else False
+
+    @classmethod
+    def all_masks(
+        cls, images: Iterable[Image], run: Any, run_key: Any, step: Any
+    ) -> list[Any] | bool:
+        """Each image's masks as stored cells (the mask files written into ``run``,
+        a run or an artifact), None for an image without; False when none has any."""
+        out = []
+        for image in images:
+            if image.masks and run is not None and not image.is_bound():
+                image.bind_to_run(run, run_key, step)
+            out.append(image.to_json(run)["masks"] if image.masks else None)
+        return out if any(x is not None for x in out) else False
+
+    @classmethod
+    def seq_to_json(cls, seq: Iterable[Any], run: Any, key: Any, step: Any) -> dict[str, Any]:
+        """Several images under one key, as W&B's ``images/separated`` cell."""
+        items = list(seq)
+        if not items or not all(isinstance(i, Image) for i in items):
+            raise UsageError("Image.seq_to_json takes a non-empty list of Image")
+        for item in items:
+            if not item.is_bound() and not isinstance(run, (str, Path)):
+                item.bind_to_run(run, key, step)
+        cells = [item.to_json(run) for item in items]
+        meta: dict[str, Any] = {"_type": "images/separated", "count": len(items)}
+        meta.update(width=items[0].width, height=items[0].height, format=cells[0]["format"])
+        meta["filenames"] = [c["path"] for c in cells]
+        for name, value in (
+            ("captions", cls.all_captions(items)),
+            ("all_masks", cls.all_masks(items, run, key, step)),
+            ("all_boxes", cls.all_boxes(items, run, key, step)),
+        ):
+            if value:
+                meta[name] = value
+        return meta
+
 
 def _head(path: Path | None) -> bytes:
     assert path is not None
     with path.open("rb") as f:
         return f.read(32)
-
-
-def _put(root: Path, folder: str, data: bytes, ext: str) -> tuple[str, str]:
-    digest = hashlib.sha256(data).hexdigest()
-    rel = f"{folder}/{digest[:32]}{ext}"
-    target = root / rel
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return digest, rel
 
 
 def _rescale_to_0_255(array: Any) -> Any:

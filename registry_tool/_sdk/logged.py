@@ -1,6 +1,7 @@
 """What a logged ``Artifact`` offers beyond its own record, as W&B's does: its
-collection, the registry versions linking to it (or the version a link names), a
-draft of it to change and log again, and its files on disk (``file``, ``checkout``).
+collection, the registry versions linking to it (or the version a link names), linking,
+unlinking and deleting it, a draft of it to change and log again, and its files on disk
+(``file``, ``checkout``).
 
 ``Artifact`` inherits these; the artifacts they return are made by its own class
 methods (``_from_record``, ``_from_link``, ``_from_resolved``).
@@ -14,16 +15,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
 
-from registry_tool._engine import Context, Resolved
+from registry_tool import _promotion as promotion
+from registry_tool._deletion import delete_version
+from registry_tool._engine import Context, Resolved, deleted_message
 from registry_tool._engine.download import download_version, prune
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.records import VersionRecord
 from registry_tool._sdk.artifact_info import ArtifactInfo
 from registry_tool._sdk.collection import ArtifactCollection
 from registry_tool._sdk.entries import ArtifactManifestEntry
-from registry_tool._sdk.media import Table
+from registry_tool._sdk.media import read_media
 from registry_tool._store import registries
-from registry_tool.errors import ArtifactError
+from registry_tool.errors import ArtifactError, UsageError
 
 
 class ArtifactLogged(ArtifactInfo):
@@ -34,6 +37,8 @@ class ArtifactLogged(ArtifactInfo):
     tags: list[str]
     ttl: timedelta | None
     _base_project: str | None
+    _aliases: list[str]
+    _saved_aliases: list[str]
 
     @classmethod
     def _from_record(cls, ctx: Context, record: VersionRecord) -> Any:
@@ -58,6 +63,13 @@ class ArtifactLogged(ArtifactInfo):
         raise NotImplementedError
 
     def _new(self, name: str, type: str, description: str | None, metadata: dict[str, Any]) -> Self:
+        raise NotImplementedError
+
+    def _bind(self, ctx: Context, record: VersionRecord) -> None:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
         raise NotImplementedError
 
     # -- collection and links ------------------------------------------------------
@@ -111,6 +123,60 @@ class ArtifactLogged(ArtifactInfo):
                         found.append(type(self)._from_link(ctx, link, record))
         return found
 
+    # -- links and deletion --------------------------------------------------------
+
+    def unlink(self) -> None:
+        """Take this registry version out of its registry (its aliases go with it)."""
+        if self._link is None:
+            raise ArtifactError(
+                f"{self.name} is not a registry version: get it by its model-registry/... path"
+            )
+        assert self._ctx is not None
+        promotion.unlink(self._ctx, self._link)
+        self._aliases = []
+        self._saved_aliases = []
+
+    def delete(self, delete_aliases: bool = False) -> None:
+        """Soft-delete this version, in one commit.
+
+        >>> api.artifact("my-project/model:v3").delete(delete_aliases=True)  # doctest: +SKIP
+
+        The version file stays (marked ``deleted``) and its number is never reused;
+        getting, downloading or using it is then an error naming it as deleted, and
+        ``registry-tool gc`` may reclaim the blobs no other version names. A version
+        with aliases (``latest`` aside, which moves to the newest version left) is
+        refused unless ``delete_aliases=True`` removes them in the same commit; a
+        protected model-registry alias on a link to it always refuses.
+        """
+        record = self._logged()
+        assert self._ctx is not None
+        outcome = delete_version(
+            self._ctx, record.project, record.name, record.version, delete_aliases=delete_aliases
+        )
+        self._record = outcome.record
+        self._aliases = []
+        self._saved_aliases = []
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Self:
+        """Link this logged version into a model registry and apply ``aliases``.
+
+        >>> artifact.link("model-registry/production-models", aliases=["staging"])  # doctest: +SKIP
+
+        Linking the same content again reuses its registry version. A protected alias
+        is refused here: it moves through ``registry-tool promote --pr``.
+        """
+        record = self._logged()
+        assert self._ctx is not None
+        if record.deleted is not None:
+            raise ArtifactError(deleted_message(record))
+        if isinstance(aliases, str):
+            raise UsageError("aliases must be a list of strings, not one string")
+        linked = promotion.link_version(self._ctx, record, target_path, list(aliases or []))
+        if self._link is not None and self._link.path == linked.path:
+            self._bind(self._ctx, record)  # its own aliases moved: a save() starts from them
+        found: Self = type(self)._from_resolved(self._ctx, self._ctx.resolve_ref(linked.path))
+        return found
+
     # -- drafts --------------------------------------------------------------------
 
     def new_draft(self) -> Self:
@@ -127,14 +193,13 @@ class ArtifactLogged(ArtifactInfo):
 
     # -- files on disk -------------------------------------------------------------
 
-    def get(self, name: str) -> Table:
-        """A ``Table`` added with ``add`` (downloads the artifact first)."""
+    def get(self, name: str) -> Any:
+        """A ``Table`` or media value added with ``add`` (downloads the artifact first)."""
         record = self._logged()
-        root = Path(self.download())
-        table_name = name if name.endswith(".table.json") else f"{name}.table.json"
-        if not (root / table_name).is_file():
-            raise ArtifactError(f"{record.name}:v{record.version} has no table {name!r}")
-        return Table._read(root, table_name)
+        value = read_media(Path(self.download()), name)
+        if value is None:
+            raise ArtifactError(f"{record.name}:v{record.version} has no table or media {name!r}")
+        return value
 
     def file(self, root: str | os.PathLike[str] | None = None) -> str:
         """Download the one file of a one-file artifact; its path."""

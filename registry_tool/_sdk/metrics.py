@@ -31,7 +31,7 @@ from typing import Any
 from registry_tool._blobs import BlobStore
 from registry_tool._model.names import validate_entry_path, validate_line
 from registry_tool._model.records import HistoryRef, RunFile, RunRecord
-from registry_tool._sdk.media import Image, Table
+from registry_tool._sdk.media import Image, Media, Table
 from registry_tool.errors import UsageError
 
 SUMMARY_MODES = ("min", "max", "mean", "first", "last", "best", "none")
@@ -439,6 +439,9 @@ def media_cells(
                 "ncols": len(value.columns),
                 "nrows": len(value.data),
             }
+        elif isinstance(value, Media):  # Histogram, Html, Audio, Object3D...
+            out[key], stored = value._store(root)
+            files.extend(stored)
         elif isinstance(value, Mapping):
             out[key], more = media_cells(value, step, root, where=here)
             files.extend(more)

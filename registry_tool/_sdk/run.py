@@ -16,6 +16,7 @@ import re
 import secrets
 import string
 import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -31,16 +32,19 @@ from registry_tool._model.records import ArtifactUse, CodeInfo, RunRecord
 from registry_tool._promotion import link_version
 from registry_tool._promotion.promote import run_page
 from registry_tool._sdk.artifact import Artifact
+from registry_tool._sdk.init_args import judge
 from registry_tool._sdk.metrics import RunMetrics, Summary
 from registry_tool._sdk.public_run import Config, check_notes, check_tags, one_line
+from registry_tool._sdk.run_files import RunFiles
+from registry_tool._sdk.run_models import RunModels
+from registry_tool._sdk.settings import Settings
 from registry_tool._store import now
 from registry_tool._store.registry import check_document
-from registry_tool.errors import ArtifactError, RegistryError, UnsupportedError, UsageError
+from registry_tool.errors import ArtifactError, RegistryError, UsageError
 
 DEFAULT_PROJECT = "uncategorized"
 _ALPHABET = string.ascii_lowercase + string.digits
 _URI = re.compile(r"^(s3|gs|https?|file)://", re.IGNORECASE)
-_MODES = ("online", "offline", "shared")
 _RESUME = ("allow", "must", "never", "auto")
 
 
@@ -74,9 +78,10 @@ def _uri_name(uri: str) -> str:
     return Path(urllib.parse.unquote(parts.path)).name or parts.netloc
 
 
-class Run:
+class Run(RunFiles, RunModels):
     """A run: records what it used and logged, its config, summary, tags and metric
-    history, in one YAML file per run (the history itself is one blob it names)."""
+    history, in one YAML file per run (the history itself is one blob it names); the
+    files it saves, its code and its models (``run_files.py``, ``run_models.py``)."""
 
     def __init__(
         self,
@@ -93,8 +98,13 @@ class Run:
         group: str | None = None,
         dir: str | os.PathLike[str] | None = None,
         resume: bool | str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._ctx = ctx
+        self._settings = settings or Settings()
+        self._saved = {}
+        self._pinned = ()
+        self._console = False
         self.id = validate_name(id, what="run id") if id else new_run_id()
         self.project = validate_name(project or DEFAULT_PROJECT, what="project")
         self.entity = (
@@ -121,6 +131,7 @@ class Run:
             code=_code_info(ctx.store.root),
         )
         self.resumed = self._resume(resume, tags is not None)
+        self._starting_step = self._metrics.history.step
         self.config.update(config or {})
         self._written = self.resumed
         self._finished = False
@@ -281,11 +292,12 @@ class Run:
         step_sync: bool | None = None,
         hidden: bool | None = None,
         summary: str | None = None,
-        goal: str | None = None,
         overwrite: bool | None = None,
+        goal: str | None = None,
     ) -> None:
         """Say how a metric is summarised (``summary="min"``, ``"max,last"``, ``"best"``
-        with ``goal``); a name ending in ``*`` covers every metric it prefixes."""
+        with ``goal``, which W&B 0.31 no longer takes but older scripts pass); a name
+        ending in ``*`` covers every metric it prefixes."""
         self._check_open()
         self._metrics.define(
             name,
@@ -393,66 +405,6 @@ class Run:
         linked = link_version(self._ctx, record, target_path, list(aliases or []), run=self.id)
         return Artifact._from_resolved(self._ctx, self._ctx.resolve_ref(linked.path))
 
-    def _model(self, path: str | os.PathLike[str], name: str | None, call: str) -> Artifact:
-        local = Path(path)
-        if not local.exists():
-            raise UsageError(f"{call}: {local} does not exist")
-        artifact = Artifact(name or f"run-{self.id}-{local.name}", "model")
-        if local.is_dir():
-            artifact.add_dir(local)
-        else:
-            artifact.add_file(local)
-        return artifact
-
-    def log_model(
-        self,
-        path: str | os.PathLike[str],
-        name: str | None = None,
-        aliases: list[str] | None = None,
-    ) -> Artifact:
-        """Log a file or folder as a ``model`` artifact (named ``run-<id>-<file>`` by
-        default, as W&B names it)."""
-        self._check_open()
-        return self.log_artifact(self._model(path, name, "log_model"), aliases=aliases)
-
-    def use_model(self, name: str) -> str:
-        """Use a ``model`` artifact and return the folder it was downloaded to."""
-        artifact = self.use_artifact(name)
-        if artifact.type != "model":
-            raise UsageError(
-                f"use_model: {artifact.qualified_name} is of type {artifact.type!r}, not 'model'"
-            )
-        return artifact.download()
-
-    def link_model(
-        self,
-        path: str | os.PathLike[str],
-        registered_model_name: str,
-        name: str | None = None,
-        aliases: list[str] | None = None,
-    ) -> Artifact:
-        """Log a ``model`` artifact and link it into a model registry.
-
-        ``registered_model_name`` is the collection in the ``model`` registry (W&B's
-        Model registry), or ``<registry>/<collection>``, or a full
-        ``model-registry/<registry>[/<collection>]`` path.
-        """
-        self._check_open()
-        target = registered_model_name
-        parts = target.split("/") if isinstance(target, str) else []
-        if not parts or not all(parts):
-            raise UsageError(f"link_model: registered_model_name {target!r} is empty or malformed")
-        if parts[0] != "model-registry":
-            if len(parts) > 2:
-                raise UsageError(
-                    f"link_model: registered_model_name {target!r}: expected <collection>, "
-                    "<registry>/<collection> or model-registry/<registry>[/<collection>]"
-                )
-            target = "model-registry/" + ("/".join(parts) if len(parts) == 2 else f"model/{target}")
-        artifact = self._model(path, name, "link_model")
-        self.log_artifact(artifact)
-        return self.link_artifact(artifact, target, aliases=aliases)
-
     # -- the end -------------------------------------------------------------------------
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
@@ -460,6 +412,7 @@ class Run:
         with its summary and its history blob."""
         if self._finished:
             return
+        self._keep_at_finish()
         self._metrics.finish()
         self._finished = True
         _active_runs.discard(self)
@@ -470,7 +423,7 @@ class Run:
         self._record = self._current(status=status, finished_at=now())
         record = self._record
         said = (record.tags, record.notes, record.group, record.summary, record.metrics)
-        if self._written or self.config or any(said):
+        if self._written or self.config or record.files or any(said):
             self._ctx.record_run(self._record, f"finish run {self.id} ({status})")
 
     def __enter__(self) -> Run:
@@ -490,56 +443,68 @@ _active_runs: set[Run] = set()
 
 
 def init(
-    project: str | None = None,
     entity: str | None = None,
-    job_type: str | None = None,
-    config: Any = None,
-    name: str | None = None,
-    registry: str | os.PathLike[str] | None = None,
-    id: str | None = None,
-    tags: Iterable[str] | None = None,
-    notes: str | None = None,
-    group: str | None = None,
+    project: str | None = None,
     dir: str | os.PathLike[str] | None = None,
-    resume: bool | str | None = None,
+    id: str | None = None,
+    name: str | None = None,
+    notes: str | None = None,
+    tags: Iterable[str] | None = None,
+    config: Any = None,
+    config_exclude_keys: list[str] | None = None,
+    config_include_keys: list[str] | None = None,
+    allow_val_change: bool | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
     mode: str | None = None,
-    **ignored: Any,
+    force: bool | None = None,
+    reinit: bool | str | None = None,
+    resume: bool | str | None = None,
+    resume_from: str | None = None,
+    fork_from: str | None = None,
+    save_code: bool | None = None,
+    tensorboard: bool | None = None,
+    sync_tensorboard: bool | None = None,
+    monitor_gym: bool | None = None,
+    settings: Settings | dict[str, Any] | None = None,
+    anonymous: str | None = None,
+    registry: str | os.PathLike[str] | None = None,
 ) -> Run:
-    """Start a run against a registry (see ``registry_tool._store.locate`` for which).
+    """Start a run against a registry (see ``registry_tool._store.locate`` for which),
+    with W&B's arguments in W&B's order (``init_args.py`` judges them).
 
     ``config`` is a dict or an ``argparse.Namespace``; ``tags``, ``notes`` and ``group``
-    are kept in the run's file; ``resume`` continues a run of the same ``id``. Other
-    W&B keyword arguments (``reinit``, ``settings``...) are accepted and have no effect
-    here, so existing ``wandb.init`` calls keep working. ``mode="disabled"`` (write
-    nothing) is refused rather than ignored: this run would be recorded.
+    are kept in the run's file; ``resume`` continues a run of the same ``id``;
+    ``reinit`` finishes the current run (the default), returns it
+    (``"return_previous"``) or leaves it running (``"create_new"``); ``save_code``
+    logs the main script as a ``code`` artifact. ``force``, ``allow_val_change`` and
+    ``anonymous`` change nothing here (there is no server to reach or log in to, and
+    the config always takes new values). ``mode="disabled"``, TensorBoard and gym
+    syncing, ``resume_from`` and ``fork_from`` are refused rather than ignored.
     """
-    if mode is not None and mode not in _MODES:
-        if mode == "disabled":
-            raise UnsupportedError(
-                "init(mode='disabled'): a disabled run is not supported; runs are recorded "
-                "in the registry (do not call init to record nothing)"
-            )
-        raise UsageError(f"init: mode: {mode!r} is not one of {', '.join(_MODES)}")
+    args = judge(locals())
     global _current_run
     if _current_run is not None:
-        _current_run.finish()
-    run = Run(
-        Context.open(registry),
-        project=project,
-        entity=entity,
-        job_type=job_type,
-        config=config,
-        name=name,
-        id=id,
-        tags=tags,
-        notes=notes,
-        group=group,
-        dir=dir,
-        resume=resume,
-    )
+        if args.reinit == "return_previous":
+            return _current_run
+        if args.reinit == "finish_previous":
+            _current_run.finish()
+    run = Run(Context.open(registry), settings=args.settings, **args.run)
     _current_run = run
     _active_runs.add(run)
+    if args.save_code:
+        run.log_code(_main_folder(), include_fn=_is_main)
     return run
+
+
+def _main_folder() -> str:
+    return os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else "."
+
+
+def _is_main(path: str, root: str) -> bool:
+    """The script being run, which W&B's ``save_code`` saves."""
+    main = sys.argv[0] if sys.argv else ""
+    return bool(main) and os.path.abspath(path) == os.path.abspath(main)
 
 
 def current_run() -> Run | None:

@@ -29,6 +29,7 @@ from typing import Any
 from registry_tool._model.names import validate_entry_path
 from registry_tool._model.plain import to_plain
 from registry_tool._sdk.image import Image
+from registry_tool._sdk.media_base import Media, put_file
 from registry_tool.errors import ArtifactError, InvalidNameError, UsageError
 
 DEFAULT_COLUMNS = ["Input", "Output", "Expected"]  # what wandb names columns it is not told
@@ -78,7 +79,13 @@ def _cells_equal(a: Any, b: Any) -> bool:
         return False
 
 
-class Table:
+class TableIndex(int):
+    """A row index that knows its table (W&B's ``_TableIndex``), from ``index_ref``."""
+
+    table: Table
+
+
+class Table(Media):
     """Rows of plain values and ``Image`` cells under named columns, as W&B's Table.
 
     >>> t = Table(columns=["a"], data=[[1], [2]])
@@ -89,6 +96,8 @@ class Table:
 
     MAX_ROWS = 10000
     MAX_ARTIFACT_ROWS = 200000
+    _log_type = "table"
+    _subdir = "media/table"
 
     def __init__(
         self,
@@ -120,6 +129,9 @@ class Table:
         self._optional = _per_column(optional, self.columns, "optional")
         self._kinds = _dtype_kinds(dtype, self.columns)
         self.data: list[list[Any]] = []
+        self._pk: str | None = None
+        self._fks: dict[str, tuple[Table, str]] = {}
+        self._logged = False
         for row in rows:
             self.add_data(*row)
 
@@ -207,6 +219,61 @@ class Table:
             raise
         self._kinds = kinds
 
+    # -- keys ----------------------------------------------------------------------
+
+    def _key_column(self, col_name: str, what: str) -> int:
+        index = self._index(col_name)
+        for row, values in enumerate(self.data):
+            value = values[index]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+                raise UsageError(
+                    f"Table {what} {col_name!r}: row {row} has {value!r}, not text or an integer"
+                )
+        return index
+
+    def set_pk(self, col_name: str) -> None:
+        """Make ``col_name`` the primary key: text or integer values, each row's own."""
+        index = self._key_column(col_name, "primary key")
+        seen: set[Any] = set()
+        for row, values in enumerate(self.data):
+            if values[index] in seen:
+                raise UsageError(
+                    f"Table primary key {col_name!r}: row {row} repeats {values[index]!r}"
+                )
+            seen.add(values[index])
+        self._pk = col_name
+
+    def set_fk(self, col_name: str, table: Table, table_col: str) -> None:
+        """Make ``col_name`` a foreign key into ``table``'s column ``table_col``."""
+        if col_name == self._pk:
+            raise UsageError(f"Table column {col_name!r} is the primary key, not a foreign key")
+        if not isinstance(table, Table):
+            raise UsageError(f"Table.set_fk takes a Table, not {type(table).__name__}")
+        table._index(table_col)
+        self._key_column(col_name, "foreign key")
+        self._fks[col_name] = (table, table_col)
+
+    def index_ref(self, index: int) -> TableIndex:
+        """Row ``index`` as a reference that knows this table."""
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self):
+            raise UsageError(f"Table.index_ref: {index!r} is not a row of {len(self)}")
+        ref = TableIndex(index)
+        ref.table = self
+        return ref
+
+    def bind_to_run(self, *args: Any, **kwargs: Any) -> None:
+        """Tie the table to ``(run, key, step)``, as every media value (W&B's Table
+        takes them as ``*args, **kwargs``)."""
+        super().bind_to_run(*args, **kwargs)
+
+    def has_been_logged(self) -> bool:
+        """Whether the table was written to a run or an artifact."""
+        return self._logged or self._run is not None
+
+    def to_data_array(self) -> list[list[Any]]:
+        """The rows, as lists (a copy: changing it leaves the table as it is)."""
+        return [list(row) for row in self.data]
+
     # -- reading -------------------------------------------------------------------
 
     def _index(self, name: str) -> int:
@@ -269,6 +336,49 @@ class Table:
 
     def _write(self, root: Path, table_name: str) -> list[str]:
         """Write the table and its images under ``root``; return their paths."""
+        doc, files = self._doc(root)
+        target = root / table_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(doc, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+        self._logged = True
+        return [table_name, *dict.fromkeys(files)]
+
+    def _store(self, root: Path) -> tuple[dict[str, Any], list[str]]:
+        """The table as a file named by its content, and W&B's ``table-file`` cell."""
+        doc, files = self._doc(root)
+        raw = json.dumps(doc, ensure_ascii=False, allow_nan=False).encode()
+        digest, rel = put_file(root, self._subdir, raw, ".table.json")
+        self._logged = True
+        cell = {"_type": "table-file", "path": rel, "sha256": digest, "size": len(raw)}
+        cell.update(ncols=len(self.columns), nrows=len(self.data))
+        return cell, [rel, *dict.fromkeys(files)]
+
+    def to_json(self, run_or_artifact: Any) -> dict[str, Any]:
+        """W&B's JSON: into an artifact, the table document itself (its images
+        stored as entries); for a run, the ``table-file`` cell naming its file."""
+        if callable(getattr(run_or_artifact, "_staging_dir", None)):
+            run_or_artifact._require_draft()
+            root = run_or_artifact._staging_dir()
+            doc, files = self._doc(root)
+            for rel in dict.fromkeys(files):
+                if rel not in run_or_artifact._files:
+                    run_or_artifact._add(rel, str(root / rel))
+            self._logged = True
+            return doc
+        return super().to_json(run_or_artifact)
+
+    @classmethod
+    def _from_json(cls, json_obj: Mapping[str, Any], resolve: Any) -> Table:
+        if json_obj.get("_type") == "table-file":
+            local = resolve(json_obj["path"])
+            root = local.parents[len(Path(json_obj["path"]).parts) - 1]
+            return cls._read(root, json_obj["path"])
+        return cls._from_doc(dict(json_obj), "the JSON", lambda rel: resolve(rel))
+
+    def _has_file(self) -> bool:
+        return True
+
+    def _doc(self, root: Path) -> tuple[dict[str, Any], list[str]]:
         files = []
         rows = []
         for r, row in enumerate(self.data):
@@ -281,17 +391,16 @@ class Table:
                 else:
                     out.append(to_plain(value, where=f"Table row {r} column {self.columns[c]!r}"))
             rows.append(out)
-        doc = {
+        doc: dict[str, Any] = {
             "_type": "table",
             "columns": self.columns,
             "data": rows,
             "ncols": len(self.columns),
             "nrows": len(rows),
         }
-        target = root / table_name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(doc, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-        return [table_name, *dict.fromkeys(files)]
+        if self._pk is not None:
+            doc["primary_key"] = self._pk
+        return doc, files
 
     @classmethod
     def _read(cls, root: Path, table_name: str) -> Table:
@@ -300,6 +409,16 @@ class Table:
             doc = json.loads((root / table_name).read_text("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise ArtifactError(f"table {table_name}: not a table file ({exc})") from None
+
+        def resolve(rel: Any) -> Path:
+            if not isinstance(rel, str):
+                raise ArtifactError(f"table {table_name}: an image path is not text: {rel!r}")
+            return root / validate_entry_path(rel)
+
+        return cls._from_doc(doc, table_name, resolve)
+
+    @classmethod
+    def _from_doc(cls, doc: Any, table_name: str, resolve: Callable[[Any], Path]) -> Table:
         if (
             not isinstance(doc, dict)
             or not isinstance(doc.get("columns"), list)
@@ -307,16 +426,10 @@ class Table:
             or not all(isinstance(row, list) for row in doc["data"])
         ):
             raise ArtifactError(f"table {table_name}: columns and data (a list of rows) needed")
-
-        def resolve(rel: Any) -> Path:
-            if not isinstance(rel, str):
-                raise ArtifactError(f"table {table_name}: an image path is not text: {rel!r}")
-            return root / validate_entry_path(rel)
-
         try:
             rows = [
                 [
-                    Image._from_cell(root, cell, resolve)
+                    Image._from_cell(Path(), cell, resolve)
                     if isinstance(cell, dict) and cell.get("_type") == "image-file"
                     else cell
                     for cell in row
@@ -324,9 +437,12 @@ class Table:
                 for row in doc["data"]
             ]
             try:
-                return cls(columns=doc["columns"], data=rows)
+                table = cls(columns=doc["columns"], data=rows)
             except UsageError:  # written with allow_mixed_types=True
-                return cls(columns=doc["columns"], data=rows, allow_mixed_types=True)
+                table = cls(columns=doc["columns"], data=rows, allow_mixed_types=True)
+            if doc.get("primary_key") is not None:
+                table.set_pk(doc["primary_key"])
+            return table
         except (UsageError, InvalidNameError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(f"table {table_name}: {exc}") from None
 

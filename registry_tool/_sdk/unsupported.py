@@ -41,6 +41,10 @@ _GRADIENTS = (
     "log the values you need with run.log"
 )
 _SERVICE = "it talks to W&B's service process, which registry-tool does not run"
+_DISTRIBUTED = (
+    "distributed artifacts gather the parts several runs upsert on a W&B server before one "
+    "of them finishes the version; log the artifact from one run with run.log_artifact"
+)
 
 # Module-level names: name -> reason. ``api`` is W&B's internal server client.
 MODULE: dict[str, str] = {
@@ -50,6 +54,10 @@ MODULE: dict[str, str] = {
     "attach": _SERVICE,
     "controller": _SWEEPS,
     "ensure_configured": "it reads the W&B server login settings, and there is no server",
+    "EvalTable": (
+        "it writes evaluation rows to W&B's Weave or CoreWeave evaluation service, not to"
+        " files; log a wandb.Table instead"
+    ),
     "login": "there is no W&B server to log in to; the registry is a git repository",
     "mark_preempting": "a W&B server requeues preempted runs, and registry-tool has none",
     "plot_table": _CHARTS,
@@ -95,11 +103,13 @@ CLASSES: dict[type, dict[str, tuple[str, str]]] = {
     },
     Run: {
         "alert": ("method", MODULE["alert"]),
+        "finish_artifact": ("method", _DISTRIBUTED),
         "mark_preempting": ("method", MODULE["mark_preempting"]),
         "status": ("method", "it reports how far a run has synced to a W&B server"),
         "sweep_id": ("attribute", _SWEEPS),
         "sweep_url": ("attribute", _SWEEPS),
         "unwatch": ("method", _GRADIENTS),
+        "upsert_artifact": ("method", _DISTRIBUTED),
         "watch": ("method", _GRADIENTS),
     },
     PublicRun: {

@@ -1,11 +1,12 @@
-"""Pages of artifacts and runs, out of the nav and one per version or run: a collection's
-page, a version's page with its files pages and table pages, and a run's page.
+"""Pages of artifacts, out of the nav and one per collection or version: a collection's
+page, and a version's page with its files pages and table pages (a run's page is in
+``run_pages.py``).
 
 A version shows what readers see of it: the logged values with its edits applied
 (``_engine/edits.py``); a metadata key an edit set or removed is marked as edited, and
 the tags an edit gave are shown beside the aliases.
 
-A version's (or run's) pages are rendered again only when something they show changed
+A version's pages are rendered again only when something they show changed
 since the last build into the same OUT: their inputs are hashed into a fingerprint, and
 with the last build's fingerprint they stay as they are (``Renderer.unchanged``).
 """
@@ -21,7 +22,7 @@ from registry_tool._engine.edits import merged
 from registry_tool._fmt import human_size, short_digest
 from registry_tool._model.edits import Merged
 from registry_tool._model.manifest import Entry
-from registry_tool._model.records import ArtifactUse, VersionRecord
+from registry_tool._model.records import VersionRecord
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import pages as p
 from registry_tool._site.render import Renderer
@@ -236,32 +237,3 @@ def _table(
         shown=min(len(rows), p.TABLE_ROWS),
         total=len(rows),
     )
-
-
-def render_runs(r: Renderer) -> None:
-    """A page per run: its record, its inputs and outputs, its lineage graph."""
-    for run in r.data.runs.values():
-        page = r.path("run", run.project, run.id)
-        around = r.around(lineage_mod.run_key(run.project, run.id))
-        # A run's page shows its record and its lineage graph, nothing else.
-        inputs = [r.fingerprint_base, run.to_doc(), around.shape()]
-        fingerprint = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
-        if r.unchanged(page, fingerprint):
-            continue
-        dot = around.to_dot()
-        r.reused[page] = [fingerprint, [page], []]
-        r.render(
-            "run",
-            page,
-            run=run,
-            inputs=[_edge(r, page, u) for u in run.inputs],
-            outputs=[_edge(r, page, u) for u in run.outputs],
-            lineage=r.lineage_marker(page, around, dot),
-        )
-
-
-def _edge(r: Renderer, page: str, use: ArtifactUse) -> dict[str, str]:
-    return {
-        "path": use.path,
-        "href": r.href(page, "version", use.project, use.name, str(use.version)),
-    }

@@ -108,7 +108,10 @@ def _config(settings: dict[str, Any], data: SiteData, docs: Path, out: Path) -> 
     config["docs_dir"] = str(docs)
     config["site_dir"] = str(out)
     config["use_directory_urls"] = False
-    projects = sorted({c.record.project for c in data.collections.values()})
+    projects = sorted(
+        {c.record.project for c in data.collections.values()}
+        | {run.project for run in data.runs.values()}
+    )
     nav: list[Any] = [{"Home": "index.md"}]
     if data.registries:
         nav.append(

@@ -8,6 +8,7 @@ from typing import Any
 from registry_tool._fmt import short_digest
 from registry_tool._model.governance import LinkRecord
 from registry_tool._site import pages as p
+from registry_tool._site import run_pages
 from registry_tool._site.model import Collection
 from registry_tool._site.render import Renderer
 
@@ -135,14 +136,16 @@ def render_registries(r: Renderer) -> None:
 
 
 def _by_project(r: Renderer) -> list[tuple[str, list[Collection]]]:
-    by_project: dict[str, list[Collection]] = {}
+    """Every project with its collections; a project with runs and no artifacts yet has
+    a page too (its runs)."""
+    by_project: dict[str, list[Collection]] = {run.project: [] for run in r.data.runs.values()}
     for collection in r.data.collections.values():
         by_project.setdefault(collection.record.project, []).append(collection)
     return sorted(by_project.items())
 
 
 def render_projects(r: Renderer) -> None:
-    """A page per project listing its artifacts."""
+    """A page per project listing its artifacts and its runs."""
     everything = r.path("artifacts")
     for project, collections in _by_project(r):
         page = r.path("project", project)
@@ -165,11 +168,14 @@ def render_projects(r: Renderer) -> None:
                     "updated": latest.created_at if latest else c.record.created_at,
                 }
             )
+        runs, runs_total = run_pages.project_runs(r, page, project)
         r.render(
             "project",
             page,
             project=project,
             collections=items,
+            runs=runs,
+            runs_total=runs_total,
             all_href=p.href(page, everything),
         )
 

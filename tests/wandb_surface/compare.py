@@ -149,7 +149,10 @@ def signature_problems(
 
 def _refused(value: Any) -> str | None:
     static = inspect.getattr_static
-    for obj in (value, static(value, "__func__", None), static(value, "fget", None)):
+    # A classmethod's or staticmethod's function is its __func__ attribute (a static
+    # look-up of __func__ on the descriptor finds the descriptor's member instead).
+    wrapped = value.__func__ if isinstance(value, classmethod | staticmethod) else None
+    for obj in (value, wrapped, static(value, "__func__", None), static(value, "fget", None)):
         if obj is not None:
             try:
                 reason = inspect.getattr_static(obj, unsupported.UNSUPPORTED_MARK)
