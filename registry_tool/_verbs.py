@@ -8,9 +8,12 @@ are named here too.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 from collections.abc import Callable, Sequence
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +42,7 @@ from registry_tool._sdk.run import DEFAULT_PROJECT
 from registry_tool._store import RegistryStore, init_registry, registries
 from registry_tool._store.history import AliasEvent, alias_history
 from registry_tool._verify import BlobReport, verify_store
-from registry_tool.errors import NotFoundError, UsageError
+from registry_tool.errors import NotFoundError, RegistryError, UsageError
 
 if TYPE_CHECKING:
     from registry_tool._site.build import BuildReport
@@ -545,6 +548,22 @@ def build_site(
         templates=Path(templates) if templates else None,
         strict=strict,
     )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No line per request: only the CLI prints."""
+
+
+def site_server(out: str | os.PathLike[str], port: int) -> ThreadingHTTPServer:
+    """A server of the folder ``out`` on 127.0.0.1 (``registry-tool site serve``), in this
+    process so that stopping the command stops it, bound before the build so that a
+    busy port is told at once. Port 0 takes a free one (``server_address`` says which)."""
+    handler = functools.partial(_QuietHandler, directory=str(Path(out).resolve()))
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise RegistryError(f"port {port} on 127.0.0.1: {exc.strerror or exc}") from None
 
 
 # The names the CLI takes from here that are defined elsewhere (everything defined

@@ -5,15 +5,23 @@ builds the navigable pages only: home, registries, projects (the nav lists the p
 up to ``NAV_PROJECTS``, then only a page of them, so the nav every page carries stays
 small). Collection, version, files, run and table pages, one per version and per run,
 are set into the theme's own HTML by ``site.shell`` and converted again only when their
-Markdown changes; collection pages are added to the search index, the rest stay out of
-it. Lineage SVG is cached by DOT source.
+Markdown changes. Lineage SVG is cached by DOT source.
+
+Search finds what a W&B user types: names split on ``/``, ``:``, ``.`` and ``-`` (the
+search plugin's ``separator``, set when the settings leave it out), collection pages
+with their text, version and run pages by short entries made here (name, aliases,
+stages, metadata keys; their whole pages would make the index too big to load), and
+table cells apart (mkdocs' indexer joins the text of adjacent cells). The site's own
+search script reads ``search/search_index.js``, so search works from ``file://``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -27,7 +35,7 @@ import yaml
 from registry_tool._engine import Context
 from registry_tool._resources import data_path
 from registry_tool._site import config as site_config
-from registry_tool._site import kinds, shell
+from registry_tool._site import kinds, notfound, shell
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site.load import load
 from registry_tool._site.model import SiteData
@@ -36,6 +44,13 @@ from registry_tool._store.paths import cache_home
 from registry_tool.errors import RegistryError
 
 NAV_PROJECTS = 50  # projects listed in the nav, which every page carries
+# Splits a name at its separators, so that `classifier` finds `demo/classifier:v2`.
+SEPARATOR = r"[\s\-/:.]+"
+SEARCH_PLUGINS = ("search", "material/search")
+# The build's own scripts and stylesheets, from site_templates/, on every page.
+SCRIPTS = ("assets/registry-tool-search.js",)
+STYLES = ("assets/registry-tool-search.css", "assets/lineage.css")
+_CELL_END = re.compile(r"(</(?:td|th|tr|li)>)(?=<)")
 
 
 @dataclass
@@ -133,7 +148,100 @@ def _config(settings: dict[str, Any], data: SiteData, docs: Path, out: Path) -> 
         nav.append({"Artifacts": everything})
     config["nav"] = nav
     config["not_in_nav"] = f"/{shell.SHELL_DIR}/\n/artifacts/*/index.md\n"
+    config["plugins"] = [_with_separator(plugin) for plugin in config.get("plugins") or []]
+    # The build's own (a registry's mkdocs.yml may name neither: see site_config).
+    config["extra_css"] = [*(config.get("extra_css") or []), *STYLES]
+    config["extra_javascript"] = list(SCRIPTS)
     return config
+
+
+def _with_separator(plugin: Any) -> Any:
+    """The search plugin's settings with ``SEPARATOR`` when they set none."""
+    if plugin in SEARCH_PLUGINS:
+        return {plugin: {"separator": SEPARATOR}}
+    if isinstance(plugin, dict) and len(plugin) == 1:
+        name, options = next(iter(plugin.items()))
+        if name in SEARCH_PLUGINS and "separator" not in (options or {}):
+            return {name: {**(options or {}), "separator": SEPARATOR}}
+    return plugin
+
+
+def _spaced_cells(markdown: str) -> str:
+    """A navigable page's Markdown with a space after each table cell, row and list
+    item, so that the search index keeps their texts apart (the page looks the same)."""
+    return _CELL_END.sub(r"\1 ", markdown)
+
+
+def _search_entries(data: SiteData) -> list[dict[str, str]]:
+    """Search entries of version and run pages: what a user looks them up by. Text is
+    HTML-escaped, as the theme shows results as HTML."""
+    entries = []
+    for collection in data.collections.values():
+        record = collection.record
+        for v in collection.versions:
+            name = f"{record.project}/{record.name}:v{v.version}"
+            words = [f"{record.name}:v{v.version}", record.type]
+            aliases = collection.aliases_of(v.version)
+            stages = data.stages_of(record.project, record.name, v.version)
+            if aliases:
+                words.append("aliases " + " ".join(aliases))
+            if stages:
+                words.append("stages " + " ".join(stages))
+            if v.metadata:
+                words.append("metadata " + " ".join(sorted(map(str, v.metadata))))
+            page = kinds.path("version", record.project, record.name, str(v.version))
+            entries.append(_entry(page, name, words))
+    for run in data.runs.values():
+        words = [run.name, f"project {run.project}", f"job type {run.job_type or '-'}"]
+        words += [run.status, *run.tags]
+        entries.append(_entry(kinds.path("run", run.project, run.id), f"Run {run.id}", words))
+    return entries
+
+
+def _entry(page: str, title: str, words: list[str]) -> dict[str, str]:
+    return {
+        "location": page.removesuffix(".md") + ".html",
+        "title": html.escape(title, quote=False),
+        "text": html.escape(" · ".join(words), quote=False),
+    }
+
+
+def _kind_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """Each page kind's path as a pattern, the most specific first."""
+    patterns = []
+    for kind in kinds.PAGE_KINDS:
+        source = re.sub(r"\\\{\d\\\}", "([^/]+)", re.escape(kind.path))
+        patterns.append((kind.name, re.compile(f"\\A{source}\\Z")))
+    return sorted(patterns, key=lambda item: -len(item[1].pattern))
+
+
+_KIND_PATTERNS = _kind_patterns()
+
+
+def crumbs(page: str) -> shell.Crumbs:
+    """The breadcrumbs of a page set into a shell: project, artifact, version (or the
+    registry of a registry collection), each linked to its page."""
+    matches = ((kind, pattern.match(page)) for kind, pattern in _KIND_PATTERNS)
+    name, found = next(((k, m) for k, m in matches if m is not None), ("", None))
+    if found is None:
+        return []
+    parts = found.groups()
+    if name == "registry_collection":
+        return [(f"model-registry/{parts[0]}", kinds.path("registry", parts[0])), (parts[1], None)]
+    if name == "run":
+        project = kinds.path("project", parts[0])
+        return [(parts[0], project), ("runs", project + "#runs"), (parts[1], None)]
+    if name not in ("collection", "version", "files", "table"):
+        return []
+    trail: shell.Crumbs = [
+        (parts[0], kinds.path("project", parts[0])),
+        (parts[1], kinds.path("collection", parts[0], parts[1])),
+    ]
+    if name != "collection":
+        trail.append((f"v{parts[2]}", kinds.path("version", *parts[:3])))
+    if name in ("files", "table"):
+        trail.append((name, None))
+    return trail
 
 
 def build(
@@ -186,8 +294,13 @@ def build(
     renderer.assets["assets/registry-tool.css"] = (
         own_css if own_css is not None and own_css.is_file() else css
     ).read_bytes()
+    for asset in (*SCRIPTS, *STYLES):
+        source = data_path("site_templates") / asset.removeprefix("assets/")
+        renderer.assets[asset] = source.read_bytes()
     detached = {page: renderer.pages[page] for page in renderer.detached}
-    navigable = {k: v for k, v in renderer.pages.items() if k not in renderer.detached}
+    navigable = {
+        k: _spaced_cells(v) for k, v in renderer.pages.items() if k not in renderer.detached
+    }
     for levels in {shell.depth(page) for page in detached}:
         navigable[shell.shell_page(levels)] = shell.shell_markdown()
     docs_written, _ = _write_pages(docs, navigable, renderer.assets, renderer.kept_assets)
@@ -210,6 +323,12 @@ def build(
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise RegistryError(f"mkdocs build failed: {' | '.join(detail[-5:])}")
+    # The theme's 404 page names its assets from the server's root: made relative, it
+    # works under a project site's path and from file:// (``notfound.py``).
+    missing = workdir / "mkdocs-site" / "404.html"
+    if missing.is_file():
+        text = missing.read_text(encoding="utf-8")
+        missing.write_text(notfound.relative(text, config.get("site_url")), encoding="utf-8")
     published = shell.publish(
         workdir / "mkdocs-site",
         out,
@@ -218,6 +337,8 @@ def build(
         config,
         workdir / f"published-{out_key}.json",
         kept=renderer.kept,
+        entries=_search_entries(data),
+        crumbs=crumbs,
     )
     tmp = reuse_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(renderer.reused))

@@ -10,6 +10,7 @@ Adding a page kind is one ``PageKind`` here and its render function (see
 from __future__ import annotations
 
 from registry_tool._site import artifact_pages as artifact
+from registry_tool._site import lineage_pages
 from registry_tool._site import nav_pages as nav
 from registry_tool._site import run_pages as runs
 from registry_tool._site.render import PageKind
@@ -26,6 +27,7 @@ PAGE_KINDS: tuple[PageKind, ...] = (
     # Made by ``render_versions`` with their version's page, under its fingerprint.
     PageKind("files", "artifacts/{0}/{1}/v{2}-files-{3}.md", "files_page.md.j2", None),
     PageKind("table", "artifacts/{0}/{1}/v{2}-table-{3}.md", "table.md.j2", None),
+    PageKind("lineage", "artifacts/{0}/{1}/v{2}-lineage.md", "lineage.md.j2", lineage_pages.render_lineage_pages),
     PageKind("run", "runs/{0}/{1}.md", "run.md.j2", runs.render_runs),
 )  # fmt: skip
 

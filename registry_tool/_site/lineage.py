@@ -1,5 +1,12 @@
 """Lineage graphs: artifacts as boxes, runs as ellipses, bounded to a neighbourhood.
 
+The picture is meant to be read at its natural size, in a box that scrolls and zooms:
+at 11 pt (about 15 CSS px) the labels stay legible on a phone, so a graph is never
+shrunk to the column. A version carries its stages as short marks (``prod · stag``)
+and the full names in its tooltip, which has real line breaks (``dot`` writes a
+label's ``\\n`` into a default tooltip literally). ``decorate`` gives the SVG its
+``role`` and ``aria-label``. A graph may group its nodes by project (``clusters``).
+
 Node ids are opaque (``n0``, ``n1``...): in DOT a ``:`` in an id names a port, and
 names belong in labels. The DOT is written by ``graphviz.Digraph``, which quotes every
 value; ``dot`` (Debian's binary, run here and nowhere else) renders the SVG at build
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import shutil
 import subprocess
 from collections import deque
@@ -49,7 +57,11 @@ NODE_ATTRS = {
     "color": "#495057",
     "fontcolor": "#212529",
 }
-EDGE_ATTRS = {"color": "#868e96"}
+# Dark grey edges: at least 7:1 against white and against the light card the dark
+# palette puts behind the graph (lineage.css), where the old #868e96 fell under 3:1.
+EDGE_ATTRS = {"color": "#495057"}
+MARKS_SHOWN = 3  # stage marks on a node; the rest are counted, all are in the tooltip
+CLUSTER_ATTRS = {"style": "rounded,dashed", "color": "#868e96", "fontcolor": "#495057"}
 
 
 def _value(text: str) -> str:
@@ -71,24 +83,41 @@ class Graph:
     nodes: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> attributes
     edges: list[tuple[str, str]] = field(default_factory=list)
     cut: bool = False
+    clusters: bool = False  # group the nodes by project
 
     def shape(self) -> list[object]:
         """What the graph shows, as plain data: what a page's fingerprint takes, so an
         unchanged page needs no DOT at all (20,000 graphs of a 10,000-version site)."""
         nodes = [[key, sorted(self.nodes[key].items())] for key in sorted(self.nodes)]
-        return [nodes, sorted(set(self.edges)), self.cut]
+        return [nodes, sorted(set(self.edges)), self.cut, self.clusters]
 
     def to_dot(self) -> str:
         ids = {key: f"n{i}" for i, key in enumerate(sorted(self.nodes))}
         digraph = graphviz.Digraph(
             "lineage", graph_attr=GRAPH_ATTRS, node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS
         )
+        groups: dict[str, list[str]] = {}
         for key in sorted(self.nodes):
-            # ``body`` takes verbatim lines: the id is an opaque ``n<i>`` and the
-            # attributes were quoted by graphviz, once per distinct node of the site.
-            digraph.body.append(
-                f"\t{ids[key]} {_attributes(tuple(sorted(self.nodes[key].items())))}\n"
-            )
+            groups.setdefault(page_of(key)[1] if self.clusters else "", []).append(key)
+        for i, (project, keys) in enumerate(sorted(groups.items())):
+            indent = "\t"
+            if project:
+                digraph.body.append(f"\tsubgraph cluster_{i} {{\n")
+                cluster = tuple(
+                    sorted(
+                        {**CLUSTER_ATTRS, "label": project, "tooltip": f"project {project}"}.items()
+                    )
+                )
+                digraph.body.append(f"\t\tgraph {_attributes(cluster)}\n")
+                indent = "\t\t"
+            for key in keys:
+                # ``body`` takes verbatim lines: the id is an opaque ``n<i>`` and the
+                # attributes were quoted by graphviz, once per distinct node of the site.
+                digraph.body.append(
+                    f"{indent}{ids[key]} {_attributes(tuple(sorted(self.nodes[key].items())))}\n"
+                )
+            if project:
+                digraph.body.append("\t}\n")
         for a, b in sorted(set(self.edges)):
             digraph.edge(ids[a], ids[b])
         source: str = digraph.source
@@ -200,23 +229,94 @@ class Lineage:
             (run_id,) = rest
             run = self.data.runs.get(f"{project}/{run_id}")
             job = run.job_type if run and run.job_type else "run"
-            attrs.update(shape="ellipse", label=f"{job}\n{run_id}", fillcolor=RUN_COLOUR)
+            attrs.update(
+                shape="ellipse",
+                label=f"{job}\n{run_id}",
+                tooltip=f"run {project}/{run_id}\njob type: {job}",
+                fillcolor=RUN_COLOUR,
+            )
         else:
             name, version = rest
             record = self.data.version(project, name, int(version))
             kind = record.type if record else "?"
             stages = self.data.stages_of(project, name, int(version))
             label = f"{name}:v{version}\n{kind}"
+            tooltip = f"{project}/{name}:v{version}\ntype: {kind}"
             if stages:
-                label += "\n" + " ".join(f"[{s}]" for s in stages)
+                label += "\n" + stage_marks(stages)
+                tooltip += "\nstages: " + ", ".join(stages)
             attrs.update(
                 shape="box",
                 label=label,
+                tooltip=tooltip,
                 fillcolor=TYPE_COLOURS.get(kind, OTHER_COLOUR),
             )
         if key == focus:
             attrs["penwidth"] = FOCUS_PEN
+            attrs["id"] = FOCUS_ID
         return attrs
+
+
+FOCUS_ID = "rt_focus"  # the focus node's SVG id, which ``decorate`` names the graph by
+
+
+def stage_marks(stages: list[str]) -> str:
+    """Short marks for ``registry/stage`` names, so that a node stays narrow:
+    ``prod/production`` and ``prod/staging`` read ``prod · stag``; a stage held in two
+    registries is marked once; past ``MARKS_SHOWN`` the rest are counted.
+
+    >>> stage_marks(["prod/production", "prod/staging", "eu/production"])
+    'prod · stag'
+    >>> stage_marks(["r/alpha", "r/beta", "r/dev", "r/qa"])
+    'alph · beta · dev · +1'
+    """
+    marks: list[str] = []
+    for stage in stages:
+        short = stage.rpartition("/")[2]
+        short = short[:4] if len(short) > 5 else short
+        if short not in marks:
+            marks.append(short)
+    extra = len(marks) - MARKS_SHOWN
+    return " · ".join(marks[:MARKS_SHOWN] + ([f"+{extra}"] if extra > 0 else []))
+
+
+_SVG_OPEN = re.compile(r"<svg\b")
+_FOCUS_TITLE = re.compile(rf'<g id="a_{FOCUS_ID}"><a [^>]*?xlink:title="((?:(?!&#10;)[^"])*)')
+_GRAPH_TITLE = re.compile(r"<title>lineage</title>")
+_NODE_TITLE = re.compile(r'<title>n\d+</title>(\s*<g id="a_\w+"><a [^>]*?xlink:title="([^"]*)")')
+_EDGE_TITLE = re.compile(r"<title>(?:n\d+&#45;&gt;n\d+|cluster_\d+)</title>\n?")
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
+def decorate(svg: str) -> str:
+    """The SVG as a page shows it: an image (``role="img"``) named after its focus
+    node, how many artifacts and runs it shows and that each links to its page; drawn
+    at its natural size (no ``max-width`` shrinking it to the column: its box scrolls
+    instead), and the graph's own ``<title>`` (its DOT name) replaced by that name,
+    so hovering the background says what the picture is. Each node's ``<title>`` is
+    its tooltip rather than its DOT id, and edges and clusters lose
+    theirs (``n1->n0``, ``cluster_0``)."""
+    found = _FOCUS_TITLE.search(svg)
+    focus = found.group(1) if found else ""
+    boxes = svg.count('class="node"') - svg.count("<ellipse")
+    runs = svg.count("<ellipse")
+    label = (
+        (f"Lineage of {focus}: " if focus else "Lineage: ")
+        + f"{_count(boxes, 'artifact version')} and {_count(runs, 'run')}; "
+        + "each links to its page"
+    )
+    svg = _SVG_OPEN.sub(
+        f'<svg role="img" aria-label="{label}" class="rt-lineage-svg"'
+        ' style="max-width:none;height:auto;display:block"',
+        svg,
+        count=1,
+    )
+    svg = _NODE_TITLE.sub(r"<title>\2</title>\1", svg)  # the tooltip, not the DOT id
+    svg = _EDGE_TITLE.sub("", svg)
+    return _GRAPH_TITLE.sub(f"<title>{label}</title>", svg, count=1)
 
 
 def have_dot() -> bool:
@@ -277,20 +377,29 @@ def _run_dot(sources: list[str]) -> list[str]:
 
 def render_cached(graphs: Mapping[str, str], cache: Path) -> dict[str, str]:
     """``render_svgs`` through a cache of SVG files named by the DOT source's hash, so
-    a rebuild runs ``dot`` only on graphs it has not drawn before. Without ``dot``
-    installed, only the graphs in the cache have a picture."""
-    svgs: dict[str, str] = {}
-    todo: dict[str, str] = {}
+    a rebuild runs ``dot`` only on graphs it has not drawn before, and each distinct
+    graph once (a version's full lineage is often its page's graph). Without ``dot``
+    installed, only the graphs in the cache have a picture. Each is ``decorate``d."""
+    by_source: dict[str, list[str]] = {}
     for name, source in graphs.items():
+        by_source.setdefault(source, []).append(name)
+    drawn: dict[str, str] = {}  # source -> SVG
+    todo: dict[str, str] = {}  # first graph name -> source, for ``dot``
+    for source, names in by_source.items():
         cached = cache / f"{_source_key(source)}.svg"
         if cached.is_file():
-            svgs[name] = cached.read_text()
+            drawn[source] = cached.read_text()
         else:
-            todo[name] = source
+            todo[names[0]] = source
     for name, svg in (render_svgs(todo) if todo and have_dot() else {}).items():
-        svgs[name] = svg
         cache.mkdir(parents=True, exist_ok=True)
         (cache / f"{_source_key(todo[name])}.svg").write_text(svg)
+        drawn[todo[name]] = svg
+    svgs: dict[str, str] = {}
+    for source, svg in drawn.items():
+        shown = decorate(svg)
+        for name in by_source[source]:
+            svgs[name] = shown
     return svgs
 
 

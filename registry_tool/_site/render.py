@@ -9,6 +9,11 @@ value is a ``SecurityError``, reported as an error naming the template file and 
 A template (or the folder, or ``registry-tool.css``) that a symbolic link brings in
 from outside the repo is refused, since its bytes would be published.
 
+Templates have three filters of the site's own, so every page shows the same thing
+the same way: ``when`` (a timestamp, ``2026-12-02 00:48 UTC`` in a ``<time>``, to
+which a small script adds how long ago), ``person`` (a git identity by name, never its
+e-mail address) and ``held`` (a stage mark with text a screen reader reads).
+
 A page kind is one ``PageKind`` in ``kinds.PAGE_KINDS`` plus its render function,
 which is given the ``Renderer`` and renders every page of its kind::
 
@@ -21,8 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -115,6 +122,77 @@ class SiteEnvironment(ImmutableSandboxedEnvironment):
         return None
 
 
+_ADDRESS = re.compile(r"\s*<[^<>]*>\s*$")
+
+
+def when(value: Any) -> Markup | str:
+    """A timestamp as every page shows it, ``2026-12-02 00:48 UTC``, in a ``<time>``
+    whose ``datetime`` machines read and whose title keeps the seconds; text that is not
+    a timestamp is shown as it is. Already shown (Markup) passes through, so a value a
+    render function formatted is not formatted twice."""
+    if isinstance(value, Markup) or value is None or value == "":
+        return "" if value is None else value
+    text = str(value)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:  # the registry writes UTC; a bare time is taken as such
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    iso = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        iso, moment.strftime("%Y-%m-%d %H:%M:%S UTC"), moment.strftime("%Y-%m-%d %H:%M UTC")
+    )
+
+
+def person(value: Any) -> str:
+    """Who did something, by name: a git identity ``Ada <ada@example.test>`` shows
+    ``Ada``, a bare address its local part, so no page publishes an e-mail address."""
+    text = "" if value is None else str(value)
+    name = _ADDRESS.sub("", text).strip()
+    if not name and "<" in text:  # "<ada@example.test>" alone
+        text = text.strip().strip("<>")
+    elif name:
+        text = name
+    return text.split("@", 1)[0] if "@" in text else text
+
+
+TIME_SCRIPT = "assets/registry-tool-time.js"  # adds "(3 days ago)" to each <time>
+_TIME_JS = b"""(function () {
+  var units = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400],
+               ["hour", 3600], ["minute", 60]];
+  function ago(s) {
+    for (var i = 0; i < units.length; i++) {
+      var n = Math.floor(s / units[i][1]);
+      if (n >= 1) return n + " " + units[i][0] + (n > 1 ? "s" : "") + " ago";
+    }
+    return "just now";
+  }
+  document.querySelectorAll("time[datetime]").forEach(function (t) {
+    var s = (Date.now() - Date.parse(t.dateTime)) / 1e3;
+    if (!(s >= 0)) return;
+    var e = t.querySelector(".rt-ago");
+    if (!e) {
+      e = document.createElement("span");
+      e.className = "rt-ago";
+      t.appendChild(document.createTextNode(" "));
+      t.appendChild(e);
+    }
+    e.textContent = "(" + ago(s) + ")";
+  });
+})();
+"""
+
+
+def held(stage: Any) -> Markup:
+    """The mark of a version holding ``stage``: a dot that screen readers read as
+    "holds production" instead of "black circle"."""
+    return Markup('<span role="img" aria-label="holds {}" title="holds {}">●</span>').format(
+        stage, stage
+    )
+
+
 def environment(ctx: Context, templates: Path | None) -> SiteEnvironment:
     """Templates from ``templates``, then the registry's ``site_templates/``, then the
     packaged ones, rendered in the sandbox; every value HTML-escaped and cut at
@@ -148,6 +226,7 @@ def environment(ctx: Context, templates: Path | None) -> SiteEnvironment:
         undefined=jinja2.StrictUndefined,
     )
     env.folders = folders
+    env.filters.update(when=when, person=person, held=held)
     return env
 
 
@@ -216,7 +295,7 @@ class Renderer:
         self.detached: set[str] = set()  # rendered into a shell, not built by mkdocs
         self.searchable: set[str] = set()  # detached pages still in the search index
         self.graphs: dict[str, tuple[str, bool]] = {}  # page -> (DOT source, cut)
-        self.assets: dict[str, bytes] = {}
+        self.assets: dict[str, bytes] = {TIME_SCRIPT: _TIME_JS}
 
     def path(self, kind: str, *parts: str) -> str:
         """Where a page of ``kind`` lives in the docs tree (``.md``)."""
@@ -233,6 +312,10 @@ class Renderer:
             self.pages[target] = self.env.get_template(entry.template).render(**context)
         except jinja2.TemplateError as exc:
             raise template_error(self.env, entry.template, exc) from exc
+        if "<time datetime=" in self.pages[target]:  # the reader's "3 days ago", kept fresh
+            script = p.href(target, TIME_SCRIPT.removesuffix(".js") + ".md")
+            script = script.removesuffix(".html") + ".js"
+            self.pages[target] += f'\n<script src="{script}" defer></script>\n'
         if entry.navigable:
             return
         self.detached.add(target)

@@ -10,7 +10,14 @@ cost, and a rebuild converts only the pages whose Markdown or shell changed (a m
 of content hashes per output folder, in the build's work dir).
 
 Collection pages stay findable: their title and text are added to the search index
-mkdocs wrote. Version, files, run and table pages are not searchable, as before.
+mkdocs wrote; version and run pages are added as short entries the build makes (title,
+aliases, metadata keys), since their whole text would make the index too big to load.
+The same index is also written as ``search/search_index.js``, a script assigning a
+global, because a page opened from ``file://`` may not fetch JSON nor start the theme's
+search worker, but may load a script: that is what the site's own search box reads.
+
+Each shell page gets breadcrumbs above its title, and the theme's "skip to content"
+link (which points at the shell's placeholder heading) is pointed at the page's title.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +49,16 @@ _HTML_BLOCK = re.compile(rf"\A<({_BLOCK_TAGS})\b[^>]*>.*</\1>\s*\Z", re.S)
 _MD_IN_HTML = re.compile(r"<[^>]*\smarkdown\b")  # md_in_html: Markdown inside, so not kept
 _KEPT = "RTKEPTHTMLBLOCK"
 _KEPT_P = re.compile(rf"<p>{_KEPT}(\d+){_KEPT}</p>")
+_H1_ID = re.compile(r'<h1[^>]*\bid="([^"]*)"')
+_SKIP = f'href="#{TITLE.lower()}" class="md-skip"'  # toc's id of the shell's heading
+# Bumped when ``wrap`` changes what it adds to a page, so that pages converted by an
+# older build are converted again.
+_FORMAT = "2"
+SEARCH_SCRIPT = "search/search_index.js"
+SEARCH_GLOBAL = "__rtSearchIndex"
+SEARCH_TEXT_MAX = 4000  # characters of one page's text the offline index keeps
+
+Crumbs = list[tuple[str, str | None]]  # (label, docs path of its page, or None)
 
 
 def depth(page: str) -> int:
@@ -80,13 +98,20 @@ class Shell:
             hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )
 
-    def wrap(self, page: str, title: str, body: str) -> str:
+    def wrap(self, page: str, title: str, body: str, crumbs: Crumbs | None = None) -> str:
+        """The page: the shell around ``body``, its title in place, the skip link on the
+        body's heading, and ``crumbs`` above it."""
         here = page.removesuffix(".md") + ".html"
         head = self.head.replace(TITLE, html.escape(title, quote=False))
         tail = self.tail.replace(TITLE, html.escape(title, quote=False))
         if self.page in head:  # a canonical URL, when the config sets site_url
             head = head.replace(self.page, here)
-        return head + body + tail
+        found = _H1_ID.search(body)
+        if found is None:  # no heading of its own: the content starts here
+            body = f'<span id="{TITLE.lower()}"></span>' + body
+        else:
+            head = head.replace(_SKIP, f'href="#{found.group(1)}" class="md-skip"')
+        return head + breadcrumbs(page, crumbs or []) + body + tail
 
 
 class Converter:
@@ -130,6 +155,56 @@ class Converter:
         return title, body
 
 
+def breadcrumbs(page: str, crumbs: Crumbs) -> str:
+    """The trail above a page's title, as a list of links relative to ``page``; the
+    last item is the page itself. Labels are escaped (names reach here)."""
+    if not crumbs:
+        return ""
+    items = []
+    for i, (label, target) in enumerate(crumbs):
+        text = html.escape(label, quote=False)
+        if i == len(crumbs) - 1:
+            items.append(f'<li aria-current="page">{text}</li>')
+        elif target is None:
+            items.append(f"<li>{text}</li>")
+        else:
+            link = html.escape(relative(page, target), quote=True)
+            items.append(f'<li><a href="{link}">{text}</a></li>')
+    return f'<nav class="rt-crumbs" aria-label="Breadcrumb"><ol>{"".join(items)}</ol></nav>'
+
+
+def relative(from_page: str, to_page: str) -> str:
+    """Relative URL between two docs paths (``.md`` pages; a ``#fragment`` is kept)."""
+    to_page, _, fragment = to_page.partition("#")
+    target = (to_page.removesuffix(".md") + ".html").split("/")
+    here = from_page.split("/")[:-1]
+    common = 0
+    for a, b in zip(here, target[:-1], strict=False):
+        if a != b:
+            break
+        common += 1
+    url = "/".join([".."] * (len(here) - common) + target[common:])
+    return f"{url}#{fragment}" if fragment else url
+
+
+def offline_index(index: dict[str, Any]) -> bytes:
+    """``search/search_index.js``: the search index as a script assigning a global,
+    for the site's own search box. Titles and texts are plain text (tags removed, HTML
+    entities decoded), so the box shows them with ``textContent`` and never as HTML."""
+    docs = []
+    for doc in index.get("docs", []):
+        title = _plain(doc.get("title", ""))
+        text = _plain(doc.get("text", ""))[:SEARCH_TEXT_MAX]
+        docs.append([doc.get("location", ""), title, text])
+    separator = (index.get("config") or {}).get("separator") or r"[\s\-]+"
+    payload = json.dumps({"separator": separator, "docs": docs}, ensure_ascii=False)
+    return f"window.{SEARCH_GLOBAL} = {payload};\n".encode()
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(_TAGS.sub(" ", text))).strip()
+
+
 def search_text(body: str) -> str:
     """What the search index keeps of a page: its text with tags and SVG removed, and
     still HTML-escaped, since the theme shows search results as HTML."""
@@ -152,11 +227,14 @@ def publish(
     config: dict[str, Any],
     manifest_file: Path,
     kept: AbstractSet[str] = frozenset(),
+    entries: Sequence[dict[str, str]] = (),
+    crumbs: Callable[[str], Crumbs] | None = None,
 ) -> Published:
     """Copy what mkdocs built in ``staging`` into ``out`` (changed files only), render
-    ``pages`` (docs path -> Markdown) into their shells, keep the ``kept`` pages as
-    they are, add the ``searchable`` ones to the search index, and remove whatever else
-    ``out`` held."""
+    ``pages`` (docs path -> Markdown) into their shells with ``crumbs(page)`` above the
+    title, keep the ``kept`` pages as they are, add the ``searchable`` ones and the
+    search ``entries`` made by the build to the search index (also written as a script,
+    ``SEARCH_SCRIPT``), and remove whatever else ``out`` held."""
     shells: dict[int, Shell] = {}
     for levels in sorted({depth(page) for page in pages}):
         built = shell_page(levels).removesuffix(".md") + ".html"
@@ -180,7 +258,9 @@ def publish(
         shell = shells[depth(page)]
         rel = page.removesuffix(".md") + ".html"
         wanted.add(rel)
-        key = hashlib.sha256(f"{shell.key}\n{page in searchable}\n{text}".encode()).hexdigest()
+        key = hashlib.sha256(
+            f"{_FORMAT}\n{shell.key}\n{page in searchable}\n{text}".encode()
+        ).hexdigest()
         target = out / rel
         known = manifest.get(rel)
         if known and known[0] == key and target.is_file():
@@ -188,7 +268,8 @@ def publish(
         else:
             title, body = converter.convert(text)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(shell.wrap(page, title, body), encoding="utf-8")
+            trail = crumbs(page) if crumbs is not None else None
+            target.write_text(shell.wrap(page, title, body, trail), encoding="utf-8")
             converted += 1
             written += 1
             entry = None
@@ -201,34 +282,44 @@ def publish(
             fresh[rel] = [key, entry]
         if fresh[rel][1] is not None:
             search_docs.append(fresh[rel][1])
+    search_docs.extend(entries)
+    generated: dict[str, bytes] = {}
     for path in staging.rglob("*"):
         if not path.is_file():
             continue
         rel = path.relative_to(staging).as_posix()
-        if rel.startswith(SHELL_DIR + "/"):
+        if rel.startswith(SHELL_DIR + "/") or rel == SEARCH_SCRIPT:
             continue
         data = path.read_bytes()
-        if rel == "search/search_index.json" and search_docs:
+        if rel == "search/search_index.json":
             index = json.loads(data)
             index["docs"].extend(sorted(search_docs, key=lambda d: d["location"]))
             data = json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode()
+            generated[SEARCH_SCRIPT] = offline_index(index)
         elif rel == "sitemap.xml":
             data = _without_shells(data)
         elif rel == "sitemap.xml.gz":
             data = gzip.compress(_without_shells(gzip.decompress(data)), mtime=0)
-        wanted.add(rel)
-        target = out / rel
-        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        written += 1
+        written += _put(out, rel, data, wanted)
+    for rel, data in generated.items():
+        written += _put(out, rel, data, wanted)
     removed = _remove_unwanted(out, wanted)
     manifest_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = manifest_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(fresh))
     os.replace(tmp, manifest_file)
     return Published(converted, written, removed)
+
+
+def _put(out: Path, rel: str, data: bytes, wanted: set[str]) -> int:
+    """Write ``data`` at ``rel`` unless it is there already; 1 when written."""
+    wanted.add(rel)
+    target = out / rel
+    if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return 1
 
 
 def _without_shells(sitemap: bytes) -> bytes:

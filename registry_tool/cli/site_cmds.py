@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import contextlib
+import signal
+from types import FrameType
 
 import click
 
@@ -63,7 +64,13 @@ def site_build(
 
 
 @site_group.command("serve")
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port on 127.0.0.1 (0: any free port).",
+)
 @click.option(
     "--out",
     default="site",
@@ -73,22 +80,27 @@ def site_build(
 )
 @click.pass_context
 def site_serve(ctx: click.Context, port: int, out: str) -> None:
-    """Build the site, then serve it on 127.0.0.1 (Ctrl-C stops)."""
-    report = verbs.build_site(out, registry=registry_of(ctx))
-    line(f"Serving {report.out} on http://127.0.0.1:{port}/")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            str(report.out),
-        ],
-        check=False,
-    )
+    """Build the site, then serve it on 127.0.0.1 (Ctrl-C stops).
+
+    The server runs in this process and the port is taken before the build, so a busy
+    port is one line at once, and stopping the command (Ctrl-C, SIGTERM) leaves
+    nothing running.
+    """
+    server = verbs.site_server(out, port)
+    try:
+        report = verbs.build_site(out, registry=registry_of(ctx))
+        bound = server.server_address[1]
+        line(f"Serving {report.out} on http://127.0.0.1:{bound}/")
+        signal.signal(signal.SIGTERM, _stop)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: done, not failed
+            server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends serving as Ctrl-C does: the socket closed, the command done."""
+    raise KeyboardInterrupt
 
 
 COMMANDS = [site_group]
