@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test soak lint system-deps clean mutate
+.PHONY: demo test soak lint system-deps clean mutate screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ system-deps:
 ## test: install everything the tests need and run the whole suite (slow tests included)
 test: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## screenshots: build the showcase site and write a PNG of every page kind at a desktop and a
+## phone width, light and dark, into test-artifacts/screenshots/ (outside git, to look at)
+screenshots: $(VENV)/.dev-installed system-deps
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/site_screenshots.py
 
 ## soak: full-count concurrency and crash tests (8 writers x 25 logs, 50 SIGKILLed logs), figures printed
 soak: $(VENV)/.dev-installed

@@ -36,7 +36,7 @@ def test_build_writes_every_page_and_mkdocs_strict_passes(showcase, tmp_path):
     version = (out / "artifacts/demo/classifier/v2.html").read_text()
     assert "<svg" in version and "prod/production" in version
     collection = (out / "artifacts/demo/classifier/index.html").read_text()
-    assert 'class="rt-spark"' in collection  # accuracy over versions
+    assert 'class="rt-chart-svg"' in collection  # accuracy over versions
 
 
 def test_user_text_is_escaped_everywhere(showcase, tmp_path):

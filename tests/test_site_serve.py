@@ -66,7 +66,7 @@ def test_serves_the_site_and_leaves_nothing_running_when_stopped(registry, tmp_p
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url) as page:
             assert page.status == 200 and b"<html" in page.read()
         proc.send_signal(stop)
-        assert proc.wait(timeout=20) == 0
+        assert proc.wait(timeout=120) == 0
         assert _gone(proc.pid), "a process of the serve command outlived it"
         stderr = proc.stderr.read() if proc.stderr else ""
         assert "Traceback" not in stderr, stderr

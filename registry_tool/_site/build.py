@@ -48,7 +48,7 @@ NAV_PROJECTS = 50  # projects listed in the nav, which every page carries
 SEPARATOR = r"[\s\-/:.]+"
 SEARCH_PLUGINS = ("search", "material/search")
 # The build's own scripts and stylesheets, from site_templates/, on every page.
-SCRIPTS = ("assets/registry-tool-search.js",)
+SCRIPTS = ("assets/registry-tool-search.js", "assets/registry-tool-usage.js")
 STYLES = ("assets/registry-tool-search.css", "assets/lineage.css")
 _CELL_END = re.compile(r"(</(?:td|th|tr|li)>)(?=<)")
 

@@ -268,7 +268,7 @@ def stage_marks(stages: list[str]) -> str:
     >>> stage_marks(["prod/production", "prod/staging", "eu/production"])
     'prod · stag'
     >>> stage_marks(["r/alpha", "r/beta", "r/dev", "r/qa"])
-    'alph · beta · dev · +1'
+    'alpha · beta · dev · +1'
     """
     marks: list[str] = []
     for stage in stages:

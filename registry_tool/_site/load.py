@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from registry_tool._engine.context import Context
+from registry_tool._github import repo_slug
 from registry_tool._site.model import (
     Activity,
     Collection,
     ModelRegistry,
+    RecordedGate,
     RegistryCollection,
     SiteData,
 )
@@ -64,7 +68,53 @@ def load(ctx: Context, *, with_history: bool = True) -> SiteData:
         data.registries.append(registry)
     if with_history and snap.commit:
         data.activity = _activity(ctx)
+        data.recorded_gates = _recorded_gates(ctx, data.registries)
+    slug = repo_slug(store.remote_url(), explicit=False)
+    data.pull_url = f"https://github.com/{slug}/pull/" if slug else None
     return data
+
+
+# A promotion commit's gate lines and its trailer (``_promotion.promote``'s message).
+_GATE_LINE = re.compile(r"Gate: (.+) -> (pass|FAIL)(?: \((.*)\))?")
+_TRAILER = "Registry-Tool-Promotion: "
+
+
+def _recorded_gates(ctx: Context, models: list[ModelRegistry]) -> dict[str, list[RecordedGate]]:
+    """The gate verdicts the promotions in the stage histories recorded, by commit: one
+    ``git log`` for all of them. A commit counts only when its trailer names the very
+    move (registry, collection, stage, version), so a message that merely looks like a
+    promotion's is not taken for one."""
+    wanted: dict[str, str] = {}
+    for registry in models:
+        for collection in registry.collections:
+            for e in collection.history:
+                if e.alias in registry.config.stages and e.version is not None:
+                    name = f"{registry.config.name}/{collection.name}/{e.alias}/v{e.version}"
+                    wanted[e.commit] = name
+    if not wanted:
+        return {}
+    proc = ctx.store.git.run(
+        "log",
+        "--no-walk=unsorted",
+        "--stdin",
+        "--format=%x00%H%x1f%B",
+        input="".join(f"{c}\n" for c in wanted).encode(),
+        check=False,
+    )
+    out: dict[str, list[RecordedGate]] = {}
+    for record in proc.stdout.decode("utf-8", "replace").split("\x00")[1:]:
+        commit, _, body = record.partition("\x1f")
+        lines = body.splitlines()
+        if commit not in wanted or f"{_TRAILER}{wanted[commit]}" not in lines:
+            continue
+        gates = []
+        for line in lines:
+            match = _GATE_LINE.fullmatch(line)
+            if match:
+                condition, verdict, detail = match.groups()
+                gates.append(RecordedGate(condition, verdict == "pass", detail or ""))
+        out[commit] = gates
+    return out
 
 
 def _activity(ctx: Context) -> list[Activity]:

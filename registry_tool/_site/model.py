@@ -43,6 +43,28 @@ class RegistryCollection:
         return next((link for link in self.links if link.version == record.version), None)
 
 
+@dataclass(frozen=True)
+class Holding:
+    """A stage a source version holds in a model registry, through one of its links:
+    what a collection, project or version page says of the version's standing."""
+
+    registry: str
+    collection: str
+    stage: str
+    version: int  # the registry version (the link) that holds the stage
+    source_version: int  # the version of the source collection it links
+
+
+@dataclass(frozen=True)
+class RecordedGate:
+    """One gate line a promotion commit recorded: the condition (or ``held <stage>``
+    for the previous-stage rule), whether it passed and the detail it gave."""
+
+    condition: str
+    passed: bool
+    detail: str
+
+
 @dataclass
 class ModelRegistry:
     config: ModelRegistryConfig
@@ -67,10 +89,17 @@ class SiteData:
     runs: dict[str, RunRecord] = field(default_factory=dict)  # "project/id" -> run
     registries: list[ModelRegistry] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
+    # "https://github.com/owner/repo/pull/" when the remote is on GitHub, else None
+    pull_url: str | None = None
+    # the gate verdicts promotion commits recorded, by commit
+    recorded_gates: dict[str, list[RecordedGate]] = field(default_factory=dict)
     _consumers: dict[tuple[str, str, int], list[RunRecord]] | None = field(
         default=None, repr=False, compare=False
     )
     _stages: dict[tuple[str, str, int], list[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    _holdings: dict[tuple[str, str], list[Holding]] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -104,3 +133,28 @@ class SiteData:
                             index.setdefault(key, []).append(f"{registry.config.name}/{alias}")
             self._stages = {key: sorted(names) for key, names in index.items()}
         return list(self._stages.get((project, name, number), []))
+
+    def holdings(self, project: str, name: str, number: int | None = None) -> list[Holding]:
+        """The stages the versions of a collection hold (of one version, with
+        ``number``), registry by registry and each registry's stages in its own order,
+        not alphabetically: ``development`` comes before ``production`` as the registry
+        says. Indexed once: asked for every collection and version."""
+        if self._holdings is None:
+            index: dict[tuple[str, str], list[Holding]] = {}
+            for registry in self.registries:
+                for collection in registry.collections:
+                    for stage in registry.config.stages:
+                        link = collection.holder(stage)
+                        if link is None:
+                            continue
+                        held = Holding(
+                            registry.config.name,
+                            collection.name,
+                            stage,
+                            link.version,
+                            link.source_version,
+                        )
+                        index.setdefault((link.project, link.name), []).append(held)
+            self._holdings = index
+        found = self._holdings.get((project, name), [])
+        return [h for h in found if number is None or h.source_version == number]

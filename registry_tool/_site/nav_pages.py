@@ -5,45 +5,79 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry_tool._engine.edits import merged
 from registry_tool._fmt import short_digest
+from registry_tool._model.gates import check_gates
 from registry_tool._model.governance import LinkRecord
 from registry_tool._site import pages as p
 from registry_tool._site import run_pages
-from registry_tool._site.model import Collection
+from registry_tool._site.model import Collection, Holding, ModelRegistry, RegistryCollection
 from registry_tool._site.render import Renderer
+from registry_tool._store import Snapshot
+from registry_tool._store.history import AliasEvent
 
 
-def _holder(r: Renderer, page: str, link: LinkRecord | None) -> dict[str, Any] | None:
-    """A stage holder's cell: the registry version, its source and a link to it."""
+def _holder(
+    r: Renderer, page: str, collection: str, link: LinkRecord | None
+) -> dict[str, Any] | None:
+    """A stage holder's cell: named ``collection:vN`` (the registry version), linked to
+    the source version it links, whose path the cell's title gives."""
     if link is None:
         return None
     href = r.href(page, "version", link.project, link.name, str(link.source_version))
-    return {"version": link.version, "source": link.source_path, "href": href}
+    return {
+        "name": f"{collection}:v{link.version}",
+        "version": link.version,
+        "source": link.source_path,
+        "href": href,
+    }
+
+
+def stage_context(r: Renderer, page: str, held: list[Holding]) -> list[dict[str, Any]]:
+    """What a collection, project or version page says of the stages its versions
+    hold: each ``registry/stage`` linked to the registry collection page that holds it,
+    in the order ``SiteData.holdings`` gives (registry by registry, stages in order)."""
+    return [
+        {
+            "registry": h.registry,
+            "collection": h.collection,
+            "stage": h.stage,
+            "version": h.version,
+            "source_version": h.source_version,
+            "href": r.href(page, "registry_collection", h.registry, h.collection),
+        }
+        for h in held
+    ]
 
 
 def render_home(r: Renderer) -> None:
+    """The home page: counts, each model registry with its own stages as columns in the
+    registry's order (registries differ: one merged, alphabetical set of columns would
+    put ``development`` after ``production``), and the recent writes."""
     data = r.data
     page = r.path("home")
-    all_stages: list[str] = []
+    registries = []
     for registry in data.registries:
-        all_stages += [s for s in registry.config.stages if s not in all_stages]
-    rows = []
-    for registry in data.registries:
-        for collection in registry.collections:
-            holders = [
-                _holder(r, page, collection.holder(stage))
-                if stage in registry.config.stages
-                else None
-                for stage in all_stages
-            ]
-            rows.append(
-                {
-                    "registry": registry.config.name,
-                    "collection": collection.name,
-                    "href": r.href(page, "registry", registry.config.name),
-                    "holders": holders,
-                }
-            )
+        name = registry.config.name
+        stages = list(registry.config.stages)
+        rows = [
+            {
+                "name": collection.name,
+                "href": r.href(page, "registry_collection", name, collection.name),
+                "holders": [
+                    _holder(r, page, collection.name, collection.holder(stage)) for stage in stages
+                ],
+            }
+            for collection in registry.collections
+        ]
+        registries.append(
+            {
+                "name": name,
+                "href": r.href(page, "registry", name),
+                "stages": stages,
+                "collections": rows,
+            }
+        )
     counts = {
         "collections": len(data.collections),
         "versions": sum(len(c.versions) for c in data.collections.values()),
@@ -55,10 +89,104 @@ def render_home(r: Renderer) -> None:
         page,
         data=data,
         counts=counts,
-        registries=rows,
-        all_stages=all_stages,
+        registries=registries,
         activity=data.activity,
     )
+
+
+def _verdict(
+    r: Renderer,
+    registry: ModelRegistry,
+    collection: RegistryCollection,
+    event: AliasEvent,
+    before: list[AliasEvent],
+) -> dict[str, Any]:
+    """The gate verdict of one promotion: what its commit recorded when it is a
+    promotion's (``promote`` writes each gate's result into the message), else the
+    stage's gates judged now, as ``_promotion.stages.check_stage`` judges them, on the
+    source version's metadata with its edits and the previous-stage rule on the history
+    before the move. ``before`` is that history, oldest first."""
+    recorded = r.data.recorded_gates.get(event.commit)
+    if recorded is not None:
+        lines = [(g.condition, g.passed, g.detail) for g in recorded]
+        how = "recorded"
+    else:
+        lines = _judged_now(r, registry, collection, event, before)
+        how = "judged now"
+    if not lines:
+        return {"label": "no gates", "passed": None, "how": how, "detail": ""}
+    passed = all(ok for _, ok, _ in lines)
+    detail = "; ".join(
+        f"{condition}: {'pass' if ok else 'FAIL'}{f' ({why})' if why else ''}"
+        for condition, ok, why in lines
+    )
+    return {"label": "pass" if passed else "FAIL", "passed": passed, "how": how, "detail": detail}
+
+
+def _judged_now(
+    r: Renderer,
+    registry: ModelRegistry,
+    collection: RegistryCollection,
+    event: AliasEvent,
+    before: list[AliasEvent],
+) -> list[tuple[str, bool, str]]:
+    """A stage's gates judged today for a move no promotion commit recorded (a stage
+    given by ``link --alias``): each condition, then the previous-stage rule."""
+    config = registry.config
+    gate = config.gate(event.alias)
+    link = next((k for k in collection.links if k.version == event.version), None)
+    lines: list[tuple[str, bool, str]] = []
+    if gate.conditions and link is not None and r.data.commit is not None:
+        source = r.data.version(link.project, link.name, link.source_version)
+        if source is not None:
+            snap = Snapshot(r.ctx.store.git, r.data.commit)
+            metadata = merged(r.ctx.store, snap, source).metadata
+            lines += [
+                (g.condition, g.passed, g.detail)
+                for g in check_gates(list(gate.conditions), metadata)
+            ]
+    previous = config.previous_stage(event.alias) if gate.requires_previous_stage else None
+    if previous is not None:
+        held = any(e.alias == previous and e.version == event.version for e in before)
+        lines.append((f"held {previous}", held, ""))
+    return lines
+
+
+def _history(
+    r: Renderer, registry: ModelRegistry, collection: RegistryCollection
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """A registry collection's moves, newest first: the stage moves (with each one's
+    gate verdict) apart from the other aliases' (``latest``, ``candidate``), and how
+    many older moves were left out."""
+    stages = registry.config.stages
+    events = collection.history[-p.HISTORY_SHOWN :]
+    skipped = len(collection.history) - len(events)
+    stage_rows: list[dict[str, Any]] = []
+    alias_rows: list[dict[str, Any]] = []
+    for index, e in enumerate(events):
+        row: dict[str, Any] = {
+            "when": e.when,
+            "alias": e.alias,
+            "previous": "–" if e.previous is None else f"v{e.previous}",
+            "version": "(removed)" if e.version is None else f"v{e.version}",
+            "source": e.source or "",
+            "author": e.author,
+            "pull_request": e.pull_request,
+            "pull_href": f"{r.data.pull_url}{e.pull_request}"
+            if r.data.pull_url and e.pull_request
+            else None,
+            "reason": e.reason or "",
+        }
+        if e.alias in stages:
+            row["verdict"] = (
+                _verdict(r, registry, collection, e, collection.history[: skipped + index])
+                if e.version is not None
+                else None
+            )
+            stage_rows.append(row)
+        else:
+            alias_rows.append(row)
+    return stage_rows[::-1], alias_rows[::-1], skipped
 
 
 def render_registries(r: Renderer) -> None:
@@ -84,28 +212,19 @@ def render_registries(r: Renderer) -> None:
                         ),
                         "digest": short_digest(link.digest),
                         "stages": [s in held for s in columns],
+                        "aliases": sorted(held - set(columns)),
                         "linked_at": link.linked_at,
                         "unlinked": link.version in collection.unlinked,
                     }
                 )
-            events = collection.history[-p.HISTORY_SHOWN :]
-            history = [
-                {
-                    "when": e.when,
-                    "alias": e.alias,
-                    "previous": "–" if e.previous is None else f"v{e.previous}",
-                    "version": "(removed)" if e.version is None else f"v{e.version}",
-                    "author": e.author,
-                    "pull_request": e.pull_request,
-                    "reason": e.reason or "",
-                }
-                for e in events
-            ]
+            stage_moves, alias_moves, older = _history(r, registry, collection)
             entry = {
                 "name": collection.name,
                 "links": links,
-                "history": history,
-                "older": len(collection.history) - len(events),
+                "stage_moves": stage_moves,
+                "alias_moves": alias_moves,
+                "older": older,
+                "shown": len(stage_moves) + len(alias_moves),
             }
             r.render(
                 "registry_collection",
@@ -115,7 +234,9 @@ def render_registries(r: Renderer) -> None:
                 columns=columns,
                 registry_href=p.href(here, page),
             )
-            holders = [_holder(r, page, collection.holder(stage)) for stage in columns]
+            holders = [
+                _holder(r, page, collection.name, collection.holder(stage)) for stage in columns
+            ]
             rows.append(
                 {
                     "name": collection.name,
@@ -165,6 +286,7 @@ def render_projects(r: Renderer) -> None:
                     if latest
                     else None,
                     "aliases": c.aliases_of(latest.version) if latest else [],
+                    "stages": stage_context(r, page, r.data.holdings(project, c.record.name)),
                     "updated": latest.created_at if latest else c.record.created_at,
                 }
             )
@@ -174,6 +296,7 @@ def render_projects(r: Renderer) -> None:
             page,
             project=project,
             collections=items,
+            staged=any(item["stages"] for item in items),
             runs=runs,
             runs_total=runs_total,
             all_href=p.href(page, everything),

@@ -1,4 +1,4 @@
-"""Turning site data into page contexts: URLs, safe text, diffs, charts and tables.
+"""Turning site data into page contexts: URLs, safe text, diffs and tables.
 
 Every string a user wrote (names aside, which the grammar keeps plain) reaches a page
 through ``esc`` or ``safe_markdown``: HTML-escaped, or Markdown rendered and then
@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +18,12 @@ import markdown
 import nh3
 
 from registry_tool._model.records import VersionRecord
+from registry_tool._site import compare
 
 FILES_PER_PAGE = 1000
 TABLE_ROWS = 100
-VERSIONS_SHOWN = 100  # the newest versions listed on a collection's page
-METADATA_COLUMNS = 20  # of those, the newest compared key by key
+VERSIONS_SHOWN = 50  # the newest versions listed on a collection's page (under 100 KB)
+METADATA_COLUMNS = 20  # of those, the newest compared key by key (a row each)
 HISTORY_SHOWN = 500  # stage changes listed on a registry collection's page
 MAX_TEXT = 2000  # characters of one value shown before it is cut
 
@@ -94,66 +94,8 @@ def href(from_page: str, to_page: str) -> str:
 
 
 def diff(previous: VersionRecord | None, current: VersionRecord) -> dict[str, Any]:
-    """Files added, removed and changed, and metadata keys changed, against the
-    previous version."""
-    if previous is None:
-        return {"previous": None}
-    before = {e.path: e.digest for e in previous.entries}
-    after = {e.path: e.digest for e in current.entries}
-    meta_before, meta_after = dict(previous.metadata), dict(current.metadata)
-    return {
-        "previous": previous.version,
-        "added": sorted(after.keys() - before.keys()),
-        "removed": sorted(before.keys() - after.keys()),
-        "changed": sorted(p for p in after.keys() & before.keys() if after[p] != before[p]),
-        "metadata": [
-            (key, meta_before.get(key), meta_after.get(key))
-            for key in sorted(meta_before.keys() | meta_after.keys())
-            if meta_before.get(key) != meta_after.get(key)
-        ],
-    }
-
-
-def numeric_series(versions: list[VersionRecord]) -> dict[str, list[tuple[int, float]]]:
-    """Metadata keys whose values are numbers in at least two versions."""
-    series: dict[str, list[tuple[int, float]]] = {}
-    for version in versions:
-        for key, value in version.metadata.items():
-            if (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-            ):
-                series.setdefault(key, []).append((version.version, float(value)))
-    return {k: v for k, v in sorted(series.items()) if len(v) >= 2}
-
-
-def sparkline(points: list[tuple[int, float]], width: int = 240, height: int = 48) -> str:
-    """A small inline SVG line chart (values and versions only: no user text)."""
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = min(ys), max(ys)
-    span_x = (x1 - x0) or 1
-    span_y = (y1 - y0) or 1
-    pad = 4
-
-    def at(x: float, y: float) -> str:
-        px = pad + (x - x0) / span_x * (width - 2 * pad)
-        py = height - pad - (y - y0) / span_y * (height - 2 * pad)
-        return f"{px:.1f},{py:.1f}"
-
-    line = " ".join(at(x, y) for x, y in points)
-    dots = "".join(
-        f'<circle cx="{at(x, y).split(",")[0]}" cy="{at(x, y).split(",")[1]}" r="2"/>'
-        for x, y in points
-    )
-    return (
-        f'<svg class="rt-spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="values over versions">'
-        f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
-        f'<g fill="currentColor">{dots}</g></svg>'
-    )
+    """What changed since ``previous``, with counts (``compare.diff``)."""
+    return compare.diff(previous, current)
 
 
 def table_html(doc: Mapping[str, Any], image_src: Any) -> str:
