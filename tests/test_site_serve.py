@@ -47,8 +47,17 @@ def test_a_port_out_of_range_is_a_usage_error(registry, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_serves_the_site_and_leaves_nothing_running_when_stopped(registry, tmp_path, stop):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("stop", "started_ignoring_sigint"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+)
+def test_serves_the_site_and_leaves_nothing_running_when_stopped(
+    registry, tmp_path, stop, started_ignoring_sigint
+):
     out = tmp_path / "site"
     proc = subprocess.Popen(
         [CLI_SCRIPT, "site", "serve", "--port", "0", "--out", str(out)],
@@ -56,6 +65,9 @@ def test_serves_the_site_and_leaves_nothing_running_when_stopped(registry, tmp_p
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own group: what is left of it can be found
+        # A job a script put in the background, or a test runner's worker, starts
+        # with SIGINT ignored: Ctrl-C must still stop the server.
+        preexec_fn=_ignore_sigint if started_ignoring_sigint else None,
     )
     try:
         assert proc.stdout is not None

@@ -91,7 +91,10 @@ def site_serve(ctx: click.Context, port: int, out: str) -> None:
         report = verbs.build_site(out, registry=registry_of(ctx))
         bound = server.server_address[1]
         line(f"Serving {report.out} on http://127.0.0.1:{bound}/")
+        # Both, explicitly: a process started with SIGINT ignored (a job a script put in
+        # the background, a test runner's worker) would otherwise keep serving on Ctrl-C.
         signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: done, not failed
             server.serve_forever()
     finally:
