@@ -13,6 +13,7 @@ import pytest
 
 FIRST = (
     "tests/test_blob_paths.py",
+    "tests/test_s3http_rules.py",
     "tests/test_s3_store_rules.py",
     "tests/test_ci_rules.py",
     "tests/test_hashing.py",
