@@ -144,3 +144,16 @@ def test_a_version_without_tables_has_no_preview(showcase, tmp_path):
     site_build.build(Context.open(showcase.root), tmp_path / "site")
     text = (tmp_path / "site/artifacts/demo/classifier/v2.html").read_text()
     assert "rt-preview" not in text
+
+
+def test_every_page_of_a_thousand_file_version_stays_under_100_kb(registry, tmp_path):
+    folder = tmp_path / "many"
+    for i in range(1_001):  # one more than two pages of files
+        write(folder / f"split-{i // 100:02d}/nested-folder-name/sample-{i:05d}.bin", f"{i}\n")
+    cli_out("log", str(folder), "--name", "p/many", "--type", "dataset")
+    site = tmp_path / "site"
+    site_build.build(Context.open(registry.root), site)
+    version_pages = sorted((site / "artifacts/p/many").glob("v0*.html"))
+    assert len(version_pages) >= 3  # the version page and its further files pages
+    sizes = {page.name: page.stat().st_size for page in version_pages}
+    assert max(sizes.values()) < 100_000, sizes

@@ -20,7 +20,7 @@ import nh3
 from registry_tool._model.records import VersionRecord
 from registry_tool._site import compare
 
-FILES_PER_PAGE = 1000
+FILES_PER_PAGE = 500
 TABLE_ROWS = 100
 VERSIONS_SHOWN = 50  # the newest versions listed on a collection's page (under 100 KB)
 METADATA_COLUMNS = 20  # of those, the newest compared key by key (a row each)
