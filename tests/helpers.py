@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -243,3 +247,46 @@ class FakeGitHub:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# -- the site in a browser -------------------------------------------------------------
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """``folder`` served by ``python -m http.server`` on 127.0.0.1 (a free port) while
+    the block runs: its base URL. Stopped by its PID."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/index.html", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def launch_chromium(executable: str, flags: Sequence[str]) -> Iterator[Any]:
+    """Debian's Chromium through Playwright while the block runs (the test is skipped
+    without Playwright, and fails without Chromium, which ``make test`` installs)."""
+    import pytest
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(executable).exists():
+        pytest.fail("chromium is not installed (make test installs Debian's chromium)")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=list(flags))
+        yield launched
+        launched.close()

@@ -20,7 +20,7 @@ import pytest
 import registry_tool as wandb
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
-from tests.helpers import write
+from tests.helpers import launch_chromium, write
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -106,13 +106,8 @@ def open_page(browser: Any, url: str, size: str, scheme: str) -> Any:
 
 @pytest.fixture
 def browser() -> Any:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (make system-deps installs Debian's chromium)")
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with launch_chromium(CHROMIUM, FLAGS) as launched:
         yield launched
-        launched.close()
 
 
 def test_screenshots(showcase: Any, tmp_path: Path, browser: Any) -> None:

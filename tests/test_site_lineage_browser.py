@@ -11,6 +11,7 @@ import pytest
 
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
+from tests.helpers import launch_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -55,13 +56,8 @@ def built(showcase, tmp_path):
 
 @pytest.fixture
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (make test installs Debian's chromium)")
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with launch_chromium(CHROMIUM, FLAGS) as launched:
         yield launched
-        launched.close()
 
 
 def _open(browser, url: str, size: str, scheme: str):

@@ -5,17 +5,13 @@ served by ``python -m http.server`` on 127.0.0.1, where the theme's search runs.
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
+from tests.helpers import launch_chromium, serve_folder
 
 pytestmark = pytest.mark.slow
 
@@ -33,36 +29,14 @@ def site(showcase, tmp_path) -> Path:
 
 @pytest.fixture
 def served(site):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/index.html", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serve_folder(site) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (make test installs Debian's chromium)")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+    with launch_chromium(CHROMIUM, FLAGS) as launched:
+        yield launched
 
 
 def _tab(browser, viewport=None):
@@ -142,9 +116,7 @@ def test_skip_link_and_breadcrumbs_on_a_phone(site, served, browser, mode):
         "index.html",
     ):
         tab.goto((site / rel).as_uri() if mode == "file" else f"{served}/{rel}")
-        target = tab.evaluate(
-            "document.querySelector('a.md-skip').getAttribute('href').slice(1)"
-        )
+        target = tab.evaluate("document.querySelector('a.md-skip').getAttribute('href').slice(1)")
         assert tab.evaluate(f"!!document.getElementById({target!r})"), (rel, target)
         if not rel.startswith("runs/"):  # the run page's tables are wider than a phone
             assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], rel

@@ -6,11 +6,6 @@ wider than the screen."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,7 +13,7 @@ import pytest
 import registry_tool as wandb
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
-from tests.helpers import write
+from tests.helpers import launch_chromium, serve_folder, write
 
 pytestmark = pytest.mark.slow
 
@@ -55,36 +50,14 @@ def site(showcase, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def served(site):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/index.html", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serve_folder(site) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (make test installs Debian's chromium)")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+    with launch_chromium(CHROMIUM, FLAGS) as launched:
+        yield launched
 
 
 def _tab(browser, viewport, *, clipboard: bool = True):
