@@ -30,7 +30,7 @@ from registry_tool._model.plain import to_plain
 from registry_tool._model.records import VersionRecord
 from registry_tool._references import expand_reference
 from registry_tool._sdk import drafts, edits
-from registry_tool._sdk.collection import ArtifactCollection
+from registry_tool._sdk.collection import ArtifactCollection, after_cursor
 from registry_tool._sdk.drafts import SkippedFilesWarning as SkippedFilesWarning
 from registry_tool._sdk.entries import ArtifactManifest, ArtifactManifestEntry
 from registry_tool._sdk.logged import ArtifactLogged
@@ -389,16 +389,13 @@ class Artifact(ArtifactLogged):
         record = self._logged()
         entries = self._entries()
         chosen = entries if names is None else [e for e in entries if e.path in names]
-        if start is None:
-            return chosen
-        paths = [e.path for e in chosen]
-        if start not in paths:
-            raise UsageError(
-                f"Artifact.files(start={start!r}): {record.name}:v{record.version} has no "
-                f"file {start!r} to continue after",
-                field="start",
-            )
-        return chosen[paths.index(start) + 1 :]
+        return after_cursor(
+            chosen,
+            [e.path for e in chosen],
+            start,
+            f"Artifact.files(start={start!r}): {record.name}:v{record.version} has no "
+            f"file {start!r} to continue after",
+        )
 
     def get_entry(self, name: str) -> ArtifactManifestEntry:
         """The entry named ``name``; ``KeyError`` when there is none."""

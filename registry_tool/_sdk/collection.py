@@ -13,7 +13,7 @@ import base64
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from registry_tool._engine import Context, Resolved
 from registry_tool._engine import edits as engine_edits
@@ -209,16 +209,13 @@ class ArtifactCollection:
         back. A cursor naming no version of the collection is an error. ``per_page``
         pages W&B's server answers; the whole list comes back at once here."""
         found = self.versions()
-        if start is None:
-            return found
-        names = [art.version for art in found]
-        if start not in names:
-            raise UsageError(
-                f"ArtifactCollection.artifacts(start={start!r}): {self.id} has no version "
-                f"{start!r} to continue after",
-                field="start",
-            )
-        return found[names.index(start) + 1 :]
+        return after_cursor(
+            found,
+            [art.version for art in found],
+            start,
+            f"ArtifactCollection.artifacts(start={start!r}): {self.id} has no version "
+            f"{start!r} to continue after",
+        )
 
     def save(self) -> None:
         raise UnsupportedError(
@@ -240,3 +237,17 @@ class ArtifactCollection:
 
     def __repr__(self) -> str:
         return f"<ArtifactCollection {self.project}/{self.name} type={self.type}>"
+
+
+T = TypeVar("T")
+
+
+def after_cursor(items: list[T], keys: list[str], start: str | None, missing: str) -> list[T]:
+    """W&B's page cursor, read here: the items after the one whose key is ``start``
+    (all of them without a cursor). A cursor naming none is an error, ``missing``:
+    resuming from a guess would skip or repeat items."""
+    if start is None:
+        return items
+    if start not in keys:
+        raise UsageError(missing, field="start")
+    return items[keys.index(start) + 1 :]
