@@ -67,6 +67,10 @@ class SeaweedFS:
             f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}",
             "-s3.port.iceberg=0", "-s3.port.lance=0",
             f"-admin.port={admin}",
+            # Each bucket is a collection of its own volumes; at the default 128 MB a
+            # volume, the volume slots free disk allows ran out when one test worker
+            # made a few hundred buckets ("failed to find writable volumes").
+            "-master.volumeSizeLimitMB=16",
         ]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         with open(self.log, "ab") as log:
