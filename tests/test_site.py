@@ -12,7 +12,7 @@ import pytest
 import registry_tool as wandb
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
-from registry_tool._site import lineage
+from registry_tool._site import lineage, shell
 from registry_tool._site.load import load
 from registry_tool.errors import LineageRenderError
 from tests.helpers import write
@@ -154,6 +154,36 @@ def test_a_rebuild_after_one_new_version_rewrites_few_pages(showcase, tmp_path):
     fresh = tmp_path / "fresh"
     site_build.build(Context.open(showcase.root), fresh)
     assert _tree(tmp_path / "site") == _tree(fresh)
+
+
+def test_pages_converted_by_forked_workers_are_what_one_process_makes(
+    showcase, tmp_path, monkeypatch
+):
+    alone = site_build.build(Context.open(showcase.root), tmp_path / "alone")
+    assert alone.written
+    pids = tmp_path / "pids"
+    convert = shell._Job.convert
+
+    def noted(job, todo):
+        with pids.open("a") as f:
+            f.write(f"{os.getpid()} {len(todo)}\n")
+        return convert(job, todo)
+
+    monkeypatch.setattr(shell._Job, "convert", noted)
+    monkeypatch.setattr(shell, "PARALLEL_FROM", 4)  # two workers from 4 pages on
+    monkeypatch.setattr(shell, "WORKERS", 3)
+    site_build.build(Context.open(showcase.root), tmp_path / "shared")
+    seen = [line.split() for line in pids.read_text().splitlines()]
+    assert len(seen) == 3 and str(os.getpid()) not in {pid for pid, _ in seen}
+    assert len({pid for pid, _ in seen}) == 3 and all(int(n) > 0 for _, n in seen)
+    assert _tree(tmp_path / "shared") == _tree(tmp_path / "alone")
+    # Below the threshold, the build's own process converts the pages.
+    pids.unlink()
+    monkeypatch.setattr(shell, "PARALLEL_FROM", 10_000)
+    site_build.build(Context.open(showcase.root), tmp_path / "third")
+    assert [pid for pid, _ in (line.split() for line in pids.read_text().splitlines())] == [
+        str(os.getpid())
+    ]
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -12,6 +12,7 @@ from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
 from registry_tool._site import lineage, lineage_pages
 from registry_tool._site.load import load
+from registry_tool.errors import LineageRenderError
 from tests.helpers import write
 
 
@@ -171,3 +172,58 @@ def test_a_full_lineage_page_at_its_limit_stays_under_100_kb(registry, tmp_path)
     assert len(_svg(text).split('class="node"')) - 1 == lineage_pages.FULL_NODES
     assert "goes on beyond the 80 nodes" in text and 'class="cluster"' in text
     assert page.stat().st_size < 100_000
+
+
+def test_a_rebuild_redraws_every_full_lineage_page_of_a_graph_that_grew_and_no_other(
+    registry, tmp_path
+):
+    # The shape of a whole graph is taken once for all its versions: a new run at the
+    # end of one chain must still reach the page of the chain's first version.
+    _chain(["demo"] * 3)
+    write("g.txt", "other")
+    with wandb.init(project="other", job_type="solo", id="solo000") as run:
+        art = wandb.Artifact("alone", type="dataset")
+        art.add_file("g.txt")
+        run.log_artifact(art)
+    out = tmp_path / "site"
+    site_build.build(Context.open(registry.root), out)
+    first = out / "artifacts/demo/step0/v0-lineage.html"
+    alone = out / "artifacts/other/alone/v0-lineage.html"
+    assert "run003" not in first.read_text()
+    alone_before = alone.stat().st_mtime_ns
+    with wandb.init(project="demo", job_type="eval", id="run003") as run:
+        run.use_artifact("demo/step2:latest")
+    site_build.build(Context.open(registry.root), out)
+    for i in range(3):
+        page = (out / f"artifacts/demo/step{i}/v0-lineage.html").read_text()
+        assert "run003" in _svg(page) and "3 artifact versions and 4 runs" in page
+    assert alone.stat().st_mtime_ns == alone_before
+    fresh = tmp_path / "fresh"
+    site_build.build(Context.open(registry.root), fresh)
+    assert first.read_bytes() == (fresh / "artifacts/demo/step0/v0-lineage.html").read_bytes()
+
+
+@pytest.mark.parametrize("count", [5, 6, 7])  # batches of 2 on 3 workers: 3 batches at 6
+def test_graphs_drawn_by_dots_at_once_each_come_back_under_their_own_name(monkeypatch, count):
+    monkeypatch.setattr(lineage, "DOT_BATCH", 2)
+    monkeypatch.setattr(lineage, "DOT_WORKERS", 3)
+    graphs = {
+        f"g{i}": lineage.Graph(nodes={f"a:p/x:v{i}": {"label": f"node{i}"}}).to_dot()
+        for i in range(count)
+    }
+    svgs = lineage.render_svgs(graphs)
+    assert set(svgs) == set(graphs)
+    for i in range(count):
+        assert re.findall(r"<text[^>]*>(.*?)</text>", svgs[f"g{i}"]) == [f"node{i}"]
+
+
+def test_of_two_failing_batches_drawn_at_once_the_error_names_the_first(monkeypatch):
+    monkeypatch.setattr(lineage, "DOT_BATCH", 2)
+    monkeypatch.setattr(lineage, "DOT_WORKERS", 4)
+    good = lineage.Graph(nodes={"a": {"label": "a"}}).to_dot()
+    bad = "digraph { a -> }"
+    graphs = {"g0": good, "g1": good, "g2": good, "g3": bad, "g4": good, "g5": bad}
+    with pytest.raises(LineageRenderError) as failed:
+        lineage.render_svgs(graphs)
+    assert failed.value.graph == "g3"
+    assert lineage.render_svgs({}) == {}

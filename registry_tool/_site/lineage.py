@@ -11,7 +11,10 @@ Node ids are opaque (``n0``, ``n1``...): in DOT a ``:`` in an id names a port, a
 names belong in labels. The DOT is written by ``graphviz.Digraph``, which quotes every
 value; ``dot`` (Debian's binary, run here and nowhere else) renders the SVG at build
 time. Each node links to its page. Without ``dot`` the page shows the DOT source
-instead; a ``dot`` that fails is a ``LineageRenderError`` naming the graph.
+instead; a ``dot`` that fails is a ``LineageRenderError`` naming the graph. Batches of
+graphs go to as many ``dot`` processes at once as there are cores (``DOT_WORKERS``):
+``dot`` is most of a full build's CPU after Markdown, and the build's own thread only
+waits for it.
 
 >>> graph = Graph(nodes={"a": {"label": 'say "hi"\\n<b>{x}</b>'}})
 >>> print(graph.to_dot().splitlines()[4])
@@ -22,11 +25,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 import shutil
 import subprocess
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +53,7 @@ FOCUS_PEN = "3"
 HOPS = 2
 DOT_BATCH = 200  # graphs per ``dot`` process
 DOT_TIMEOUT = 600  # seconds for one ``dot`` process
+DOT_WORKERS = min(os.cpu_count() or 1, 8)  # ``dot`` processes at once
 
 GRAPH_ATTRS = {"rankdir": "LR", "bgcolor": "transparent", "fontname": "Helvetica"}
 NODE_ATTRS = {
@@ -325,29 +331,40 @@ def have_dot() -> bool:
 
 
 def render_svgs(graphs: Mapping[str, str]) -> dict[str, str]:
-    """SVG (without its XML prologue) of each named DOT source, ``DOT_BATCH`` graphs
-    per ``dot`` process. A ``dot`` that fails, or returns too few pictures, raises
-    ``LineageRenderError`` naming the first graph it failed on."""
+    """SVG (without its XML prologue) of each named DOT source, at most ``DOT_BATCH``
+    graphs per ``dot`` process and ``DOT_WORKERS`` processes at once. A ``dot`` that
+    fails, or returns too few pictures, raises ``LineageRenderError`` naming the first
+    graph, in the order given, it failed on."""
     items = list(graphs.items())
+    if not items:
+        return {}
+    workers = max(1, min(DOT_WORKERS, len(items)))
+    size = min(DOT_BATCH, -(-len(items) // workers))  # every worker gets a batch
+    chunks = [items[start : start + size] for start in range(0, len(items), size)]
     svgs: dict[str, str] = {}
-    for start in range(0, len(items), DOT_BATCH):
-        chunk = items[start : start + DOT_BATCH]
-        try:
-            rendered = _run_dot([source for _, source in chunk])
-        except _DotFailed as batch:
-            for name, source in chunk:  # which graph: each on its own
-                try:
-                    _run_dot([source])
-                except _DotFailed as failed:
-                    raise LineageRenderError(
-                        f"dot failed on the lineage graph of {name}: {failed}", graph=name
-                    ) from None
-            first = chunk[0][0]
-            raise LineageRenderError(
-                f"dot failed on {len(chunk)} lineage graphs from {first}: {batch}", graph=first
-            ) from None
-        svgs.update((name, svg) for (name, _), svg in zip(chunk, rendered, strict=True))
+    with ThreadPoolExecutor(workers, thread_name_prefix="dot") as pool:
+        for part in pool.map(_draw, chunks):  # raises the first failed batch's error
+            svgs.update(part)
     return svgs
+
+
+def _draw(chunk: list[tuple[str, str]]) -> dict[str, str]:
+    """One batch through one ``dot``; on failure, which graph it was."""
+    try:
+        rendered = _run_dot([source for _, source in chunk])
+    except _DotFailed as batch:
+        for name, source in chunk:  # which graph: each on its own
+            try:
+                _run_dot([source])
+            except _DotFailed as failed:
+                raise LineageRenderError(
+                    f"dot failed on the lineage graph of {name}: {failed}", graph=name
+                ) from None
+        first = chunk[0][0]
+        raise LineageRenderError(
+            f"dot failed on {len(chunk)} lineage graphs from {first}: {batch}", graph=first
+        ) from None
+    return {name: svg for (name, _), svg in zip(chunk, rendered, strict=True)}
 
 
 class _DotFailed(Exception):

@@ -18,6 +18,11 @@ search worker, but may load a script: that is what the site's own search box rea
 
 Each shell page gets breadcrumbs above its title, and the theme's "skip to content"
 link (which points at the shell's placeholder heading) is pointed at the page's title.
+
+Converting is most of a full build's time after rendering, and each page is converted
+on its own, so from ``PARALLEL_FROM`` pages on, forked worker processes (one per core)
+share them; each writes its own pages and sends back only their titles and search
+entries. A rebuild converting a few pages does it in the build's own process.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import gzip
 import hashlib
 import html
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -57,6 +63,8 @@ _FORMAT = "2"
 SEARCH_SCRIPT = "search/search_index.js"
 SEARCH_GLOBAL = "__rtSearchIndex"
 SEARCH_TEXT_MAX = 4000  # characters of one page's text the offline index keeps
+PARALLEL_FROM = 400  # pages to convert from which forked workers share them
+WORKERS = min(os.cpu_count() or 1, 8)
 
 Crumbs = list[tuple[str, str | None]]  # (label, docs path of its page, or None)
 
@@ -243,9 +251,7 @@ def publish(
         manifest: dict[str, Any] = json.loads(manifest_file.read_text())
     except (OSError, ValueError):
         manifest = {}
-    converter = Converter(config)
     wanted: set[str] = set()
-    written = converted = 0
     search_docs = []
     fresh: dict[str, Any] = {}  # html path -> [content key, search entry or None]
     for page in kept:  # left as the last build made them: OUT has them, unchanged
@@ -254,6 +260,7 @@ def publish(
         fresh[rel] = manifest.get(rel, ["", None])
         if fresh[rel][1] is not None:
             search_docs.append(fresh[rel][1])
+    todo: list[tuple[str, str]] = []  # (page, content key) to convert and write
     for page, text in pages.items():
         shell = shells[depth(page)]
         rel = page.removesuffix(".md") + ".html"
@@ -261,27 +268,19 @@ def publish(
         key = hashlib.sha256(
             f"{_FORMAT}\n{shell.key}\n{page in searchable}\n{text}".encode()
         ).hexdigest()
-        target = out / rel
         known = manifest.get(rel)
-        if known and known[0] == key and target.is_file():
+        if known and known[0] == key and (out / rel).is_file():
             fresh[rel] = known
         else:
-            title, body = converter.convert(text)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            trail = crumbs(page) if crumbs is not None else None
-            target.write_text(shell.wrap(page, title, body, trail), encoding="utf-8")
-            converted += 1
-            written += 1
-            entry = None
-            if page in searchable:
-                entry = {
-                    "location": rel,
-                    "title": html.escape(title, quote=False),
-                    "text": search_text(body),
-                }
-            fresh[rel] = [key, entry]
-        if fresh[rel][1] is not None:
-            search_docs.append(fresh[rel][1])
+            todo.append((page, key))
+    job = _Job(out, pages, searchable, shells, config, crumbs)
+    for page, key, entry in job.run(todo):
+        fresh[page.removesuffix(".md") + ".html"] = [key, entry]
+    converted = written = len(todo)
+    for page in pages:
+        entry = fresh[page.removesuffix(".md") + ".html"][1]
+        if entry is not None:
+            search_docs.append(entry)
     search_docs.extend(entries)
     generated: dict[str, bytes] = {}
     for path in staging.rglob("*"):
@@ -309,6 +308,68 @@ def publish(
     tmp.write_text(json.dumps(fresh))
     os.replace(tmp, manifest_file)
     return Published(converted, written, removed)
+
+
+@dataclass
+class _Job:
+    """Pages to convert into their shells and write into ``out``: in this process, or
+    shared by forked workers (which inherit the job, so only page names and the
+    results cross between processes)."""
+
+    out: Path
+    pages: dict[str, str]
+    searchable: AbstractSet[str]
+    shells: dict[int, Shell]
+    config: dict[str, Any]
+    crumbs: Callable[[str], Crumbs] | None
+
+    def run(self, todo: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, str] | None]]:
+        """(page, key, search entry or None) of each page of ``todo``, each written."""
+        workers = min(WORKERS, len(todo) // (PARALLEL_FROM // 2) or 1)
+        if len(todo) < PARALLEL_FROM or workers < 2 or not _can_fork():
+            return self.convert(todo)
+        global _RUNNING
+        _RUNNING = self
+        chunks = [todo[i::workers] for i in range(workers)]
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_convert_in_worker, chunks)
+        finally:
+            _RUNNING = None
+        return [item for part in parts for item in part]
+
+    def convert(self, todo: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, str] | None]]:
+        converter = Converter(self.config)
+        done = []
+        for page, key in todo:
+            title, body = converter.convert(self.pages[page])
+            rel = page.removesuffix(".md") + ".html"
+            target = self.out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            trail = self.crumbs(page) if self.crumbs is not None else None
+            shell = self.shells[depth(page)]
+            target.write_text(shell.wrap(page, title, body, trail), encoding="utf-8")
+            entry = None
+            if page in self.searchable:
+                entry = {
+                    "location": rel,
+                    "title": html.escape(title, quote=False),
+                    "text": search_text(body),
+                }
+            done.append((page, key, entry))
+        return done
+
+
+_RUNNING: _Job | None = None  # the job forked workers convert pages of
+
+
+def _convert_in_worker(todo: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, str] | None]]:
+    assert _RUNNING is not None, "a worker forked without a job"
+    return _RUNNING.convert(todo)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _put(out: Path, rel: str, data: bytes, wanted: set[str]) -> int:
