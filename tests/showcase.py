@@ -3,13 +3,19 @@ registry with stages and a gate, and hostile text wherever a user can write some
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 
 import registry_tool as wandb
 from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
 from registry_tool._model.governance import StageGate
-from tests.helpers import write
+from registry_tool._sdk import run as run_module
+from registry_tool._store import RegistryStore, init_registry
+from tests.helpers import GIT_ENV, write
 
 HOSTILE = {
     "script": "<script>window.__pwned = 1</script>",
@@ -26,7 +32,8 @@ def showcase(registry):
     write("data/train.csv", "x,y\n1,2\n")
     with wandb.init(project="demo", job_type="prepare", id="prep0000") as run:
         data = wandb.Artifact(
-            "two-blobs", type="dataset",
+            "two-blobs",
+            type="dataset",
             description="Points. <script>window.__pwned=1</script> [bad](javascript:alert(1)) **bold**",
             metadata=HOSTILE,
         )
@@ -35,7 +42,9 @@ def showcase(registry):
     for i, accuracy in enumerate((0.81, 0.9, 0.95)):
         write("model.bin", f"weights {i}")
         with wandb.init(
-            project="demo", job_type="train", id=f"train{i:03d}",
+            project="demo",
+            job_type="train",
+            id=f"train{i:03d}",
             config={"lr": '<img src=x onerror="window.__pwned=1">'},
         ) as run:
             run.use_artifact("two-blobs:latest")
@@ -44,7 +53,9 @@ def showcase(registry):
             run.log_artifact(model)
     ctx = Context.open(registry.root)
     promotion.create_registry(
-        ctx, "prod", stages=["staging", "production"],
+        ctx,
+        "prod",
+        stages=["staging", "production"],
         gates={"production": StageGate(("accuracy >= 0.9",))},
         description="Serving models <script>window.__pwned=1</script>",
     )
@@ -52,3 +63,30 @@ def showcase(registry):
     api.artifact("demo/classifier:v2").link("model-registry/prod", aliases=["staging"])
     api.promote("model-registry/prod/classifier:v0", "production", mode="direct")
     return registry
+
+
+@contextmanager
+def showcase_registry(base: Path) -> Iterator[RegistryStore]:
+    """The showcase registry under ``base``, for a fixture that builds one site for a
+    whole module: while the block runs, it has what the conftest's ``isolated_env``
+    gives each test (its own home and XDG folders, a fixed git author, a work folder),
+    which a module-scoped fixture cannot ask for."""
+    home = base / "home"
+    work = base / "work"
+    home.mkdir(parents=True)
+    work.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))
+        mp.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+        mp.delenv("REGISTRY_TOOL_CACHE_DIR", raising=False)
+        for key, value in GIT_ENV.items():
+            mp.setenv(key, value)
+        store = init_registry(base / "registry", name="test-registry")
+        mp.setenv("REGISTRY_TOOL_DIR", str(store.root))
+        mp.chdir(work)
+        try:
+            yield showcase.__wrapped__(store)
+        finally:
+            run_module._active_runs.clear()
+            run_module._current_run = None

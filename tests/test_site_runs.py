@@ -44,8 +44,8 @@ def test_a_run_page_shows_summary_charts_tags_and_notes(
     report = site_build.build(Context.open(registry.root), tmp_path / "site")
     page = _page(tmp_path / "site")
     summary = page.split('class="rt-summary"')[1].split("</table>")[0]
-    assert "<th>loss</th><td>0.2</td>" in summary  # the last value, to sensible precision
-    assert "<th>eval.acc</th><td>0.5</td>" in summary
+    assert '<th>loss</th><td class="rt-num">0.2</td>' in summary  # the last value, to sensible precision
+    assert '<th>eval.acc</th><td class="rt-num">0.5</td>' in summary
     svgs = _svgs(page)
     assert len(svgs) == 2  # one chart per numeric metric, none for _step or _runtime
     acc, loss = svgs  # in name order
@@ -84,7 +84,7 @@ def test_a_hostile_metric_name_and_value_are_escaped(
         assert "<script>alert" not in page and "<script>window.__pwned" not in page
         assert not re.search(r"<img[^>]*onerror", page)
     page = _page(tmp_path / "site", "evil001")
-    assert "<th>&lt;script&gt;alert(1)&lt;/script&gt;</th><td>2</td>" in page
+    assert '<th>&lt;script&gt;alert(1)&lt;/script&gt;</th><td class="rt-num">2</td>' in page
     (svg,) = _svgs(page)  # the text metric has no chart
     assert 'aria-label="&lt;script&gt;alert(1)&lt;/script&gt;' in svg
 
@@ -103,7 +103,7 @@ def test_a_run_whose_history_blob_is_gone_builds_with_a_note(
     site_build.build(Context.open(registry.root), tmp_path / "site")
     page = _page(tmp_path / "site")
     assert 'class="rt-note"' in page and "history is missing" in page
-    assert _svgs(page) == [] and "<th>loss</th><td>0.2</td>" in page  # the summary stays
+    assert _svgs(page) == [] and '<th>loss</th><td class="rt-num">0.2</td>' in page  # the summary stays
     # A page built without its history is not kept as it is: once the blob is back,
     # the next build into the same folder draws the charts.
     blob.write_bytes(kept)
@@ -179,7 +179,7 @@ def test_the_project_page_lists_its_runs(registry: RegistryStore, tmp_path: Path
     row = next(r for r in runs.split("<tr>") if "train001" in r)
     assert "<td>train</td>" in row and "<td>finished</td>" in row
     assert '<span class="rt-tag">baseline</span>' in row
-    assert "<td>&lt; 1m</td>" in row  # its duration
+    assert '<td class="rt-num">&lt; 1m</td>' in row  # its duration
     # The runs are in the nav with the project even though it has no artifacts.
     home = (tmp_path / "site/index.html").read_text().split('class="md-content"')[0]
     assert 'href="artifacts/demo/index.html"' in home

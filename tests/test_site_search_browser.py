@@ -1,17 +1,24 @@
 """Search, skip links and breadcrumbs in a real browser (Debian's Chromium driven by
 Playwright): from file://, where the site's own box reads search/search_index.js, and
-served by ``python -m http.server`` on 127.0.0.1, where the theme's search runs."""
+served by ``python -m http.server`` on 127.0.0.1, where the theme's search runs; in the
+light and the dark palette, at a desktop and a phone width. One site is built, served
+and browsed for the whole module."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
+from tests import site_screenshots as shots
 from tests.helpers import launch_chromium, serve_folder
+from tests.showcase import showcase_registry
+from tests.test_site_layout_browser import CONTRAST
 
 pytestmark = pytest.mark.slow
 
@@ -20,21 +27,22 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-backgroun
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture
-def site(showcase, tmp_path) -> Path:
-    out = tmp_path / "site"
-    site_build.build(Context.open(showcase.root), out)
-    return out
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("search")
+    with showcase_registry(base) as store:
+        site_build.build(Context.open(store.root), base / "site")
+    return base / "site"
 
 
-@pytest.fixture
-def served(site):
+@pytest.fixture(scope="module")
+def served(site) -> Iterator[str]:
     with serve_folder(site) as url:
         yield url
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
     with launch_chromium(CHROMIUM, FLAGS) as launched:
         yield launched
 
@@ -55,12 +63,15 @@ def _offline_search(tab, query: str) -> list[str]:
     return tab.locator(".rt-search__title").all_inner_texts()
 
 
-@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
-def test_offline_search_finds_an_artifact_a_version_and_a_run(site, browser, viewport):
-    tab = _tab(browser, viewport)
-    tab.goto((site / "artifacts/demo/classifier/v1.html").as_uri())
+@pytest.mark.parametrize("scheme", shots.SCHEMES)
+@pytest.mark.parametrize("size", list(shots.VIEWPORTS))
+def test_offline_search_finds_an_artifact_a_version_and_a_run(site, browser, size, scheme):
+    url = (site / "artifacts/demo/classifier/v1.html").as_uri()
+    tab = shots.open_page(browser, url, size, scheme)
     assert tab.locator(".md-search").is_hidden()  # the theme's box cannot run here
     assert _offline_search(tab, "classifier")[0] == "demo/classifier"
+    title = tab.locator(".rt-search__title").first
+    assert title.evaluate(CONTRAST) >= 4.5  # the results read in either palette
     assert _offline_search(tab, "classifier:v2")[0] == "demo/classifier:v2"
     assert _offline_search(tab, "two-blobs")[0] == "demo/two-blobs"
     assert _offline_search(tab, "train-train001")[0] == "Run train001"
@@ -70,6 +81,7 @@ def test_offline_search_finds_an_artifact_a_version_and_a_run(site, browser, vie
     tab.wait_for_load_state()
     assert tab.url.endswith("/runs/demo/train001.html")
     assert tab.errors == []
+    tab.context.close()
 
 
 def test_offline_search_shows_hostile_text_as_text(site, browser):
@@ -81,11 +93,12 @@ def test_offline_search_shows_hostile_text_as_text(site, browser):
     assert "<script>" in tab.locator(".rt-search__results").inner_text()
     assert tab.locator(".rt-search__results script, .rt-search__results img").count() == 0
     assert tab.evaluate("typeof window.__pwned") == "undefined"
+    tab.context.close()
 
 
-def test_served_search_finds_an_artifact_a_version_and_a_run(served, browser):
-    tab = _tab(browser)
-    tab.goto(f"{served}/index.html")
+@pytest.mark.parametrize("scheme", shots.SCHEMES)
+def test_served_search_finds_an_artifact_a_version_and_a_run(served, browser, scheme):
+    tab = shots.open_page(browser, f"{served}/index.html", "desktop", scheme)
     tab.wait_for_load_state("networkidle")
     assert tab.locator(".rt-search").count() == 0  # served: the theme's search
     for query, title in (
@@ -103,6 +116,7 @@ def test_served_search_finds_an_artifact_a_version_and_a_run(served, browser):
         assert title in titles[:3], (query, titles)
         tab.keyboard.press("Escape")
     assert tab.errors == []
+    tab.context.close()
 
 
 @pytest.mark.parametrize("mode", ["file", "served"])
@@ -118,8 +132,7 @@ def test_skip_link_and_breadcrumbs_on_a_phone(site, served, browser, mode):
         tab.goto((site / rel).as_uri() if mode == "file" else f"{served}/{rel}")
         target = tab.evaluate("document.querySelector('a.md-skip').getAttribute('href').slice(1)")
         assert tab.evaluate(f"!!document.getElementById({target!r})"), (rel, target)
-        if not rel.startswith("runs/"):  # the run page's tables are wider than a phone
-            assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], rel
+        assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], rel
         if rel != "index.html":
             crumbs = tab.locator(".rt-crumbs li")
             assert crumbs.count() >= 2 and crumbs.first.is_visible(), rel
@@ -127,3 +140,4 @@ def test_skip_link_and_breadcrumbs_on_a_phone(site, served, browser, mode):
     tab.locator(".rt-crumbs a", has_text="classifier").click()
     tab.wait_for_load_state()
     assert tab.url.endswith("/artifacts/demo/classifier/index.html")
+    tab.context.close()

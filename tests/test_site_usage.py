@@ -102,7 +102,7 @@ def test_a_column_every_file_leaves_empty_is_dropped(registry, tmp_path):
     site_build.build(Context.open(registry.root), tmp_path / "site")
     text = (tmp_path / "site/artifacts/demo/images/v1.html").read_text()
     assert "<th>Reference</th>" in text
-    assert html.escape(target.as_uri()) in text
+    assert html.escape(target.as_uri()) in text.replace("<wbr>", "")  # it breaks after a slash
 
 
 def test_the_pager_is_above_and_below_the_files(registry, tmp_path, monkeypatch):

@@ -1,12 +1,15 @@
 """A version's usage snippets and files in a real browser (Debian's Chromium driven by
 Playwright), at 1400x1000 and 390x844, from file:// and served on 127.0.0.1: the copy
-button puts the snippet on the clipboard, the filter narrows the files, and no page is
-wider than the screen."""
+button puts the snippet on the clipboard and is the snippet's one copy control, the
+filter narrows the files, and no page is wider than the screen. One site is built,
+served and browsed for the whole module."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +17,7 @@ import registry_tool as wandb
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
 from tests.helpers import launch_chromium, serve_folder, write
+from tests.showcase import showcase_registry
 
 pytestmark = pytest.mark.slow
 
@@ -21,41 +25,39 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
-USAGE_SCRIPT = "assets/registry-tool-usage.js"
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-@pytest.fixture
-def site(showcase, tmp_path, monkeypatch) -> Path:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
     """The showcase, plus a dataset of nested folders with a long path and a table."""
-    if USAGE_SCRIPT not in site_build.SCRIPTS:  # on every page, as the site ships it
-        monkeypatch.setattr(site_build, "SCRIPTS", (*site_build.SCRIPTS, USAGE_SCRIPT))
-    for i in range(4):
-        write(f"ds/images/train/cat_{i}.png", f"img {i}")
-        write(f"ds/images/val/dog_{i}.png", f"img {i}")
-    write("ds/" + "a_rather_long_folder_name/" * 6 + "x" * 120 + ".txt", "deep")
-    write("ds/labels.csv", "a,b\n")
-    table = wandb.Table(columns=["id", "label", "note"])
-    for i in range(8):
-        table.add_data(i, f"label {i}", "n" * 300)
-    with wandb.init(project="demo") as run:
-        art = wandb.Artifact("images", type="dataset")
-        art.add_dir("ds")
-        art.add(table, "predictions")
-        run.log_artifact(art)
-    out = tmp_path / "site"
-    site_build.build(Context.open(showcase.root), out)
-    return out
+    base = tmp_path_factory.mktemp("usage")
+    with showcase_registry(base) as store:
+        for i in range(4):
+            write(f"ds/images/train/cat_{i}.png", f"img {i}")
+            write(f"ds/images/val/dog_{i}.png", f"img {i}")
+        write("ds/" + "a_rather_long_folder_name/" * 6 + "x" * 120 + ".txt", "deep")
+        write("ds/labels.csv", "a,b\n")
+        table = wandb.Table(columns=["id", "label", "note"])
+        for i in range(8):
+            table.add_data(i, f"label {i}", "n" * 300)
+        with wandb.init(project="demo") as run:
+            art = wandb.Artifact("images", type="dataset")
+            art.add_dir("ds")
+            art.add(table, "predictions")
+            run.log_artifact(art)
+        site_build.build(Context.open(store.root), base / "site")
+    return base / "site"
 
 
-@pytest.fixture
-def served(site):
+@pytest.fixture(scope="module")
+def served(site) -> Iterator[str]:
     with serve_folder(site) as url:
         yield url
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
     with launch_chromium(CHROMIUM, FLAGS) as launched:
         yield launched
 
@@ -81,6 +83,18 @@ def _copied(tab, button, *, clipboard: bool) -> str:
     return str(tab.evaluate("window.getSelection().toString()"))
 
 
+def _copy_controls(tab) -> list[int]:
+    """How many copy controls a reader sees beside each snippet: ours, and any the
+    theme adds to a code block (``content.code.copy``)."""
+    return tab.evaluate(
+        """() => [...document.querySelectorAll('.rt-snippet-box')].map(box =>
+          [...box.querySelectorAll('button, .md-clipboard, .md-code__button')].filter(b => {
+            const r = b.getBoundingClientRect(), s = getComputedStyle(b);
+            return r.width > 0 && r.height > 0 && s.visibility !== 'hidden';
+          }).length)"""
+    )
+
+
 def _overflow(tab) -> int:
     return tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
@@ -95,6 +109,9 @@ def test_copy_buttons_copy_each_snippet(site, served, browser, viewport, mode):
     buttons = tab.locator(".rt-copy")
     codes = tab.locator("pre.rt-snippet code").all_text_contents()
     assert buttons.count() == len(codes) == 4  # Python and CLI, own path and registry path
+    tab.wait_for_load_state("load")  # the theme has added what it adds to code blocks
+    tab.locator("pre.rt-snippet").first.hover()  # where the theme's own button shows
+    assert _copy_controls(tab) == [1, 1, 1, 1]  # ours alone: not the theme's beside it
     for i in (0, 3):
         button = buttons.nth(i)
         assert button.is_visible()
@@ -105,6 +122,7 @@ def test_copy_buttons_copy_each_snippet(site, served, browser, viewport, mode):
     assert "registry-tool get model-registry/prod/classifier:v0" in codes[3]
     assert _overflow(tab) <= 0
     assert tab.errors == []
+    tab.context.close()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -140,3 +158,4 @@ def test_the_filter_narrows_the_files_and_no_page_overflows(site, browser, viewp
         assert preview.locator("tbody tr").count() == 5 and preview.is_visible()
         tab.screenshot(path=str(SHOTS / f"usage-{name}-{scheme}.png"), full_page=True)
     assert tab.errors == []
+    tab.context.close()

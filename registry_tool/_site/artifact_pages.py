@@ -9,6 +9,11 @@ the tags an edit gave are shown beside the aliases.
 A version's pages are rendered again only when something they show changed
 since the last build into the same OUT: their inputs are hashed into a fingerprint, and
 with the last build's fingerprint they stay as they are (``Renderer.unchanged``).
+
+A version's page also compares it with any other version of its collection, in the
+reader's browser (``COMPARE_SCRIPT``): beside the page, its data script (its files and
+metadata, ``compare.manifest``) is one of the page's group, written and kept with it;
+beside the collection's versions, one small script lists them, made every build.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import json
 import os
 from functools import partial
 from typing import Any
+
+from markupsafe import escape
 
 from registry_tool._engine.edits import merged
 from registry_tool._fmt import human_size, short_digest
@@ -35,8 +42,13 @@ from registry_tool.errors import RegistryError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 TABLES_SCRIPT = "assets/registry-tool-tables.js"  # sorts and filters a page's tables
+COMPARE_SCRIPT = "assets/registry-tool-compare.js"  # compares with any other version
 FILE_COLUMNS = ("size", "digest", "ref")  # beside the path, each shown when a file has one
 PREVIEW_ROWS = 5  # rows of a version's first table shown on its page
+# A collection page's Markdown past which a cut metadata value has no tooltip of its
+# whole text: the theme's shell adds 15-25 KB, and a page stays under 100 KB.
+COLLECTION_MARKDOWN = 75_000
+_TITLE_MARKUP = len('<span class="rt-trunc" title=""></span>')
 
 
 def render_collections(r: Renderer) -> None:
@@ -67,6 +79,7 @@ def render_collections(r: Renderer) -> None:
                     "href": r.href(page, "version", v.project, v.name, str(v.version)),
                     "aliases": collection.aliases_of(v.version),
                     "digest": short_digest(v.digest),
+                    "digest_full": v.digest,
                     "size": human_size(v.size),
                     "bytes": v.size if v.size is not None else -1,
                     "files": len(v.entries),
@@ -90,21 +103,42 @@ def render_collections(r: Renderer) -> None:
             (key, compare.version_chart(key, points))
             for key, points in list(series.items())[: compare.COLLECTION_CHARTS]
         ]
-        script = p.href(page, TABLES_SCRIPT.removesuffix(".js") + ".md").removesuffix(".html")
-        r.render(
-            "collection",
-            page,
-            record=record,
-            versions=versions,
-            total=len(collection.versions),
-            metadata_keys=keys,
-            metadata_rows=rows,
-            all_keys=all_keys,
-            charts=charts,
-            all_charts=len(series),
-            description_html=p.safe_markdown(record.description),
-            tables_script=script + ".js",
-        )
+        context = {
+            "record": record,
+            "versions": versions,
+            "total": len(collection.versions),
+            "metadata_keys": keys,
+            "metadata_rows": rows,
+            "all_keys": all_keys,
+            "charts": charts,
+            "all_charts": len(series),
+            "description_html": p.safe_markdown(record.description),
+            "tables_script": _script_href(page, TABLES_SCRIPT),
+        }
+        r.render("collection", page, **context)
+        if _fit_titles(rows, len(r.pages[page].encode())):
+            r.render("collection", page, **context)
+
+
+def _fit_titles(rows: list[dict[str, Any]], size: int) -> bool:
+    """Keep the tooltips of cut metadata values (newest rows first) only while a
+    collection page of ``size`` bytes of Markdown with all of them would stay within
+    ``COLLECTION_MARKDOWN``; whether any was dropped (the page is rendered again)."""
+    if size <= COLLECTION_MARKDOWN:
+        return False
+    titled = [cell for row in rows for cell in row["cells"] if cell["title"] is not None]
+    costs = [len(str(escape(cell["title"])).encode()) + _TITLE_MARKUP for cell in titled]
+    room = COLLECTION_MARKDOWN - (size - sum(costs))
+    for cell, cost in zip(titled, costs, strict=True):
+        room -= cost
+        if room < 0:
+            cell["title"] = None
+    return bool(titled)
+
+
+def _script_href(page: str, script: str) -> str:
+    """Where ``page`` finds one of the site's scripts (``assets/...js``)."""
+    return p.href(page, script.removesuffix(".js") + ".md").removesuffix(".html") + ".js"
 
 
 def _before(versions: list[VersionRecord], index: int) -> VersionRecord | None:
@@ -116,7 +150,27 @@ def render_versions(r: Renderer) -> None:
     """A page per version, with its files and table pages (``_version``)."""
     links = _links(r)
     predecessors = compare.stage_predecessors(r.data)
+    if r.data.collections:
+        r.assets[COMPARE_SCRIPT] = (
+            data_path("site_templates") / COMPARE_SCRIPT.removeprefix("assets/")
+        ).read_bytes()
     for collection in r.data.collections.values():
+        record = collection.record
+        folder = r.path("collection", record.project, record.name).rsplit("/", 1)[0]
+        listed = [
+            [
+                v.version,
+                compare.version_label(
+                    collection.aliases_of(v.version),
+                    r.data.stages_of(v.project, v.name, v.version),
+                    deleted=v.deleted is not None,
+                ),
+            ]
+            for v in reversed(collection.versions)
+        ]
+        r.assets[f"{folder}/{compare.VERSIONS_SCRIPT}"] = compare.data_script(
+            "versions", {"versions": listed}
+        )
         previous = None
         for v in collection.versions:
             linked = links.get((v.project, v.name, v.version), [])
@@ -169,6 +223,9 @@ def _version(
     dot = around.to_dot()
     r.group, r.group_assets = [], set()
     version = str(v.version)
+    data = page.removesuffix(".md") + compare.MANIFEST_SUFFIX
+    r.assets[data] = compare.data_script(f"v{version}", compare.manifest(v, p.MAX_TEXT))
+    r.group_assets.add(data)
     entries = [
         {
             "path": e.path,
@@ -243,6 +300,15 @@ def _version(
         page=1,
         usage=_usage(v, linked),
         preview=preview,
+        compare_any={
+            "version": v.version,
+            "list": compare.VERSIONS_SCRIPT,
+            "manifest": r.path("version", v.project, v.name, "{n}")
+            .rsplit("/", 1)[1]
+            .removesuffix(".md")
+            + compare.MANIFEST_SUFFIX,
+            "script": _script_href(page, COMPARE_SCRIPT),
+        },
     )
     for n, chunk in enumerate(chunks[1:], start=2):
         files_page = files_pages[n - 1]

@@ -13,6 +13,11 @@ with their text, version and run pages by short entries made here (name, aliases
 stages, metadata keys; their whole pages would make the index too big to load), and
 table cells apart (mkdocs' indexer joins the text of adjacent cells). The site's own
 search script reads ``search/search_index.js``, so search works from ``file://``.
+
+The data scripts with which a version's page compares it with any other version
+(``compare.data_script``) are as many as the versions, and mkdocs would copy every one
+of them again on each build: they are kept in a folder of their own in the work dir
+instead, and linked into mkdocs' output before it is published.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ import yaml
 
 from registry_tool._engine import Context
 from registry_tool._resources import data_path
+from registry_tool._site import compare, kinds, notfound, shell
 from registry_tool._site import config as site_config
-from registry_tool._site import kinds, notfound, shell
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site.load import load
 from registry_tool._site.model import SiteData
@@ -112,6 +117,25 @@ def _write_pages(
             path.unlink()
             removed += 1
     return written, removed
+
+
+def _is_data(rel: str) -> bool:
+    """Whether an asset is a compare data script, which goes around mkdocs."""
+    return rel.endswith(compare.MANIFEST_SUFFIX) or rel.endswith("/" + compare.VERSIONS_SCRIPT)
+
+
+def _link_into(source: Path, target: Path) -> None:
+    """Every file of ``source`` into ``target`` at the same place: a hard link (the
+    two are in the work dir), or a copy where the file system has none."""
+    for path in source.rglob("*"):
+        if not path.is_file():
+            continue
+        dest = target / path.relative_to(source)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            dest.write_bytes(path.read_bytes())
 
 
 def _config(settings: dict[str, Any], data: SiteData, docs: Path, out: Path) -> dict[str, Any]:
@@ -303,7 +327,11 @@ def build(
     }
     for levels in {shell.depth(page) for page in detached}:
         navigable[shell.shell_page(levels)] = shell.shell_markdown()
-    docs_written, _ = _write_pages(docs, navigable, renderer.assets, renderer.kept_assets)
+    scripts = {rel: b for rel, b in renderer.assets.items() if _is_data(rel)}
+    assets = {rel: b for rel, b in renderer.assets.items() if rel not in scripts}
+    kept_scripts = {rel for rel in renderer.kept_assets if _is_data(rel)}
+    docs_written, _ = _write_pages(docs, navigable, assets, renderer.kept_assets - kept_scripts)
+    data_written, _ = _write_pages(workdir / "compare-data", {}, scripts, kept_scripts)
     config_file = workdir / "mkdocs.yml"
     config_file.parent.mkdir(parents=True, exist_ok=True)
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -329,6 +357,7 @@ def build(
     if missing.is_file():
         text = missing.read_text(encoding="utf-8")
         missing.write_text(notfound.relative(text, config.get("site_url")), encoding="utf-8")
+    _link_into(workdir / "compare-data", workdir / "mkdocs-site")
     published = shell.publish(
         workdir / "mkdocs-site",
         out,
@@ -347,7 +376,7 @@ def build(
         out,
         docs,
         len(renderer.pages),
-        published.converted + docs_written,
+        published.converted + docs_written + data_written,
         published.removed,
         time.monotonic() - started,
         have_dot,

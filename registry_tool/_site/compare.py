@@ -12,7 +12,10 @@ looks for; only past ``DIFF_LISTED`` paths, where a page would outgrow 100 KB, d
 it stop, saying how many more there are. Any two versions can be compared without
 a page per pair (which would be a square of the versions): a version's page compares
 with the version before it and with the version that held the same stage before it
-(``stage_predecessors``).
+(``stage_predecessors``); and with any other version in the reader's browser, from
+small data scripts beside the pages (``manifest``, ``version_label``, ``data_script``):
+what a comparison needs of each version is a few bytes a file, and the square of pairs
+is left to the reader's choice.
 
 >>> shown_value(0.9299999999999999), shown_value(True), shown_value({"a": [1]})
 ('0.93', 'true', '{"a": [1]}')
@@ -22,6 +25,7 @@ with the version before it and with the version that held the same stage before 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -37,6 +41,12 @@ METADATA_KEYS = 24  # flattened keys compared on a collection's page, at most
 COLLECTION_CHARTS = 6  # charts on a collection's page, at most (in key order)
 CHART_MARKS = 50  # points of a chart whose version a tooltip names, at most
 CELL_TEXT = 60  # characters of a compared value; its version's page shows it all
+TITLE_TEXT = 300  # characters of a cut value's tooltip, so that the page stays small
+MANIFEST_SUFFIX = "-manifest.js"  # a version's data, beside its page: v3.md, v3-manifest.js
+VERSIONS_SCRIPT = "versions.js"  # a collection's versions, beside its versions' pages
+REGISTER = "__rtCompareRegister"  # what a data script calls (registry-tool-compare.js)
+ID_DIGITS = 12  # hex digits of a file's or a value's id in a data script
+_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 
 
 def flat_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,13 +72,88 @@ def shown_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def value_id(value: Any) -> str:
+    """What tells two metadata values apart, in a few hex digits: a hash of the value's
+    JSON with its keys sorted, a whole float counted as the integer it equals (``1.0``
+    is ``1``). ``shown_value`` cannot do it: ``0.93`` may be two numbers, ``true`` a
+    string or a boolean. A diff and the browser's comparison both use it, so they agree.
+
+    >>> value_id(1) == value_id(1.0), value_id(True) == value_id(1)
+    (True, False)
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = repr(value)
+    else:
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:ID_DIGITS]
+
+
+def file_id(digest: str) -> str:
+    """A file's digest in a few hex digits: a ``sha256:`` digest's first ones (what the
+    files list shows), a hash of any other digest (a reference's ETag)."""
+    if digest.startswith("sha256:"):
+        return digest[7 : 7 + ID_DIGITS]
+    return hashlib.sha256(digest.encode("utf-8", "surrogatepass")).hexdigest()[:ID_DIGITS]
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` as a page shows it (``render.environment``'s finalize): past ``limit``
+    characters, cut with a note of how many more there are."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"… ({len(text) - limit} more characters)"
+
+
+def manifest(version: VersionRecord, max_text: int) -> dict[str, Any]:
+    """What the browser compares of a version: its files as [path, ``file_id``] and its
+    flattened metadata as [key, shown value, ``value_id``], both in path or key order,
+    and its size. Values are cut at ``max_text`` as the page cuts them. It depends on
+    the version file alone, which never changes but for its delete mark."""
+    return {
+        "version": version.version,
+        "size": version.size or 0,
+        "files": sorted([e.path, file_id(e.digest)] for e in version.entries),
+        "metadata": [
+            [key, _cut(shown_value(value), max_text), value_id(value)]
+            for key, value in sorted(flat_metadata(version.metadata).items())
+        ],
+    }
+
+
+def version_label(aliases: Sequence[str], stages: Sequence[str], *, deleted: bool) -> str:
+    """What the choice of a version shows beside its number: ``latest, prod/production``.
+
+    >>> version_label(["latest"], ["prod/production"], deleted=False)
+    'latest, prod/production'
+    """
+    return ", ".join([*aliases, *stages, *(["deleted"] if deleted else [])])
+
+
+def data_script(name: str, payload: Any) -> bytes:
+    """A data script: ``__rtCompareRegister("name", {...});``. A page opened from
+    ``file://`` may load a script but not fetch JSON, so the data comes as one. Its JSON
+    is ASCII (U+2028 and U+2029 escaped with the rest) and ``<``, ``>`` and ``&`` are
+    escaped too, so no text of a registry can end the script or start another.
+
+    >>> data_script("v1", {"k": "</script>"})
+    b'__rtCompareRegister("v1",{"k":"\\\\u003c/script\\\\u003e"});\\n'
+    """
+    text = json.dumps([name, payload], ensure_ascii=True, separators=(",", ":"))
+    for char, escaped in _SCRIPT_ESCAPES:
+        text = text.replace(char, escaped)
+    return f"{REGISTER}({text[1:-1]});\n".encode("ascii")
+
+
 def metadata_rows(
     versions: Sequence[tuple[int, Mapping[str, Any]]],
 ) -> tuple[list[str], list[dict[str, Any]], int]:
     """Each version's flattened metadata as a row of cells under the keys any of them
     has (at most ``METADATA_KEYS``, in key order), in the order given. A cell is its
-    shown text and, for a number, the value a column sorts by. Also returns how many
-    keys there are in all."""
+    shown text, for a number the value a column sorts by, and for a value cut at
+    ``CELL_TEXT`` its whole text up to ``TITLE_TEXT`` (a tooltip; else None). Also
+    returns how many keys there are in all."""
     flat = [(number, flat_metadata(meta)) for number, meta in versions]
     every = sorted({key for _, values in flat for key in values})
     keys = every[:METADATA_KEYS]
@@ -77,14 +162,16 @@ def metadata_rows(
         cells = []
         for key in keys:
             if key not in values:
-                cells.append({"text": "", "sort": None})
+                cells.append({"text": "", "sort": None, "title": None})
                 continue
             value = values[key]
             sort = repr(float(value)) if is_number(value) else None
-            text = shown_value(value)
+            text = title = shown_value(value)
             if len(text) > CELL_TEXT:
                 text = text[: CELL_TEXT - 1] + "…"
-            cells.append({"text": text, "sort": sort})
+                if len(title) > TITLE_TEXT:
+                    title = title[: TITLE_TEXT - 1] + "…"
+            cells.append({"text": text, "sort": sort, "title": title if text != title else None})
         rows.append({"version": number, "cells": cells})
     return keys, rows, len(every)
 
@@ -134,8 +221,8 @@ def _signed_size(delta: int) -> str:
 def diff(previous: VersionRecord | None, current: VersionRecord) -> dict[str, Any]:
     """What changed from ``previous`` to ``current``: files added, removed and changed
     (every path up to ``DIFF_LISTED`` in all, and the counts of all of them), the size
-    delta, and the flattened metadata keys whose values differ (``–`` for a key one
-    side lacks)."""
+    delta, and the flattened metadata keys whose values differ (``value_id``; ``–`` for
+    a key one side lacks)."""
     if previous is None:
         return {"previous": None}
     before = {e.path: e.digest for e in previous.entries}
@@ -152,15 +239,16 @@ def diff(previous: VersionRecord | None, current: VersionRecord) -> dict[str, An
         listed[kind] = paths[: max(room, 0)]
         room -= len(listed[kind])
     meta_before, meta_after = flat_metadata(previous.metadata), flat_metadata(current.metadata)
-    missing = object()
     metadata = [
         (
             key,
-            "–" if (old := meta_before.get(key, missing)) is missing else shown_value(old),
-            "–" if (new := meta_after.get(key, missing)) is missing else shown_value(new),
+            shown_value(meta_before[key]) if key in meta_before else "–",
+            shown_value(meta_after[key]) if key in meta_after else "–",
         )
         for key in sorted(meta_before.keys() | meta_after.keys())
-        if meta_before.get(key, missing) != meta_after.get(key, missing)
+        if key not in meta_before
+        or key not in meta_after
+        or value_id(meta_before[key]) != value_id(meta_after[key])
     ]
     return {
         "previous": previous.version,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from registry_tool._engine.edits import merged
-from registry_tool._fmt import short_digest
 from registry_tool._model.gates import check_gates
 from registry_tool._model.governance import LinkRecord
 from registry_tool._site import pages as p
@@ -20,15 +19,16 @@ from registry_tool._store.history import AliasEvent
 def _holder(
     r: Renderer, page: str, collection: str, link: LinkRecord | None
 ) -> dict[str, Any] | None:
-    """A stage holder's cell: named ``collection:vN`` (the registry version), linked to
-    the source version it links, whose path the cell's title gives."""
+    """A stage holder's cell: the artifact version it is (``demo/classifier:v2``),
+    linked to that version's page. The registry's own numbering (``classifier:v0``)
+    goes in the title only: beside a project's versions a bare ``v0`` reads as the
+    source's version, and two stages held by one version would seem to differ."""
     if link is None:
         return None
     href = r.href(page, "version", link.project, link.name, str(link.source_version))
     return {
-        "name": f"{collection}:v{link.version}",
-        "version": link.version,
-        "source": link.source_path,
+        "name": link.source_path,
+        "title": f"model-registry/{link.registry}/{collection}:v{link.version}",
         "href": href,
     }
 
@@ -210,7 +210,7 @@ def render_registries(r: Renderer) -> None:
                         "href": r.href(
                             here, "version", link.project, link.name, str(link.source_version)
                         ),
-                        "digest": short_digest(link.digest),
+                        "digest": link.digest,
                         "stages": [s in held for s in columns],
                         "aliases": sorted(held - set(columns)),
                         "linked_at": link.linked_at,

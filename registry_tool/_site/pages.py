@@ -26,6 +26,7 @@ VERSIONS_SHOWN = 50  # the newest versions listed on a collection's page (under 
 METADATA_COLUMNS = 20  # of those, the newest compared key by key (a row each)
 HISTORY_SHOWN = 500  # stage changes listed on a registry collection's page
 MAX_TEXT = 2000  # characters of one value shown before it is cut
+TRUNC_AT = 40  # characters a value in a list's cell shows whole, before it is cut to one line
 
 
 def esc(value: Any) -> str:
@@ -98,6 +99,19 @@ def diff(previous: VersionRecord | None, current: VersionRecord) -> dict[str, An
     return compare.diff(previous, current)
 
 
+def _cell(value: Any) -> str:
+    """A table cell: a number right-aligned (``rt-num``); a value longer than
+    ``TRUNC_AT`` cut to one line (``rt-trunc``) with the whole of it in its title, so
+    that one long caption does not make every row tall."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'<td class="rt-num">{esc(value)}</td>'
+    text = esc(value)
+    plain = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if len(plain) <= TRUNC_AT:
+        return f"<td>{text}</td>"
+    return f'<td><span class="rt-trunc" title="{text}">{text}</span></td>'
+
+
 def table_html(doc: Mapping[str, Any], image_src: Any) -> str:
     """An artifact Table as HTML: the first rows, Image cells as thumbnails."""
     columns = [str(c) for c in doc.get("columns", [])]
@@ -117,7 +131,7 @@ def table_html(doc: Mapping[str, Any], image_src: Any) -> str:
                     else f"<td>{esc(cell.get('path', ''))}</td>"
                 )
             else:
-                out.append(f"<td>{esc(cell)}</td>")
+                out.append(_cell(cell))
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)

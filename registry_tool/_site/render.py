@@ -9,10 +9,13 @@ value is a ``SecurityError``, reported as an error naming the template file and 
 A template (or the folder, or ``registry-tool.css``) that a symbolic link brings in
 from outside the repo is refused, since its bytes would be published.
 
-Templates have three filters of the site's own, so every page shows the same thing
-the same way: ``when`` (a timestamp, ``2026-12-02 00:48 UTC`` in a ``<time>``, to
-which a small script adds how long ago), ``person`` (a git identity by name, never its
-e-mail address) and ``held`` (a stage mark with text a screen reader reads).
+Templates have filters of the site's own, so every page shows the same thing the same
+way: ``when`` (a timestamp, ``2026-12-02 00:48 UTC`` in a ``<time>``, to which a small
+script adds how long ago), ``person`` (a git identity by name, never its e-mail
+address), ``held`` (a stage mark with text a screen reader reads), ``digest`` (its
+first twelve digits, the whole in a title), ``path`` (a path that may break only after
+a slash, for an ``rt-path`` cell) and ``trunc`` (a long value cut to one line, the whole
+in a title).
 
 A page kind is one ``PageKind`` in ``kinds.PAGE_KINDS`` plus its render function,
 which is given the ``Renderer`` and renders every page of its kind::
@@ -37,9 +40,10 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from registry_tool._engine.context import Context
+from registry_tool._fmt import short_digest
 from registry_tool._resources import data_path
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import pages as p
@@ -193,6 +197,50 @@ def held(stage: Any) -> Markup:
     )
 
 
+def shown(value: Any) -> str:
+    """A value as a page shows it: a mapping or list as JSON, and text past
+    ``pages.MAX_TEXT`` characters cut with a note of how much more there was, so that
+    one value cannot make a page of megabytes."""
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value)
+    if len(text) > p.MAX_TEXT:
+        text = text[: p.MAX_TEXT] + f"… ({len(text) - p.MAX_TEXT} more characters)"
+    return text
+
+
+def digest(value: Any) -> Markup | str:
+    """A digest in a line of text or a cell: its first twelve digits, as the CLI and the
+    files list show it, in a ``<code>`` whose title holds the whole. The whole, 64
+    digits in one word, would break mid-string on a phone and push the line apart."""
+    if value is None or value == "":
+        return ""
+    text = str(value)
+    return Markup('<code class="rt-digest" title="{}">{}</code>').format(text, short_digest(text))
+
+
+def path(value: Any) -> Markup | str:
+    """A path escaped, with a ``<wbr>`` after each slash, so that in a narrow ``rt-path``
+    cell it breaks between its folders rather than inside a name."""
+    if value is None:
+        return ""
+    escaped = str(escape(shown(value)))  # escaping writes no slash: they are the path's
+    broken = escaped.replace("/", "/<wbr>")
+    return Markup(broken.removesuffix("<wbr>") if escaped.endswith("/") else broken)
+
+
+def trunc(value: Any) -> Markup | str:
+    """A free value in a cell of a list (a run's name, a summary's text): past
+    ``pages.TRUNC_AT`` characters it is cut to one line by ``rt-trunc`` with the whole of it
+    in the title, so that one long value does not make every row of its table tall."""
+    if value is None:
+        return ""
+    text = shown(value)
+    if len(text) <= p.TRUNC_AT:
+        return escape(text)
+    return Markup('<span class="rt-trunc" title="{}">{}</span>').format(text, text)
+
+
 def environment(ctx: Context, templates: Path | None) -> SiteEnvironment:
     """Templates from ``templates``, then the registry's ``site_templates/``, then the
     packaged ones, rendered in the sandbox; every value HTML-escaped and cut at
@@ -209,12 +257,7 @@ def environment(ctx: Context, templates: Path | None) -> SiteEnvironment:
     def finalize(value: Any) -> Any:
         if isinstance(value, Markup) or value is None:
             return "" if value is None else value
-        if isinstance(value, (dict, list)):
-            value = json.dumps(value, ensure_ascii=False, default=str)
-        text = str(value)
-        if len(text) > p.MAX_TEXT:
-            text = text[: p.MAX_TEXT] + f"… ({len(text) - p.MAX_TEXT} more characters)"
-        return text
+        return shown(value)
 
     env = SiteEnvironment(
         loader=jinja2.ChoiceLoader(list(folders)),
@@ -226,7 +269,7 @@ def environment(ctx: Context, templates: Path | None) -> SiteEnvironment:
         undefined=jinja2.StrictUndefined,
     )
     env.folders = folders
-    env.filters.update(when=when, person=person, held=held)
+    env.filters.update(when=when, person=person, held=held, digest=digest, path=path, trunc=trunc)
     return env
 
 

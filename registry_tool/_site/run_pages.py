@@ -48,7 +48,7 @@ def render_runs(r: Renderer) -> None:
             page,
             run=run,
             notes_html=p.safe_markdown(run.notes),
-            summary=charts.summary_rows(run.summary),
+            summary=_summary(run),
             summary_total=len([k for k in charts.flatten(run.summary) if not k.startswith("_")]),
             charts=[
                 {"name": name, "svg": charts.line_chart(name, series[name])}
@@ -60,6 +60,21 @@ def render_runs(r: Renderer) -> None:
             outputs=[_edge(r, page, u) for u in run.outputs],
             lineage=r.lineage_marker(page, around, dot),
         )
+
+
+def _summary(run: RunRecord) -> list[dict[str, Any]]:
+    """The summary's rows, each saying whether its value is a number: a number is
+    shown in an ``rt-num`` cell (right-aligned, its digits in columns), any other
+    value cut to one line when long."""
+    values = charts.flatten(run.summary)
+    return [
+        {"key": key, "value": shown, "number": _is_number(values.get(key))}
+        for key, shown in charts.summary_rows(run.summary)
+    ]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _history(r: Renderer, run: RunRecord) -> tuple[dict[str, list[tuple[int, float]]], str | None]:
