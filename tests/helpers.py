@@ -290,3 +290,34 @@ def launch_chromium(executable: str, flags: Sequence[str]) -> Iterator[Any]:
         launched = p.chromium.launch(executable_path=executable, args=list(flags))
         yield launched
         launched.close()
+
+
+@contextmanager
+def isolated_registry(base: Path) -> Iterator[RegistryStore]:
+    """A new registry under ``base``, for a fixture that sets one up for a whole module:
+    while the block runs, it has what the conftest's ``isolated_env`` gives each test
+    (its own home and XDG folders, a fixed git author, a work folder, no run left
+    active after it), which a module-scoped fixture cannot ask for."""
+    import pytest
+
+    from registry_tool._sdk import run as run_module
+
+    home = base / "home"
+    work = base / "work"
+    home.mkdir(parents=True)
+    work.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))
+        mp.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+        mp.delenv("REGISTRY_TOOL_CACHE_DIR", raising=False)
+        for key, value in GIT_ENV.items():
+            mp.setenv(key, value)
+        store = init_registry(base / "registry", name="test-registry")
+        mp.setenv("REGISTRY_TOOL_DIR", str(store.root))
+        mp.chdir(work)
+        try:
+            yield store
+        finally:
+            run_module._active_runs.clear()
+            run_module._current_run = None

@@ -13,9 +13,8 @@ import registry_tool as wandb
 from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
 from registry_tool._model.governance import StageGate
-from registry_tool._sdk import run as run_module
-from registry_tool._store import RegistryStore, init_registry
-from tests.helpers import GIT_ENV, write
+from registry_tool._store import RegistryStore
+from tests.helpers import isolated_registry, write
 
 HOSTILE = {
     "script": "<script>window.__pwned = 1</script>",
@@ -68,25 +67,6 @@ def showcase(registry):
 @contextmanager
 def showcase_registry(base: Path) -> Iterator[RegistryStore]:
     """The showcase registry under ``base``, for a fixture that builds one site for a
-    whole module: while the block runs, it has what the conftest's ``isolated_env``
-    gives each test (its own home and XDG folders, a fixed git author, a work folder),
-    which a module-scoped fixture cannot ask for."""
-    home = base / "home"
-    work = base / "work"
-    home.mkdir(parents=True)
-    work.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-        mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-        mp.delenv("REGISTRY_TOOL_CACHE_DIR", raising=False)
-        for key, value in GIT_ENV.items():
-            mp.setenv(key, value)
-        store = init_registry(base / "registry", name="test-registry")
-        mp.setenv("REGISTRY_TOOL_DIR", str(store.root))
-        mp.chdir(work)
-        try:
-            yield showcase.__wrapped__(store)
-        finally:
-            run_module._active_runs.clear()
-            run_module._current_run = None
+    whole module (``isolated_registry``)."""
+    with isolated_registry(base) as store:
+        yield showcase.__wrapped__(store)

@@ -17,12 +17,10 @@ import pytest
 import registry_tool as wandb
 from registry_tool import _promotion as promotion
 from registry_tool._engine.context import Context
-from registry_tool._sdk import run as run_module
 from registry_tool._site import build as site_build
 from registry_tool._site import compare
 from registry_tool._site.load import load
-from registry_tool._store import init_registry
-from tests.helpers import GIT_ENV, launch_chromium, serve_folder, write
+from tests.helpers import isolated_registry, launch_chromium, serve_folder, write
 
 pytestmark = pytest.mark.slow
 
@@ -54,37 +52,21 @@ def site(tmp_path_factory) -> tuple[Path, dict[tuple[int, int], dict[str, Any]]]
     """demo/model v0..v3 (v3 staged in ``prod``) and demo/solo of one version, built;
     and the server's diff of every pair, older first."""
     base = tmp_path_factory.mktemp("compare-any")
-    home, work = base / "home", base / "work"
-    home.mkdir()
-    work.mkdir()
-    with pytest.MonkeyPatch.context() as mp:  # the isolation a module fixture cannot ask for
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-        mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-        mp.delenv("REGISTRY_TOOL_CACHE_DIR", raising=False)
-        for key, value in GIT_ENV.items():
-            mp.setenv(key, value)
-        store = init_registry(base / "registry", name="test-registry")
-        mp.setenv("REGISTRY_TOOL_DIR", str(store.root))
-        mp.chdir(work)
-        try:
-            with wandb.init(project="demo", job_type="train", id="train000") as run:
-                for i, (metadata, files) in enumerate(VERSIONS):
-                    art = wandb.Artifact("model", type="model", metadata=metadata)
-                    for n, (path, text) in enumerate(files.items()):
-                        art.add_file(str(write(f"src{i}/{n}", text)), name=path)
-                    run.log_artifact(art)
-                solo = wandb.Artifact("solo", type="dataset")
-                solo.add_file(str(write("solo.txt", "solo")))
-                run.log_artifact(solo)
-            ctx = Context.open(store.root)
-            promotion.create_registry(ctx, "prod", stages=["staging", "production"])
-            wandb.Api().artifact("demo/model:v3").link("model-registry/prod", aliases=["staging"])
-            site_build.build(Context.open(store.root), base / "site")
-            records = load(Context.open(store.root)).collections["demo/model"].versions
-        finally:
-            run_module._active_runs.clear()
-            run_module._current_run = None
+    with isolated_registry(base) as store:
+        with wandb.init(project="demo", job_type="train", id="train000") as run:
+            for i, (metadata, files) in enumerate(VERSIONS):
+                art = wandb.Artifact("model", type="model", metadata=metadata)
+                for n, (path, text) in enumerate(files.items()):
+                    art.add_file(str(write(f"src{i}/{n}", text)), name=path)
+                run.log_artifact(art)
+            solo = wandb.Artifact("solo", type="dataset")
+            solo.add_file(str(write("solo.txt", "solo")))
+            run.log_artifact(solo)
+        ctx = Context.open(store.root)
+        promotion.create_registry(ctx, "prod", stages=["staging", "production"])
+        wandb.Api().artifact("demo/model:v3").link("model-registry/prod", aliases=["staging"])
+        site_build.build(Context.open(store.root), base / "site")
+        records = load(Context.open(store.root)).collections["demo/model"].versions
     diffs = {
         (a.version, b.version): compare.diff(a, b)
         for a in records
