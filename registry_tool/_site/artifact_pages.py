@@ -37,7 +37,6 @@ from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import nav_pages as nav
 from registry_tool._site import pages as p
 from registry_tool._site.render import Renderer
-from registry_tool._store import Snapshot
 from registry_tool.errors import RegistryError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -329,7 +328,7 @@ def _version(
 def _shown(r: Renderer, v: VersionRecord) -> Merged:
     """What ``v`` shows on the commit the site is built from: its edits applied."""
     assert r.data.commit is not None  # a registry with versions has a commit
-    return merged(r.ctx.store, Snapshot(r.ctx.store.git, r.data.commit), v)
+    return merged(r.ctx.store, r.snapshot, v)
 
 
 def _links(r: Renderer) -> dict[tuple[str, str, int], list[str]]:

@@ -12,7 +12,6 @@ from registry_tool._site import pages as p
 from registry_tool._site import run_pages
 from registry_tool._site.model import Collection, Holding, ModelRegistry, RegistryCollection
 from registry_tool._site.render import Renderer
-from registry_tool._store import Snapshot
 from registry_tool._store.history import AliasEvent
 
 
@@ -139,8 +138,7 @@ def _judged_now(
     if gate.conditions and link is not None and r.data.commit is not None:
         source = r.data.version(link.project, link.name, link.source_version)
         if source is not None:
-            snap = Snapshot(r.ctx.store.git, r.data.commit)
-            metadata = merged(r.ctx.store, snap, source).metadata
+            metadata = merged(r.ctx.store, r.snapshot, source).metadata
             lines += [
                 (g.condition, g.passed, g.detail)
                 for g in check_gates(list(gate.conditions), metadata)

@@ -26,6 +26,7 @@ which is given the ``Renderer`` and renders every page of its kind::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -48,6 +49,7 @@ from registry_tool._resources import data_path
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import pages as p
 from registry_tool._site.model import SiteData
+from registry_tool._store import Snapshot
 from registry_tool.errors import RegistryError
 
 TEMPLATES = "site_templates"  # the registry repo's folder of templates
@@ -339,6 +341,13 @@ class Renderer:
         self.searchable: set[str] = set()  # detached pages still in the search index
         self.graphs: dict[str, tuple[str, bool]] = {}  # page -> (DOT source, cut)
         self.assets: dict[str, bytes] = {TIME_SCRIPT: _TIME_JS}
+
+    @functools.cached_property
+    def snapshot(self) -> Snapshot:
+        """The commit the site is built from, opened once for every page that reads
+        beyond the loaded records (a version's edits): opening it reads the commit, and
+        a 10,000-version build would do so 20,000 times."""
+        return Snapshot(self.ctx.store.git, self.data.commit)
 
     def path(self, kind: str, *parts: str) -> str:
         """Where a page of ``kind`` lives in the docs tree (``.md``)."""
