@@ -54,10 +54,13 @@ lint: $(VENV)/.dev-installed
 ## each module's score; fails when one scores below 90% (mutate/score.py)
 # Each mutant is a pytest run of its own: their temporary repos go to memory when there
 # is a /dev/shm, and apart from other test runs (pytest prunes older runs' folders).
+# A mutant may loop or walk the whole disk (a scandir(None) once grew to 22 GB): each
+# run is capped at 8 GB of memory and 1 GB per file it writes.
 MUTATE_TMP ?= $(if $(wildcard /dev/shm),/dev/shm,$(or $(TMPDIR),/tmp))/registry-tool-mutate
 mutate: $(VENV)/.dev-installed
 	rm -rf mutants $(MUTATE_TMP)
 	mkdir -p $(MUTATE_TMP)
+	ulimit -v 8000000; ulimit -f 1000000; \
 	PATH="$(CURDIR)/$(BIN):$$PATH" PYTEST_DEBUG_TEMPROOT=$(MUTATE_TMP) $(BIN)/mutmut run --max-children 2
 	rm -rf $(MUTATE_TMP)
 	$(BIN)/python mutate/score.py

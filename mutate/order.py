@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 FIRST = (
+    "tests/test_governance_edits_rules.py",
     "tests/test_blob_paths.py",
     "tests/test_s3http_rules.py",
     "tests/test_s3_store_rules.py",

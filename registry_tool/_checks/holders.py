@@ -11,11 +11,10 @@ source's type is allowed, and it meets the stage's gates and order today.
 from __future__ import annotations
 
 from collections.abc import Iterator, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from registry_tool._checks.report import Problem
 from registry_tool._engine.context import Context
-from registry_tool._engine.edits import merged
 from registry_tool._model import layout
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig
 from registry_tool._model.records import VersionRecord
@@ -92,8 +91,6 @@ def _holder(
         link = registries.read_link(store, snap, config.name, collection, version)
         if link is not None:
             source = store.read_version(snap, link.project, link.name, link.source_version)
-        if source is not None:  # judged as readers see it: its edits applied
-            source = replace(source, metadata=merged(store, snap, source).metadata)
     except DocumentError:
         pass
     unlinked = registries.is_unlinked(snap, config.name, collection, version)
@@ -121,7 +118,10 @@ def holder_problems(
 def judge(ctx: Context, snap: Snapshot, holder: Holder, *, ref: str | None = None) -> list[Problem]:
     """A holder's link and source exist and are live, its type is allowed, and it meets
     the stage's gates and order (the stages it held read from the history of ``ref``,
-    by default ``snap``'s commit)."""
+    by default ``snap``'s commit), judged on the metadata readers see: its edits applied.
+    An edit that does not parse leaves the holder unjudged, which is a problem of its
+    own rather than a stopped check (the edit's file has its problem where it is
+    checked)."""
     path, link, source = holder.path, holder.link, holder.source
     named = f"{holder.where}:v{holder.version}"
     if link is None:
@@ -149,7 +149,18 @@ def judge(ctx: Context, snap: Snapshot, holder: Holder, *, ref: str | None = Non
                 f"takes {', '.join(config.types)}",
             )
         )
-    verdict = check_stage(ctx, snap, config, link, source, holder.stage, ref=ref)
+    try:
+        verdict = check_stage(ctx, snap, config, link, source, holder.stage, ref=ref)
+    except DocumentError as exc:  # an edit of the source, or an alias it reads, is invalid
+        return [
+            *problems,
+            Problem(
+                path,
+                "$.version",
+                f"{link.path} cannot be judged for {holder.stage!r} while a document it "
+                f"needs does not parse ({exc})",
+            ),
+        ]
     for problem in verdict.problems():
         problems.append(
             Problem(path, "$.version", f"{link.path} cannot hold {holder.stage!r}: {problem}")

@@ -34,7 +34,6 @@ and what may not travel with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from registry_tool._checks import rules
@@ -42,7 +41,7 @@ from registry_tool._checks.holders import Holder, judge, protected_holders
 from registry_tool._checks.report import Problem
 from registry_tool._checks.rules import Parsed
 from registry_tool._engine.context import Context
-from registry_tool._engine.edits import merged, read_edits
+from registry_tool._engine.edits import read_edits
 from registry_tool._model import layout
 from registry_tool._model.gates import parse_condition
 from registry_tool._model.governance import LinkRecord, ModelRegistryConfig
@@ -151,8 +150,8 @@ def _move_target(
     if alias.alias in protected:
         problems += _introduced_here(ctx, base, path, alias.alias, link)
         problems += _gate_keys_edited_here(ctx, base, head, path, alias.alias, config, link)
-    shown = replace(source, metadata=merged(ctx.store, head, source).metadata)
-    verdict = check_stage(ctx, head, config, link, shown, alias.alias)  # history up to head
+    # check_stage judges the metadata readers see at head: the logged values, edits applied.
+    verdict = check_stage(ctx, head, config, link, source, alias.alias)  # history up to head
     for problem in verdict.problems():
         problems.append(
             Problem(path, "$.version", f"{link.path} cannot take {alias.alias!r}: {problem}")
@@ -315,7 +314,7 @@ def holders_under_new_policy(
     problems = []
     for holder in protected_holders(ctx, head):
         if holder.config.name in changed and holder.path not in moved:
-            problems += judge(ctx, head, holder, ref=head.commit)
+            problems += judge(ctx, head, holder)  # the stages held: history up to head
     return problems
 
 

@@ -415,11 +415,13 @@ def fetch_entry(ctx: Context, entry: Entry, target: Path, advance: Callable[[int
             os.unlink(tmp)
 
 
+# What one sendfile call is asked to copy: a bigger blob takes a loop of them.
+_SENDFILE_CHUNK = 1 << 20
+
+
 def _sendfile(src: int, dst: int) -> None:
+    """Copy ``src`` to ``dst`` in the kernel, from its start to its end (the call that
+    sends nothing is the end): no byte passes through this process."""
     offset = 0
-    size = os.fstat(src).st_size
-    while offset < size:
-        sent = os.sendfile(dst, src, offset, size - offset)
-        if sent == 0:
-            break
+    while sent := os.sendfile(dst, src, offset, _SENDFILE_CHUNK):
         offset += sent

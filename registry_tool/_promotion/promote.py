@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from registry_tool import _yamlio as yamlio
 from registry_tool._engine import Context
 from registry_tool._engine.context import Resolved
+from registry_tool._engine.edits import merged
 from registry_tool._model.gates import GateResult, parse_condition
 from registry_tool._model.governance import LinkRecord
 from registry_tool._model.layout import registry_alias_file
@@ -413,13 +414,14 @@ def pull_request_body(promotion: Promotion, ctx: Context, snap: Snapshot | None 
 def _holder_diff(ctx: Context, snap: Snapshot, promotion: Promotion) -> list[str]:
     """The stage's current holder against this version: the version, source and digest,
     and each metadata key that differs, old → new (the version's own values when the
-    stage has no holder yet)."""
+    stage has no holder yet), each as readers see it on ``snap``: edits applied."""
     link, number, stage = promotion.link, promotion.previous, _code(promotion.stage, cell=False)
     old = None
     if number is not None:
         old = registries.read_link(ctx.store, snap, link.registry, link.collection, number)
     held = ctx.store.read_version(snap, old.project, old.name, old.source_version) if old else None
-    before, after = (dict(held.metadata) if held else {}), promotion.source.metadata
+    before = merged(ctx.store, snap, held).metadata if held else {}
+    after = merged(ctx.store, snap, promotion.source).metadata
     rows = [
         ("Registry version", f"v{old.version}" if old else _NONE, f"v{link.version}"),
         ("Source version", old.source_path if old else _NONE, link.source_path),
