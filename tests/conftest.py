@@ -7,12 +7,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from registry_tool._sdk import run as run_module
 from registry_tool._store import RegistryStore, init_registry
-from tests.helpers import GIT_ENV, init_s3_registry
+from tests.helpers import GIT_ENV, init_s3_registry, launch_chromium, serve_folder
 from tests.refservers import FileServer, GcsEmulator
 from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
@@ -131,3 +132,17 @@ def gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[GcsEmulator]:
     with GcsEmulator(page_size=2) as server:
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.host)
         yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for a module's browser tests (each opens its own context)."""
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def served(site: Path) -> Iterator[str]:
+    """The module's built ``site`` served on 127.0.0.1."""
+    with serve_folder(site) as url:
+        yield url

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -251,6 +252,9 @@ class FakeGitHub:
 
 # -- the site in a browser -------------------------------------------------------------
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's, as make test installs
+FLAGS = ("--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking")
+
 
 @contextmanager
 def serve_folder(folder: Path) -> Iterator[str]:
@@ -278,7 +282,7 @@ def serve_folder(folder: Path) -> Iterator[str]:
 
 
 @contextmanager
-def launch_chromium(executable: str, flags: Sequence[str]) -> Iterator[Any]:
+def launch_chromium(executable: str = CHROMIUM, flags: Sequence[str] = FLAGS) -> Iterator[Any]:
     """Debian's Chromium through Playwright while the block runs (the test is skipped
     without Playwright, and fails without Chromium, which ``make test`` installs)."""
     import pytest

@@ -20,10 +20,8 @@ import pytest
 import registry_tool as wandb
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
-from tests.helpers import launch_chromium, write
+from tests.helpers import write
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 VIEWPORTS = {"desktop": (1400, 1000), "phone": (390, 844)}
 SCHEMES = ("light", "dark")
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
@@ -84,9 +82,9 @@ def build_every_kind(showcase: Any, out: Path) -> Path:
     return out
 
 
-def open_page(browser: Any, url: str, size: str, scheme: str) -> Any:
-    """A tab at ``size`` in the ``scheme`` palette (switched by the page's own toggle,
-    as a reader does), showing ``url``; page errors are collected in ``tab.errors``."""
+def open_tab(browser: Any, url: str, size: str, scheme: str) -> Any:
+    """A tab at ``size``, the browser preferring the ``scheme`` palette, showing ``url``
+    once loaded; page errors are collected in ``tab.errors``."""
     width, height = VIEWPORTS[size]
     context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
     tab = context.new_page()
@@ -94,6 +92,13 @@ def open_page(browser: Any, url: str, size: str, scheme: str) -> Any:
     tab.on("pageerror", lambda e: tab.errors.append(str(e)))
     tab.goto(url)
     tab.wait_for_load_state("load")
+    return tab
+
+
+def open_page(browser: Any, url: str, size: str, scheme: str) -> Any:
+    """``open_tab`` in the ``scheme`` palette for sure (switched by the page's own
+    toggle, as a reader does), its fonts loaded."""
+    tab = open_tab(browser, url, size, scheme)
     tab.evaluate("document.fonts.ready")
     wanted = "slate" if scheme == "dark" else "default"
     for _ in range(2):
@@ -102,12 +107,6 @@ def open_page(browser: Any, url: str, size: str, scheme: str) -> Any:
         tab.locator("form[data-md-component=palette] label:visible").first.click()
     assert tab.evaluate("document.body.getAttribute('data-md-color-scheme')") == wanted
     return tab
-
-
-@pytest.fixture
-def browser() -> Any:
-    with launch_chromium(CHROMIUM, FLAGS) as launched:
-        yield launched
 
 
 def test_screenshots(showcase: Any, tmp_path: Path, browser: Any) -> None:

@@ -7,7 +7,6 @@ browser launched for the whole module."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,10 @@ from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
 from registry_tool._site import compare
 from registry_tool._site.load import load
-from tests.helpers import isolated_registry, launch_chromium, serve_folder, write
+from tests.helpers import isolated_registry, serve_folder, write
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 HOSTILE_PATH = "<img src=x onerror=window.__pwned=1>.txt"
@@ -74,12 +71,6 @@ def site(tmp_path_factory) -> tuple[Path, dict[tuple[int, int], dict[str, Any]]]
         if a.version < b.version
     }
     return base / "site", diffs
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium(CHROMIUM, FLAGS) as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -14,15 +14,12 @@ read), so that each palette and width costs page loads, not builds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import registry_tool as wandb
 from tests import site_screenshots as shots
-from tests.helpers import launch_chromium
 from tests.showcase import showcase_registry
 
 pytestmark = pytest.mark.slow
@@ -129,12 +126,6 @@ def built(tmp_path_factory) -> tuple[Path, dict[str, str]]:
             run.summary["note"] = LONG_NOTE
         site = shots.build_every_kind(store, base / "site")
     return site, shots.page_paths(site)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium(shots.CHROMIUM, shots.FLAGS) as launched:
-        yield launched
 
 
 @pytest.mark.parametrize("scheme", shots.SCHEMES)

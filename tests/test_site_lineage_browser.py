@@ -4,21 +4,18 @@ at a desktop and a phone width, in the light and the dark palette."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
-from tests.helpers import launch_chromium
+from tests import site_screenshots as shots
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-VIEWPORTS = {"desktop": (1400, 1000), "phone": (390, 844)}
+VIEWPORTS = shots.VIEWPORTS
 VERSION = "artifacts/demo/two-blobs/v0.html"
 
 # The rendered size of each label (its font size in the SVG's units times the SVG's
@@ -54,27 +51,10 @@ def built(showcase, tmp_path):
     return out
 
 
-@pytest.fixture
-def browser():
-    with launch_chromium(CHROMIUM, FLAGS) as launched:
-        yield launched
-
-
-def _open(browser, url: str, size: str, scheme: str):
-    width, height = VIEWPORTS[size]
-    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda e: tab.errors.append(str(e)))
-    tab.goto(url)
-    tab.wait_for_load_state("load")
-    return tab
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_lineage_reads_at_natural_size_in_a_box_that_scrolls(built, browser, size, scheme):
-    tab = _open(browser, (built / VERSION).as_uri(), size, scheme)
+    tab = shots.open_tab(browser, (built / VERSION).as_uri(), size, scheme)
     palette = tab.evaluate("document.body.getAttribute('data-md-color-scheme')")
     assert palette == ("slate" if scheme == "dark" else "default")
     svg = tab.locator(".rt-lineage svg")
@@ -104,7 +84,7 @@ def test_lineage_reads_at_natural_size_in_a_box_that_scrolls(built, browser, siz
 
 
 def test_the_zoom_buttons_scale_the_graph_and_reset_it(built, browser):
-    tab = _open(browser, (built / VERSION).as_uri(), "phone", "light")
+    tab = shots.open_tab(browser, (built / VERSION).as_uri(), "phone", "light")
     natural = min(tab.evaluate(LABEL_PX))
     tab.get_by_role("button", name="Zoom in").click()
     tab.get_by_role("button", name="Zoom in").click()
@@ -118,7 +98,7 @@ def test_the_zoom_buttons_scale_the_graph_and_reset_it(built, browser):
 
 
 def test_the_full_lineage_page_opens_from_the_version_and_its_nodes_link(built, browser):
-    tab = _open(browser, (built / VERSION).as_uri(), "desktop", "light")
+    tab = shots.open_tab(browser, (built / VERSION).as_uri(), "desktop", "light")
     tab.get_by_role("link", name="full lineage").click()
     tab.wait_for_load_state("load")
     assert tab.url.endswith("/artifacts/demo/two-blobs/v0-lineage.html")

@@ -6,24 +6,18 @@ and browsed for the whole module."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
 from tests import site_screenshots as shots
-from tests.helpers import launch_chromium, serve_folder
 from tests.showcase import showcase_registry
 from tests.test_site_layout_browser import CONTRAST
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -33,18 +27,6 @@ def site(tmp_path_factory) -> Path:
     with showcase_registry(base) as store:
         site_build.build(Context.open(store.root), base / "site")
     return base / "site"
-
-
-@pytest.fixture(scope="module")
-def served(site) -> Iterator[str]:
-    with serve_folder(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium(CHROMIUM, FLAGS) as launched:
-        yield launched
 
 
 def _tab(browser, viewport=None):

@@ -6,23 +6,18 @@ served and browsed for the whole module."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import registry_tool as wandb
 from registry_tool._engine.context import Context
 from registry_tool._site import build as site_build
-from tests.helpers import launch_chromium, serve_folder, write
+from tests.helpers import write
 from tests.showcase import showcase_registry
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -48,18 +43,6 @@ def site(tmp_path_factory) -> Path:
             run.log_artifact(art)
         site_build.build(Context.open(store.root), base / "site")
     return base / "site"
-
-
-@pytest.fixture(scope="module")
-def served(site) -> Iterator[str]:
-    with serve_folder(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium(CHROMIUM, FLAGS) as launched:
-        yield launched
 
 
 def _tab(browser, viewport, *, clipboard: bool = True):

@@ -43,6 +43,8 @@ from typing import Any
 
 import markdown
 
+from registry_tool._site import pages
+
 SHELL_DIR = "_rt_shell"
 TITLE = "RTSHELLTITLE"
 CONTENT = "RTSHELLCONTENT"
@@ -184,14 +186,7 @@ def breadcrumbs(page: str, crumbs: Crumbs) -> str:
 def relative(from_page: str, to_page: str) -> str:
     """Relative URL between two docs paths (``.md`` pages; a ``#fragment`` is kept)."""
     to_page, _, fragment = to_page.partition("#")
-    target = (to_page.removesuffix(".md") + ".html").split("/")
-    here = from_page.split("/")[:-1]
-    common = 0
-    for a, b in zip(here, target[:-1], strict=False):
-        if a != b:
-            break
-        common += 1
-    url = "/".join([".."] * (len(here) - common) + target[common:])
+    url = pages.href(from_page, to_page)
     return f"{url}#{fragment}" if fragment else url
 
 
