@@ -31,7 +31,6 @@ from registry_tool._fmt import human_size, short_digest
 from registry_tool._model.edits import Merged
 from registry_tool._model.manifest import Entry
 from registry_tool._model.records import VersionRecord
-from registry_tool._resources import data_path
 from registry_tool._site import compare
 from registry_tool._site import lineage as lineage_mod
 from registry_tool._site import nav_pages as nav
@@ -56,9 +55,7 @@ def render_collections(r: Renderer) -> None:
     key. The tables sort and filter with a small script (``TABLES_SCRIPT``) and read
     the same without it."""
     if r.data.collections:
-        r.assets[TABLES_SCRIPT] = (
-            data_path("site_templates") / "registry-tool-tables.js"
-        ).read_bytes()
+        r.packaged_asset(TABLES_SCRIPT)
     for collection in r.data.collections.values():
         record = collection.record
         page = r.path("collection", record.project, record.name)
@@ -112,7 +109,7 @@ def render_collections(r: Renderer) -> None:
             "charts": charts,
             "all_charts": len(series),
             "description_html": p.safe_markdown(record.description),
-            "tables_script": _script_href(page, TABLES_SCRIPT),
+            "tables_script": p.asset_href(page, TABLES_SCRIPT),
         }
         r.render("collection", page, **context)
         if _fit_titles(rows, len(r.pages[page].encode())):
@@ -135,11 +132,6 @@ def _fit_titles(rows: list[dict[str, Any]], size: int) -> bool:
     return bool(titled)
 
 
-def _script_href(page: str, script: str) -> str:
-    """Where ``page`` finds one of the site's scripts (``assets/...js``)."""
-    return p.href(page, script.removesuffix(".js") + ".md").removesuffix(".html") + ".js"
-
-
 def _before(versions: list[VersionRecord], index: int) -> VersionRecord | None:
     """The version before the first one a collection's page lists, if any."""
     return versions[index - 1] if index > 0 else None
@@ -150,9 +142,7 @@ def render_versions(r: Renderer) -> None:
     links = _links(r)
     predecessors = compare.stage_predecessors(r.data)
     if r.data.collections:
-        r.assets[COMPARE_SCRIPT] = (
-            data_path("site_templates") / COMPARE_SCRIPT.removeprefix("assets/")
-        ).read_bytes()
+        r.packaged_asset(COMPARE_SCRIPT)
     for collection in r.data.collections.values():
         record = collection.record
         folder = r.path("collection", record.project, record.name).rsplit("/", 1)[0]
@@ -306,7 +296,7 @@ def _version(
             .rsplit("/", 1)[1]
             .removesuffix(".md")
             + compare.MANIFEST_SUFFIX,
-            "script": _script_href(page, COMPARE_SCRIPT),
+            "script": p.asset_href(page, COMPARE_SCRIPT),
         },
     )
     for n, chunk in enumerate(chunks[1:], start=2):

@@ -319,8 +319,7 @@ def build(
         own_css if own_css is not None and own_css.is_file() else css
     ).read_bytes()
     for asset in (*SCRIPTS, *STYLES):
-        source = data_path("site_templates") / asset.removeprefix("assets/")
-        renderer.assets[asset] = source.read_bytes()
+        renderer.packaged_asset(asset)
     detached = {page: renderer.pages[page] for page in renderer.detached}
     navigable = {
         k: _spaced_cells(v) for k, v in renderer.pages.items() if k not in renderer.detached

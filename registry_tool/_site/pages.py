@@ -94,6 +94,12 @@ def href(from_page: str, to_page: str) -> str:
     return "/".join([".."] * (len(here) - common) + target[common:])
 
 
+def asset_href(page: str, asset: str) -> str:
+    """Where ``page`` finds one of the site's own files (``assets/x.js``)."""
+    stem, dot, suffix = asset.rpartition(".")
+    return href(page, stem + ".md").removesuffix(".html") + dot + suffix
+
+
 def diff(previous: VersionRecord | None, current: VersionRecord) -> dict[str, Any]:
     """What changed since ``previous``, with counts (``compare.diff``)."""
     return compare.diff(previous, current)

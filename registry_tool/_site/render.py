@@ -342,6 +342,12 @@ class Renderer:
         self.graphs: dict[str, tuple[str, bool]] = {}  # page -> (DOT source, cut)
         self.assets: dict[str, bytes] = {TIME_SCRIPT: _TIME_JS}
 
+    def packaged_asset(self, asset: str) -> None:
+        """Publish one of the site's own files from ``site_templates/`` at ``asset``
+        (``assets/<its name>``)."""
+        source = data_path("site_templates") / asset.removeprefix("assets/")
+        self.assets[asset] = source.read_bytes()
+
     @functools.cached_property
     def snapshot(self) -> Snapshot:
         """The commit the site is built from, opened once for every page that reads
@@ -365,8 +371,7 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise template_error(self.env, entry.template, exc) from exc
         if "<time datetime=" in self.pages[target]:  # the reader's "3 days ago", kept fresh
-            script = p.href(target, TIME_SCRIPT.removesuffix(".js") + ".md")
-            script = script.removesuffix(".html") + ".js"
+            script = p.asset_href(target, TIME_SCRIPT)
             self.pages[target] += f'\n<script src="{script}" defer></script>\n'
         if entry.navigable:
             return
